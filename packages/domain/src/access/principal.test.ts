@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { canSeeTenant, checkTokenIssue, type Principal, tenantForWrite } from "./principal.ts";
+
+const operator: Principal = { id: "op", role: "platform_admin", tenantId: null };
+const admin: Principal = { id: "ta", role: "tenant_admin", tenantId: "t1" };
+const viewer: Principal = { id: "tv", role: "tenant_viewer", tenantId: "t1" };
+const code = (r: { ok: boolean; error?: { code: string } }) => (r.ok ? "ok" : r.error!.code);
+
+describe("tenant scope", () => {
+  it("lets operators see every tenant and tenant principals only their own", () => {
+    expect(canSeeTenant(operator, "t2")).toBe(true);
+    expect(canSeeTenant(admin, "t1")).toBe(true);
+    expect(canSeeTenant(admin, "t2")).toBe(false);
+    expect(canSeeTenant(viewer, "t2")).toBe(false);
+  });
+
+  it("places writes in the principal's tenant; operators must name one; viewers may not write", () => {
+    expect(tenantForWrite(admin, undefined)).toEqual({ ok: true, value: "t1" });
+    expect(code(tenantForWrite(admin, "t2"))).toBe("NOT_FOUND");
+    expect(code(tenantForWrite(operator, undefined))).toBe("VALIDATION_FAILED");
+    expect(tenantForWrite(operator, "t2")).toEqual({ ok: true, value: "t2" });
+    expect(code(tenantForWrite(viewer, undefined))).toBe("FORBIDDEN");
+  });
+});
+
+describe("token issue", () => {
+  it("lets operators issue any role, tenant admins only tenant roles of their tenant", () => {
+    expect(checkTokenIssue(operator, "platform_admin", undefined)).toEqual({ ok: true, value: null });
+    expect(checkTokenIssue(operator, "tenant_viewer", "t9")).toEqual({ ok: true, value: "t9" });
+    expect(code(checkTokenIssue(operator, "tenant_viewer", undefined))).toBe("VALIDATION_FAILED");
+    expect(checkTokenIssue(admin, "tenant_viewer", undefined)).toEqual({ ok: true, value: "t1" });
+    expect(code(checkTokenIssue(admin, "platform_admin", undefined))).toBe("FORBIDDEN");
+    expect(code(checkTokenIssue(admin, "tenant_admin", "t2"))).toBe("NOT_FOUND");
+    expect(code(checkTokenIssue(viewer, "tenant_viewer", undefined))).toBe("FORBIDDEN");
+  });
+});

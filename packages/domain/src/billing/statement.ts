@@ -1,0 +1,138 @@
+import { type Interval, intersect, overlapMs } from "../shared/intervals.ts";
+import { type Cents, prorate, sumCents } from "../shared/money.ts";
+import { type Period, periodLengthMs } from "../shared/periods.ts";
+import { billableIntervals, type StateChange } from "./billable-time.ts";
+
+export interface PlanSegmentSource {
+  readonly planVersion: {
+    readonly id: string;
+    readonly planCode: string;
+    readonly version: number;
+    readonly priceCents: Cents;
+  };
+  readonly effectiveAt: Date;
+}
+
+export interface AttachmentSource {
+  readonly id: string;
+  readonly addonCode: string;
+  readonly priceCents: Cents;
+  readonly qty: string;
+  readonly attachedAt: Date;
+  readonly detachedAt: Date | null;
+}
+
+export interface StatementInput {
+  readonly period: Period;
+  readonly currency: string;
+  /** When the subscription began: nothing before it is billed. */
+  readonly subscribedAt: Date;
+  /** The plan-version history in force (superseded scheduled changes left out), in any order. */
+  readonly planChanges: readonly PlanSegmentSource[];
+  readonly attachments: readonly AttachmentSource[];
+  /** The deployment's event log (at least up to the period's end), in any order. */
+  readonly events: readonly StateChange[];
+}
+
+export type StatementLineKind = "plan" | "addon";
+
+export interface ComputedLine {
+  readonly kind: StatementLineKind;
+  readonly description: string;
+  readonly refId: string;
+  readonly unitPriceCents: Cents;
+  readonly billableMs: number;
+  readonly periodMs: number;
+  readonly amountCents: Cents;
+}
+
+export interface ComputedStatement {
+  readonly periodStart: Date;
+  readonly periodEnd: Date;
+  readonly currency: string;
+  readonly totalCents: Cents;
+  readonly lines: readonly ComputedLine[];
+}
+
+function describeShare(billableMs: number, periodMs: number): string {
+  const hours = (ms: number) => {
+    const tenths = Math.round(ms / 360_000); // display only; amounts never use this
+    return `${Math.trunc(tenths / 10)}.${tenths % 10}h`;
+  };
+  return `${hours(billableMs)} billable of ${hours(periodMs)}`;
+}
+
+/**
+ * The statement of one subscription for one period (SPEC §3.5), as a pure function of the
+ * snapshots and the event log. Each line is round_half_even(price × |billable ∩ its interval| / |P|);
+ * lines with no billable time are left out. Used both to issue statements and for the upcoming one.
+ */
+export function statementForPeriod(input: StatementInput): ComputedStatement {
+  const { period } = input;
+  const periodMs = periodLengthMs(period);
+  const window: Interval = {
+    start: Math.max(period.start.getTime(), input.subscribedAt.getTime()),
+    end: period.end.getTime(),
+  };
+  const billable = billableIntervals(input.events, period.end)
+    .map((interval) => intersect(interval, window))
+    .filter((interval): interval is Interval => interval !== null);
+
+  const lines: ComputedLine[] = [];
+  const changes = [...input.planChanges].sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime());
+  changes.forEach((change, index) => {
+    const next = changes[index + 1];
+    const segment: Interval = {
+      start: change.effectiveAt.getTime(),
+      end: next ? next.effectiveAt.getTime() : Number.POSITIVE_INFINITY,
+    };
+    const billableMs = overlapMs(billable, segment);
+    if (billableMs === 0) return;
+    const { planVersion } = change;
+    lines.push({
+      kind: "plan",
+      description: `Plan ${planVersion.planCode} v${planVersion.version}: ${describeShare(billableMs, periodMs)}`,
+      refId: planVersion.id,
+      unitPriceCents: planVersion.priceCents,
+      billableMs,
+      periodMs,
+      amountCents: prorate(planVersion.priceCents, billableMs, periodMs),
+    });
+  });
+
+  const attachments = [...input.attachments].sort(
+    (a, b) => a.attachedAt.getTime() - b.attachedAt.getTime() || a.id.localeCompare(b.id),
+  );
+  for (const attachment of attachments) {
+    const interval: Interval = {
+      start: attachment.attachedAt.getTime(),
+      end: attachment.detachedAt ? attachment.detachedAt.getTime() : Number.POSITIVE_INFINITY,
+    };
+    const billableMs = overlapMs(billable, interval);
+    if (billableMs === 0) continue;
+    lines.push({
+      kind: "addon",
+      description: `Add-on ${attachment.addonCode} (${attachment.qty}): ${describeShare(billableMs, periodMs)}`,
+      refId: attachment.id,
+      unitPriceCents: attachment.priceCents,
+      billableMs,
+      periodMs,
+      amountCents: prorate(attachment.priceCents, billableMs, periodMs),
+    });
+  }
+
+  return {
+    periodStart: period.start,
+    periodEnd: period.end,
+    currency: input.currency,
+    totalCents: sumCents(lines.map((line) => line.amountCents)),
+    lines,
+  };
+}
+
+/** A unique, human-readable statement number: INV-<yyyymm of the period>-<serial>. */
+export function statementNumber(periodStart: Date, serial: number | bigint): string {
+  const year = periodStart.getUTCFullYear();
+  const month = String(periodStart.getUTCMonth() + 1).padStart(2, "0");
+  return `INV-${year}${month}-${String(serial).padStart(6, "0")}`;
+}
