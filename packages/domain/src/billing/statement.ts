@@ -136,3 +136,42 @@ export function statementNumber(periodStart: Date, serial: number | bigint): str
   const month = String(periodStart.getUTCMonth() + 1).padStart(2, "0");
   return `INV-${year}${month}-${String(serial).padStart(6, "0")}`;
 }
+
+export const STATEMENT_STATUSES = ["open"] as const;
+export type StatementStatus = (typeof STATEMENT_STATUSES)[number];
+
+/** An issued statement (invoice): exactly one per subscription and period. */
+export class Statement {
+  id!: string;
+  number!: string;
+  tenantId!: string;
+  deploymentId!: string;
+  subscriptionId!: string;
+  periodStart!: Date;
+  periodEnd!: Date;
+  currency!: string;
+  totalCents!: Cents;
+  status!: StatementStatus;
+  issuedAt!: Date;
+
+  constructor(props: { [K in keyof Statement]: Statement[K] }) {
+    Object.assign(this, props);
+  }
+}
+
+export class StatementLine implements ComputedLine {
+  id!: string;
+  statementId!: string;
+  position!: number;
+  kind!: StatementLineKind;
+  description!: string;
+  refId!: string;
+  unitPriceCents!: Cents;
+  billableMs!: number;
+  periodMs!: number;
+  amountCents!: Cents;
+
+  constructor(props: { [K in keyof StatementLine]: StatementLine[K] }) {
+    Object.assign(this, props);
+  }
+}

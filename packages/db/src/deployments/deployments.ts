@@ -1,0 +1,195 @@
+import {
+  AddonAttachment,
+  actorOf,
+  Deployment,
+  DeploymentEvent,
+  type DeploymentPatch,
+  type DeploymentState,
+  followDeploymentState,
+  type LlmMode,
+  createDeployment as newDeployment,
+  PlanChange,
+  type Principal,
+  updateDeployment as patchDeployment,
+  requireWriter,
+  Subscription,
+  Tenant,
+  tenantForWrite,
+  transitionDeployment as transition,
+  unwrap,
+} from "@arcadia/domain";
+import { LockMode } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { UseCaseContext } from "../shared/context.ts";
+import { onUniqueViolation } from "../shared/errors.ts";
+import { lockSubscriptionOf } from "../shared/locks.ts";
+import { isUuid, notFound, visible } from "../shared/lookup.ts";
+import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
+
+export interface SubscriptionDocument {
+  readonly subscription: Subscription;
+  readonly addons: AddonAttachment[];
+  readonly planChanges: PlanChange[];
+}
+
+export interface DeploymentDocument {
+  readonly deployment: Deployment;
+  readonly subscription: SubscriptionDocument | null;
+  readonly events: DeploymentEvent[];
+}
+
+/** Loads a deployment the principal may see, optionally locking its row for the transaction. */
+export async function findVisibleDeployment(
+  em: EntityManager,
+  principal: Principal,
+  id: string,
+  lock = false,
+): Promise<Deployment> {
+  const row = isUuid(id)
+    ? await em.findOne(Deployment, { id }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {})
+    : null;
+  return visible(row, principal, "Deployment");
+}
+
+export async function loadSubscriptionDocument(
+  em: EntityManager,
+  deploymentId: string,
+): Promise<SubscriptionDocument | null> {
+  const subscription = await em.findOne(Subscription, { deploymentId });
+  if (!subscription) return null;
+  const [addons, planChanges] = await Promise.all([
+    em.find(
+      AddonAttachment,
+      { subscriptionId: subscription.id },
+      { orderBy: { attachedAt: "asc", id: "asc" } },
+    ),
+    em.find(PlanChange, { subscriptionId: subscription.id }, { orderBy: { requestedAt: "asc", id: "asc" } }),
+  ]);
+  return { subscription, addons, planChanges };
+}
+
+export async function getDeployment(
+  ctx: UseCaseContext,
+  principal: Principal,
+  id: string,
+): Promise<DeploymentDocument> {
+  const deployment = await findVisibleDeployment(ctx.em, principal, id);
+  const [subscription, events] = await Promise.all([
+    loadSubscriptionDocument(ctx.em, deployment.id),
+    ctx.em.find(DeploymentEvent, { deploymentId: deployment.id }, { orderBy: { sequence: "asc" } }),
+  ]);
+  return { deployment, subscription, events };
+}
+
+export interface DeploymentQuery {
+  readonly tenantId?: string;
+  readonly state?: DeploymentState;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+/** Deployments oldest first, scoped to the principal's tenant (platform admins may filter by tenant). */
+export async function listDeployments(
+  ctx: UseCaseContext,
+  principal: Principal,
+  query: DeploymentQuery,
+): Promise<Page<Deployment>> {
+  const limit = pageLimit(query.limit);
+  const cursor = decodeCursor(query.cursor);
+  const tenantId = principal.role === "platform_admin" ? query.tenantId : principal.tenantId!;
+  if (tenantId !== undefined && !isUuid(tenantId)) return { items: [], nextCursor: null };
+  const rows = await ctx.em.find(
+    Deployment,
+    {
+      ...(tenantId !== undefined ? { tenantId } : {}),
+      ...(query.state ? { state: query.state } : {}),
+      ...afterCursor("createdAt", cursor),
+    },
+    { orderBy: { createdAt: "asc", id: "asc" }, limit: limit + 1 },
+  );
+  return toPage(rows, limit, (d) => d.createdAt);
+}
+
+export interface NewDeploymentInput {
+  readonly slug: string;
+  readonly displayName: string;
+  readonly region: string;
+  readonly llmMode?: LlmMode;
+  readonly trial?: boolean;
+  readonly tenantId?: string;
+}
+
+/** Creates a deployment and its creation event atomically; a taken slug in the tenant is SLUG_TAKEN. */
+export async function createDeployment(
+  ctx: UseCaseContext,
+  principal: Principal,
+  input: NewDeploymentInput,
+): Promise<DeploymentDocument> {
+  const tenantId = unwrap(tenantForWrite(principal, input.tenantId));
+  const now = ctx.now();
+  const { deployment, event } = unwrap(
+    newDeployment({
+      ...input,
+      id: ctx.newId(),
+      eventId: ctx.newId(),
+      tenantId,
+      actor: actorOf(principal),
+      now,
+      regions: ctx.regions,
+    }),
+  );
+  await onUniqueViolation(
+    () =>
+      ctx.em.transactional(async (em) => {
+        if (!isUuid(tenantId) || !(await em.findOne(Tenant, { id: tenantId }))) throw notFound("Tenant");
+        em.persist([deployment, event]);
+      }),
+    "SLUG_TAKEN",
+    `The slug ${input.slug} is taken in this tenant.`,
+  );
+  return { deployment, subscription: null, events: [event] };
+}
+
+export async function updateDeployment(
+  ctx: UseCaseContext,
+  principal: Principal,
+  id: string,
+  patch: DeploymentPatch,
+): Promise<Deployment> {
+  unwrap(requireWriter(principal));
+  return ctx.em.transactional(async (em) => {
+    const deployment = await findVisibleDeployment(em, principal, id, true);
+    return unwrap(patchDeployment(deployment, patch, actorOf(principal), ctx.now()));
+  });
+}
+
+/**
+ * Applies a lifecycle transition: the row lock serialises transitions on one deployment, so a
+ * loser re-reads the state the winner left and is judged against it. The state change, its event
+ * and the coupled subscription status commit together. The clock is read after the locks, so the
+ * event never predates a period the worker has already closed.
+ */
+export async function transitionDeployment(
+  ctx: UseCaseContext,
+  principal: Principal,
+  id: string,
+  input: { to: DeploymentState; reason?: string | null },
+): Promise<{ deployment: Deployment; event: DeploymentEvent }> {
+  return ctx.em.transactional(async (em) => {
+    const deployment = await findVisibleDeployment(em, principal, id, true);
+    const subscription = await lockSubscriptionOf(em, deployment.id);
+    const now = ctx.now();
+    const event = unwrap(
+      transition(deployment, {
+        to: input.to,
+        actor: actorOf(principal),
+        reason: input.reason ?? null,
+        eventId: ctx.newId(),
+        now,
+      }),
+    );
+    em.persist(event);
+    if (subscription) followDeploymentState(subscription, event.toState, now);
+    return { deployment, event };
+  });
+}

@@ -1,0 +1,16 @@
+export * from "./billing/statements.ts";
+export * from "./catalog/catalog.ts";
+export * from "./database.ts";
+export * from "./deployments/deployments.ts";
+export * from "./embedded/embedded-postgres.ts";
+export { IdempotencyRecord } from "./mapping/index.ts";
+export * from "./migrate.ts";
+export * from "./orm.ts";
+export * from "./resources/resources.ts";
+export type { UseCaseContext } from "./shared/context.ts";
+export * from "./shared/ids.ts";
+export * from "./shared/lookup.ts";
+export * from "./shared/pagination.ts";
+export * from "./subscriptions/subscriptions.ts";
+export * from "./tenancy/tenants.ts";
+export * from "./tenancy/tokens.ts";

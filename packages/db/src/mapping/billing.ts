@@ -1,0 +1,59 @@
+import {
+  Deployment,
+  STATEMENT_STATUSES,
+  Statement,
+  StatementLine,
+  Subscription,
+  Tenant,
+} from "@arcadia/domain";
+import { EntitySchema } from "@mikro-orm/core";
+import { instant, moneyType } from "./types.ts";
+
+export const StatementSchema = new EntitySchema<Statement>({
+  class: Statement,
+  tableName: "statements",
+  properties: {
+    id: { type: "uuid", primary: true },
+    number: { type: "text", unique: "statements_number_unique" },
+    tenantId: { kind: "m:1", entity: () => Tenant, mapToPk: true, fieldName: "tenant_id" },
+    deploymentId: { kind: "m:1", entity: () => Deployment, mapToPk: true, fieldName: "deployment_id" },
+    subscriptionId: { kind: "m:1", entity: () => Subscription, mapToPk: true, fieldName: "subscription_id" },
+    periodStart: { ...instant },
+    periodEnd: { ...instant },
+    currency: { type: "text" },
+    totalCents: { type: moneyType() },
+    status: { type: "text", enum: true, items: () => STATEMENT_STATUSES as unknown as string[] },
+    issuedAt: { ...instant },
+  },
+  uniques: [{ name: "statements_subscription_period_unique", properties: ["subscriptionId", "periodStart"] }],
+  indexes: [
+    { name: "statements_deployment_period_index", properties: ["deploymentId", "periodStart", "id"] },
+    { name: "statements_tenant_issued_index", properties: ["tenantId", "issuedAt", "id"] },
+  ],
+  checks: [
+    { name: "statements_total_check", expression: "total_cents >= 0" },
+    { name: "statements_period_check", expression: "period_end > period_start" },
+  ],
+});
+
+export const StatementLineSchema = new EntitySchema<StatementLine>({
+  class: StatementLine,
+  tableName: "statement_lines",
+  properties: {
+    id: { type: "uuid", primary: true },
+    statementId: { kind: "m:1", entity: () => Statement, mapToPk: true, fieldName: "statement_id" },
+    position: { type: "integer" },
+    kind: { type: "text", enum: true, items: () => ["plan", "addon"] as unknown as string[] },
+    description: { type: "text" },
+    refId: { type: "uuid" },
+    unitPriceCents: { type: moneyType() },
+    billableMs: { type: moneyType() },
+    periodMs: { type: moneyType() },
+    amountCents: { type: moneyType() },
+  },
+  uniques: [{ name: "statement_lines_statement_position_unique", properties: ["statementId", "position"] }],
+  checks: [
+    { name: "statement_lines_amount_check", expression: "amount_cents >= 0" },
+    { name: "statement_lines_billable_check", expression: "billable_ms > 0 and billable_ms <= period_ms" },
+  ],
+});

@@ -1,0 +1,26 @@
+import { StatementLineSchema, StatementSchema } from "./billing.ts";
+import { AddonSchema, PlanSchema, PlanVersionSchema } from "./catalog.ts";
+import { DeploymentEventSchema, DeploymentSchema } from "./deployments.ts";
+import { IdempotencyRecordSchema } from "./idempotency.ts";
+import { CloudResourceSchema } from "./resources.ts";
+import { AddonAttachmentSchema, PlanChangeSchema, SubscriptionSchema } from "./subscriptions.ts";
+import { ApiTokenSchema, TenantSchema } from "./tenancy.ts";
+
+export { IdempotencyRecord } from "./idempotency.ts";
+
+export const entities = [
+  TenantSchema,
+  ApiTokenSchema,
+  DeploymentSchema,
+  DeploymentEventSchema,
+  PlanSchema,
+  PlanVersionSchema,
+  AddonSchema,
+  SubscriptionSchema,
+  AddonAttachmentSchema,
+  PlanChangeSchema,
+  StatementSchema,
+  StatementLineSchema,
+  CloudResourceSchema,
+  IdempotencyRecordSchema,
+];

@@ -1,0 +1,35 @@
+import { ApiToken, ROLES, Tenant } from "@arcadia/domain";
+import { EntitySchema } from "@mikro-orm/core";
+import { instant } from "./types.ts";
+
+export const TenantSchema = new EntitySchema<Tenant>({
+  class: Tenant,
+  tableName: "tenants",
+  properties: {
+    id: { type: "uuid", primary: true },
+    slug: { type: "text", unique: "tenants_slug_unique" },
+    name: { type: "text" },
+    createdAt: { ...instant },
+  },
+});
+
+export const ApiTokenSchema = new EntitySchema<ApiToken>({
+  class: ApiToken,
+  tableName: "api_tokens",
+  properties: {
+    id: { type: "uuid", primary: true },
+    tenantId: { kind: "m:1", entity: () => Tenant, mapToPk: true, fieldName: "tenant_id", nullable: true },
+    role: { type: "text", enum: true, items: () => ROLES as unknown as string[] },
+    name: { type: "text" },
+    secretHash: { type: "text", unique: "api_tokens_secret_hash_unique" },
+    createdAt: { ...instant },
+    revokedAt: { ...instant, nullable: true },
+  },
+  checks: [
+    {
+      name: "api_tokens_tenant_check",
+      expression:
+        "(role = 'platform_admin' and tenant_id is null) or (role <> 'platform_admin' and tenant_id is not null)",
+    },
+  ],
+});

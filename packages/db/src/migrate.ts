@@ -1,0 +1,50 @@
+import {
+  Addon,
+  createAddon,
+  createPlan,
+  DEFAULT_CATALOG,
+  Plan,
+  publishPlanVersion,
+  unwrap,
+} from "@arcadia/domain";
+import type { Orm } from "./orm.ts";
+import { newId } from "./shared/ids.ts";
+
+// An arbitrary constant naming the advisory lock that serialises schema changes and seeding
+// across processes starting at once.
+const MIGRATION_LOCK = 4_206_170_001;
+
+/** Applies pending migrations, then loads the default catalog into an empty catalog. Safe to race. */
+export async function migrateAndSeed(
+  orm: Orm,
+  now: Date = new Date(),
+): Promise<{ applied: string[]; seeded: boolean }> {
+  const knex = orm.em.getConnection().getKnex();
+  const connection = await knex.client.acquireConnection();
+  try {
+    await knex.raw("select pg_advisory_lock(?)", [MIGRATION_LOCK]).connection(connection);
+    const applied = await orm.migrator.up();
+    const seeded = await seedDefaultCatalog(orm, now);
+    return { applied: applied.map((m) => m.name), seeded };
+  } finally {
+    await knex.raw("select pg_advisory_unlock(?)", [MIGRATION_LOCK]).connection(connection);
+    await knex.client.releaseConnection(connection);
+  }
+}
+
+/** Loads SPEC §3.3's default catalog, once: only when no plan and no add-on exists yet. */
+export async function seedDefaultCatalog(orm: Orm, now: Date): Promise<boolean> {
+  return orm.em.fork().transactional(async (em) => {
+    const existing = (await em.count(Plan, {})) + (await em.count(Addon, {}));
+    if (existing > 0) return false;
+    for (const entry of DEFAULT_CATALOG.plans) {
+      const plan = unwrap(createPlan({ id: newId(), code: entry.code, name: entry.name, now }));
+      em.persist(plan);
+      em.persist(unwrap(publishPlanVersion(plan, 0, { ...entry.version, id: newId(), now })));
+    }
+    for (const entry of DEFAULT_CATALOG.addons) {
+      em.persist(unwrap(createAddon({ ...entry, id: newId(), now })));
+    }
+    return true;
+  });
+}

@@ -1,0 +1,48 @@
+import { fileURLToPath } from "node:url";
+import { type MigrationObject, MikroORM, type Options } from "@mikro-orm/core";
+import { Migrator } from "@mikro-orm/migrations";
+import { defineConfig, type PostgreSqlDriver } from "@mikro-orm/postgresql";
+import { entities } from "./mapping/index.ts";
+import { migrationsList } from "./migrations/index.ts";
+
+export type Orm = MikroORM<PostgreSqlDriver>;
+
+export interface DatabaseOptions {
+  /** postgres:// URL of a PostgreSQL server (or of the embedded one's socket). */
+  readonly url: string;
+  /** Upper bound of the connection pool. */
+  readonly poolSize?: number;
+  readonly debug?: boolean;
+}
+
+export const migrationsPath = fileURLToPath(new URL("./migrations", import.meta.url));
+
+export function ormConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
+  return defineConfig({
+    clientUrl: options.url,
+    entities,
+    extensions: [Migrator],
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    debug: options.debug ?? false,
+    pool: { min: 0, max: options.poolSize ?? 10 },
+    discovery: { warnWhenNoEntities: true },
+    // Connection errors and SQL never reach callers verbatim; the transports map them.
+    migrations: {
+      path: migrationsPath,
+      pathTs: migrationsPath,
+      tableName: "mikro_orm_migrations",
+      transactional: true,
+      allOrNothing: true,
+      snapshot: true,
+      snapshotName: ".snapshot-arcadia",
+      silent: true,
+      migrationsList: migrationsList as MigrationObject[],
+    },
+  });
+}
+
+/** Connects to the database (no schema changes). */
+export async function connect(options: DatabaseOptions): Promise<Orm> {
+  return MikroORM.init<PostgreSqlDriver>(ormConfig(options));
+}

@@ -1,0 +1,12 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+
+/**
+ * What every use case needs besides its input: a unit of work (forked per request or job), the
+ * clock, an id source and the configured regions. Tests pass fixed clocks and the app the real one.
+ */
+export interface UseCaseContext {
+  readonly em: EntityManager;
+  readonly now: () => Date;
+  readonly newId: () => string;
+  readonly regions: readonly string[];
+}
