@@ -103,7 +103,7 @@ export async function publishPlanVersion(
       unwrap(nextVersion(plan, latest?.version ?? 0, { ...input, id: ctx.newId(), now: ctx.now() })),
     );
   });
-  return getPlan({ ...ctx, em: ctx.em.fork() }, code);
+  return getPlan(ctx, code);
 }
 
 export async function listAddons(ctx: UseCaseContext): Promise<Addon[]> {

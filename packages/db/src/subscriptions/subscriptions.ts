@@ -87,7 +87,7 @@ export async function subscribe(
     "This deployment already has a subscription.",
     "subscriptions_deployment_unique",
   );
-  return (await loadSubscriptionDocument(ctx.em.fork(), deploymentId))!;
+  return (await loadSubscriptionDocument(ctx.em, deploymentId))!;
 }
 
 /** Attaches an add-on with its live terms snapshotted now. */
@@ -149,5 +149,5 @@ export async function changePlan(
     );
     if (planChange) em.persist(planChange);
   });
-  return (await loadSubscriptionDocument(ctx.em.fork(), deploymentId))!;
+  return (await loadSubscriptionDocument(ctx.em, deploymentId))!;
 }

@@ -102,7 +102,7 @@ export async function ensureBootstrapToken(ctx: UseCaseContext, secret: string):
     .onConflict("secret_hash")
     .ignore()
     .execute();
-  const token = await ctx.em.fork().findOneOrFail(ApiToken, { secretHash });
+  const token = await ctx.em.findOneOrFail(ApiToken, { secretHash }, { refresh: true });
   if (token.role !== "platform_admin") {
     throw new DomainError(
       "CONFLICT",

@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import { DomainError } from "@arcadia/domain";
+import { trpcServer } from "@hono/trpc-server";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { errorBody, STATUS_OF, toDomainError } from "./errors.ts";
+import type { Services } from "./executor.ts";
+import { DOCS_PAGE } from "./openapi/docs-page.ts";
+import { openApiDocument } from "./openapi/document.ts";
+import { allOperations } from "./operations/index.ts";
+import { mountRest } from "./rest/routes.ts";
+import { appRouter, domainErrorOf } from "./trpc/router.ts";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+type Env = { Variables: { requestId: string } };
+
+function respondWithError(error: DomainError) {
+  return new Response(JSON.stringify(errorBody(error)), {
+    status: STATUS_OF[error.code],
+    headers: { "content-type": "application/json" },
+  });
+}
+
+async function databaseReachable(services: Services, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const probe = services.orm.em
+    .getConnection()
+    .execute("select 1")
+    .then(() => true)
+    .catch(() => false);
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The HTTP application: health, docs, the tRPC router and the REST routes, one error table. */
+export function newApp(services: Services): Hono<Env> {
+  const app = new Hono<Env>();
+  const document = openApiDocument(allOperations);
+
+  app.use("*", async (c, next) => {
+    const requestId = c.req.header("x-request-id")?.slice(0, 100) || randomUUID();
+    c.set("requestId", requestId);
+    c.header("x-request-id", requestId);
+    const started = performance.now();
+    await next();
+    services.logger.info("request", {
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () =>
+      respondWithError(new DomainError("PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB.")),
+  });
+  app.use("/api/*", limit);
+  app.use("/trpc/*", limit);
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) =>
+    (await databaseReachable(services, 2000))
+      ? c.json({ status: "ready" })
+      : c.json({ status: "unavailable" }, 503),
+  );
+  app.get("/api/v1/openapi.json", (c) => c.json(document));
+  app.get("/openapi.json", (c) => c.json(document));
+  app.get("/docs", (c) => c.html(DOCS_PAGE));
+
+  app.use(
+    "/trpc/*",
+    trpcServer({
+      endpoint: "/trpc",
+      router: appRouter,
+      createContext: (_opts, c) => ({
+        services,
+        authorization: c.req.header("authorization"),
+        idempotencyKey: c.req.header("idempotency-key"),
+      }),
+      onError: ({ error, path }) => {
+        const domain = domainErrorOf(error);
+        if (domain.code === "INTERNAL")
+          services.logger.error("unexpected error", { path, err: error.cause ?? error });
+      },
+    }),
+  );
+
+  mountRest(app as unknown as Hono, services, allOperations);
+
+  app.notFound(() => respondWithError(new DomainError("NOT_FOUND", "No such route.")));
+  app.onError((error, c) => {
+    const domain = toDomainError(error);
+    if (domain.code === "INTERNAL") {
+      services.logger.error("unexpected error", {
+        requestId: c.get("requestId"),
+        path: c.req.path,
+        err: error,
+      });
+    }
+    return c.json(errorBody(domain), STATUS_OF[domain.code] as ContentfulStatusCode);
+  });
+  return app;
+}

@@ -1,0 +1,122 @@
+import { createHash } from "node:crypto";
+import { IdempotencyRecord, newId, type Orm, type UseCaseContext } from "@arcadia/db";
+import { DomainError, type Principal } from "@arcadia/domain";
+import type { Logger } from "@arcadia/runtime";
+import { validationError } from "./errors.ts";
+import type { Operation } from "./operations/operation.ts";
+
+export interface Services {
+  readonly orm: Orm;
+  readonly now: () => Date;
+  readonly regions: readonly string[];
+  readonly logger: Logger;
+}
+
+export interface Outcome {
+  readonly status: number;
+  readonly body: unknown;
+  readonly replayed: boolean;
+}
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function contextFor(services: Services, em: UseCaseContext["em"]): UseCaseContext {
+  return { em, now: services.now, newId: () => newId(services.now().getTime()), regions: services.regions };
+}
+
+/**
+ * Runs one operation for a principal: validate the input, call the use case, shape the output with
+ * the operation's schema. The same path serves tRPC and REST, so both answer with identical JSON.
+ */
+export async function execute(
+  services: Services,
+  op: Operation,
+  principal: Principal,
+  rawInput: unknown,
+  idempotencyKey?: string | null,
+  /** False when the transport already validates input and output with the same schemas (tRPC). */
+  validate = true,
+): Promise<Outcome> {
+  const parsed = validate ? op.input.safeParse(rawInput ?? {}) : { success: true as const, data: rawInput };
+  if (!parsed.success) throw validationError(parsed.error);
+  const run = async (em: UseCaseContext["em"]) => {
+    const result = await op.run({ ctx: contextFor(services, em), principal }, parsed.data as never);
+    if (!validate) return result;
+    const shaped = op.output.safeParse(result);
+    if (!shaped.success) {
+      services.logger.error("response does not match its schema", {
+        operation: op.name,
+        issues: shaped.error.issues,
+      });
+      throw new DomainError("INTERNAL", "Something went wrong on our side.");
+    }
+    return shaped.data;
+  };
+  if (op.kind !== "mutation" || idempotencyKey == null) {
+    return { status: op.status, body: await run(services.orm.em.fork()), replayed: false };
+  }
+  if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new DomainError("VALIDATION_FAILED", "The Idempotency-Key header is not valid.", {
+      fields: { "Idempotency-Key": "1–255 visible ASCII characters" },
+    });
+  }
+  return idempotent(services, op, principal, idempotencyKey, parsed.data, run);
+}
+
+/**
+ * The first response to (principal, key) is stored in the same transaction as the work, under an
+ * advisory lock on the key: a concurrent duplicate waits, then replays it; a crash stores neither.
+ * Only successes are stored — a rejected request changed nothing, so a retry is judged afresh.
+ */
+async function idempotent(
+  services: Services,
+  op: Operation,
+  principal: Principal,
+  key: string,
+  input: unknown,
+  run: (em: UseCaseContext["em"]) => Promise<unknown>,
+): Promise<Outcome> {
+  const requestHash = createHash("sha256")
+    .update(`${op.name}\n${canonicalJson(input)}`)
+    .digest("hex");
+  return services.orm.em.fork().transactional(async (em) => {
+    await em.execute("select pg_advisory_xact_lock(hashtextextended(?, 0))", [`${principal.id}\n${key}`]);
+    const now = services.now();
+    const previous = await em.findOne(IdempotencyRecord, { principalId: principal.id, key });
+    if (previous && now.getTime() - previous.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS) {
+      if (previous.requestHash !== requestHash) {
+        throw new DomainError(
+          "IDEMPOTENCY_KEY_REUSED",
+          "This Idempotency-Key was used with a different request.",
+        );
+      }
+      return { status: previous.statusCode, body: previous.responseBody, replayed: true };
+    }
+    if (previous) em.remove(previous);
+    const body = await run(em);
+    em.persist(
+      new IdempotencyRecord({
+        id: newId(now.getTime()),
+        principalId: principal.id,
+        key,
+        requestHash,
+        statusCode: op.status,
+        responseBody: body,
+        createdAt: now,
+      }),
+    );
+    return { status: op.status, body, replayed: false };
+  });
+}

@@ -1,0 +1,5 @@
+export { newApp } from "./app.ts";
+export type { AppRouter, RouterInputs, RouterOutputs } from "./client.ts";
+export { createClient } from "./client.ts";
+export type { Services } from "./executor.ts";
+export { startApi } from "./server.ts";

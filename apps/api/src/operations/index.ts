@@ -1,0 +1,19 @@
+import * as catalog from "./catalog.ts";
+import * as deployments from "./deployments.ts";
+import * as invoices from "./invoices.ts";
+import type { Operation } from "./operation.ts";
+import * as resources from "./resources.ts";
+import * as subscriptions from "./subscriptions.ts";
+import * as tenancy from "./tenancy.ts";
+
+export { catalog, deployments, invoices, resources, subscriptions, tenancy };
+
+/** Every operation, in the order the REST routes are registered (static paths before parameters). */
+export const allOperations: readonly Operation[] = [
+  ...Object.values(tenancy),
+  ...Object.values(catalog),
+  ...Object.values(invoices),
+  ...Object.values(deployments),
+  ...Object.values(subscriptions),
+  ...Object.values(resources),
+] as unknown as readonly Operation[];

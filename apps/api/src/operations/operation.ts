@@ -1,0 +1,42 @@
+import type { UseCaseContext } from "@arcadia/db";
+import type { Principal } from "@arcadia/domain";
+import type { z } from "zod";
+
+export type HttpMethod = "get" | "post" | "patch" | "delete";
+
+/** Who may call an operation, for the docs; the use cases enforce it. */
+export type Access = "any" | "admins" | "platform_admin" | "platform_admin, tenant_admin (own tenant)";
+
+export interface CallEnv {
+  readonly ctx: UseCaseContext;
+  readonly principal: Principal;
+}
+
+/**
+ * One operation of the API, served as a tRPC procedure and a REST route and described in the
+ * OpenAPI document — all from this one definition: validate, call the use case, map the result.
+ */
+export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
+  /** The tRPC path, e.g. "deployments.transition". */
+  readonly name: string;
+  readonly kind: "query" | "mutation";
+  readonly method: HttpMethod;
+  /** REST path under /api/v1, with {params} that are also input fields. */
+  readonly path: string;
+  readonly status: 200 | 201;
+  readonly summary: string;
+  readonly access: Access;
+  readonly input: I;
+  readonly output: O;
+  readonly run: (env: CallEnv, input: z.output<I>) => Promise<z.input<O>>;
+}
+
+export function operation<I extends z.ZodObject, O extends z.ZodType>(
+  definition: Operation<I, O>,
+): Operation<I, O> {
+  return definition;
+}
+
+export function pathParams(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+}

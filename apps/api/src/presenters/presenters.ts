@@ -1,0 +1,236 @@
+import type {
+  DeploymentDocument,
+  IssuedToken,
+  PlanWithVersions,
+  StatementDocument,
+  SubscriptionDocument,
+  UpcomingStatement,
+} from "@arcadia/db";
+import type {
+  Addon,
+  AddonAttachment,
+  ApiToken,
+  CloudResource,
+  ComputedLine,
+  Deployment,
+  DeploymentEvent,
+  Entitlement,
+  PlanChange,
+  PlanVersion,
+  Tenant,
+} from "@arcadia/domain";
+import { eventActor } from "@arcadia/domain";
+
+// Entities → the contract's JSON: camelCase, ISO-8601 UTC instants, integer cents, decimal strings.
+const iso = (d: Date) => d.toISOString();
+const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function presentTenant(t: Tenant) {
+  return { id: t.id, slug: t.slug, name: t.name, createdAt: iso(t.createdAt) };
+}
+
+export function presentToken(t: ApiToken) {
+  return {
+    id: t.id,
+    role: t.role,
+    tenantId: t.tenantId,
+    name: t.name,
+    createdAt: iso(t.createdAt),
+    revokedAt: isoOrNull(t.revokedAt),
+  };
+}
+
+export function presentIssuedToken({ token, secret }: IssuedToken) {
+  return { ...presentToken(token), token: secret };
+}
+
+export function presentPlanVersion(v: PlanVersion) {
+  return {
+    id: v.id,
+    planCode: v.plan.code,
+    version: v.version,
+    priceCents: v.priceCents,
+    currency: v.currency,
+    trialDays: v.trialDays,
+    includes: v.includes,
+    createdAt: iso(v.createdAt),
+  };
+}
+
+export function presentPlan({ plan, versions }: PlanWithVersions) {
+  const presented = versions.map(presentPlanVersion);
+  return {
+    id: plan.id,
+    code: plan.code,
+    name: plan.name,
+    createdAt: iso(plan.createdAt),
+    currentVersion: presented.at(-1)!,
+    versions: presented,
+  };
+}
+
+export function presentAddon(a: Addon) {
+  return {
+    id: a.id,
+    code: a.code,
+    name: a.name,
+    resourceKind: a.resourceKind,
+    qty: a.qty,
+    priceCents: a.priceCents,
+    currency: a.currency,
+    active: a.active,
+    createdAt: iso(a.createdAt),
+    updatedAt: iso(a.updatedAt),
+  };
+}
+
+export function presentDeployment(d: Deployment) {
+  return {
+    id: d.id,
+    tenantId: d.tenantId,
+    slug: d.slug,
+    displayName: d.displayName,
+    region: d.region,
+    state: d.state,
+    llmMode: d.llmMode,
+    billingActionSuspended: d.billingActionSuspended,
+    templateCode: d.templateCode,
+    templateVersion: d.templateVersion,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
+}
+
+export function presentEvent(e: DeploymentEvent) {
+  return {
+    id: e.id,
+    deploymentId: e.deploymentId,
+    sequence: e.sequence,
+    fromState: e.fromState,
+    toState: e.toState,
+    actor: eventActor(e),
+    reason: e.reason,
+    occurredAt: iso(e.occurredAt),
+  };
+}
+
+function snapshotOf(v: PlanVersion) {
+  const { createdAt: _createdAt, ...snapshot } = presentPlanVersion(v);
+  return snapshot;
+}
+
+export function presentAttachment(a: AddonAttachment) {
+  return {
+    id: a.id,
+    addonCode: a.addonCode,
+    resourceKind: a.resourceKind,
+    qty: a.qty,
+    priceCents: a.priceCents,
+    currency: a.currency,
+    attachedAt: iso(a.attachedAt),
+    detachedAt: isoOrNull(a.detachedAt),
+  };
+}
+
+function presentPlanChange(c: PlanChange) {
+  return {
+    id: c.id,
+    kind: c.kind,
+    fromPlanVersion: c.fromPlanVersion ? snapshotOf(c.fromPlanVersion) : null,
+    toPlanVersion: snapshotOf(c.toPlanVersion),
+    requestedAt: iso(c.requestedAt),
+    effectiveAt: iso(c.effectiveAt),
+    actor: { type: c.actorType, id: c.actorId, ...(c.actorRole ? { role: c.actorRole } : {}) },
+    supersededAt: isoOrNull(c.supersededAt),
+  };
+}
+
+export function presentSubscription({ subscription: s, addons, planChanges }: SubscriptionDocument) {
+  return {
+    id: s.id,
+    deploymentId: s.deploymentId,
+    planVersion: snapshotOf(s.planVersion),
+    status: s.status,
+    currentPeriodStart: iso(s.currentPeriodStart),
+    currentPeriodEnd: iso(s.currentPeriodEnd),
+    trialEndsAt: isoOrNull(s.trialEndsAt),
+    pendingPlanVersion: s.pendingPlanVersion ? snapshotOf(s.pendingPlanVersion) : null,
+    addons: addons.map(presentAttachment),
+    planHistory: planChanges.map(presentPlanChange),
+    cancelledAt: isoOrNull(s.cancelledAt),
+    endedAt: isoOrNull(s.endedAt),
+    createdAt: iso(s.createdAt),
+  };
+}
+
+export function presentDeploymentDocument(doc: DeploymentDocument) {
+  return {
+    deployment: presentDeployment(doc.deployment),
+    subscription: doc.subscription ? presentSubscription(doc.subscription) : null,
+    events: doc.events.map(presentEvent),
+  };
+}
+
+export function presentResource(r: CloudResource) {
+  return {
+    id: r.id,
+    deploymentId: r.deploymentId,
+    tenantId: r.tenantId,
+    kind: r.kind,
+    providerRef: r.providerRef,
+    qty: r.qty,
+    createdAt: iso(r.createdAt),
+    releasedAt: isoOrNull(r.releasedAt),
+  };
+}
+
+export function presentEntitlement(e: Entitlement) {
+  return { kind: e.kind, included: e.included, used: e.used, remaining: e.remaining };
+}
+
+function presentLine(l: ComputedLine) {
+  return {
+    kind: l.kind,
+    description: l.description,
+    refId: l.refId,
+    unitPriceCents: l.unitPriceCents,
+    billableMs: l.billableMs,
+    periodMs: l.periodMs,
+    amountCents: l.amountCents,
+  };
+}
+
+export function presentStatement({ statement: s, lines }: StatementDocument) {
+  return {
+    id: s.id,
+    number: s.number,
+    tenantId: s.tenantId,
+    deploymentId: s.deploymentId,
+    subscriptionId: s.subscriptionId,
+    periodStart: iso(s.periodStart),
+    periodEnd: iso(s.periodEnd),
+    currency: s.currency,
+    totalCents: s.totalCents,
+    status: s.status,
+    issuedAt: iso(s.issuedAt),
+    lines: lines.map(presentLine),
+  };
+}
+
+export function presentUpcoming(u: UpcomingStatement) {
+  return {
+    tenantId: u.tenantId,
+    deploymentId: u.deploymentId,
+    subscriptionId: u.subscriptionId,
+    periodStart: iso(u.periodStart),
+    periodEnd: iso(u.periodEnd),
+    currency: u.currency,
+    totalCents: u.totalCents,
+    status: "upcoming" as const,
+    lines: u.lines.map(presentLine),
+  };
+}
+
+export function presentPage<T, U>(page: { items: T[]; nextCursor: string | null }, present: (item: T) => U) {
+  return { items: page.items.map(present), nextCursor: page.nextCursor };
+}

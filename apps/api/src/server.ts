@@ -1,0 +1,83 @@
+import type { Server } from "node:http";
+import {
+  type Database,
+  dataDirFromEnv,
+  ensureBootstrapToken,
+  newId,
+  newSecret,
+  openDatabase,
+} from "@arcadia/db";
+import type { Config, Logger } from "@arcadia/runtime";
+import { serve } from "@hono/node-server";
+import { newApp } from "./app.ts";
+import type { Services } from "./executor.ts";
+
+export interface RunningApi {
+  readonly url: string;
+  readonly database: Database;
+  readonly services: Services;
+  /** Stops accepting connections and waits for in-flight requests to finish. */
+  close(): Promise<void>;
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable DATABASE_URL)";
+  }
+}
+
+/**
+ * Opens the database (PostgreSQL, or the embedded default), applies migrations, makes sure an admin
+ * token exists, and serves the API. Prints where it listens and how to authenticate.
+ */
+export async function startApi(config: Config, logger: Logger, database?: Database): Promise<RunningApi> {
+  const db =
+    database ??
+    (await openDatabase({
+      url: config.databaseUrl ?? undefined,
+      dataDir: config.dataDir ? dataDirFromEnv({ DATA_DIR: config.dataDir }) : undefined,
+    }));
+  logger.info(db.kind === "embedded" ? `embedded database at ${db.url}` : "connected to PostgreSQL", {
+    database: db.kind,
+    url: db.kind === "embedded" ? db.url : redact(db.url),
+  });
+  const services: Services = { orm: db.orm, now: () => new Date(), regions: config.regions, logger };
+  const ctx = { em: db.orm.em.fork(), now: services.now, newId: () => newId(), regions: config.regions };
+  if (config.bootstrapAdminToken) {
+    await ensureBootstrapToken(ctx, config.bootstrapAdminToken);
+    logger.info(
+      "authenticate with the token in BOOTSTRAP_ADMIN_TOKEN: Authorization: Bearer $BOOTSTRAP_ADMIN_TOKEN",
+    );
+  } else {
+    // Shown once, like every token secret; set BOOTSTRAP_ADMIN_TOKEN to choose your own.
+    const secret = newSecret();
+    await ensureBootstrapToken(ctx, secret);
+    logger.info(`generated a platform_admin token: Authorization: Bearer ${secret}`, { token: secret });
+  }
+
+  const app = newApp(services);
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s as Server),
+    );
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  logger.info(`listening on ${url}`, { url, docs: `${url}/docs` });
+
+  return {
+    url,
+    database: db,
+    services,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections?.();
+      }),
+  };
+}

@@ -1,0 +1,118 @@
+import type { Server } from "node:http";
+import { ensureBootstrapToken, newId } from "@arcadia/db";
+import { type Backend, createTestDatabase, type TestDatabase } from "@arcadia/db/testing";
+import { DEFAULT_REGIONS } from "@arcadia/domain";
+import { createLogger } from "@arcadia/runtime";
+import { serve } from "@hono/node-server";
+import { newApp } from "../app.ts";
+import type { Services } from "../executor.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+export interface HttpResult<T = any> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+export interface RequestOptions {
+  readonly token?: string | null;
+  readonly body?: unknown;
+  /** Sent as is (for malformed-JSON cases). */
+  readonly rawBody?: string;
+  readonly headers?: Record<string, string>;
+}
+
+export interface Harness {
+  readonly url: string;
+  readonly db: TestDatabase;
+  readonly adminToken: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<HttpResult<T>>;
+  /** A tenant with an admin and a viewer token, made over the API itself. */
+  tenant(slug?: string): Promise<TenantTokens>;
+  close(): Promise<void>;
+}
+
+export interface TenantTokens {
+  readonly tenantId: string;
+  readonly admin: string;
+  readonly viewer: string;
+}
+
+let tenantCounter = 0;
+
+/** The real app on a real port against a fresh database of its own (embedded or PostgreSQL). */
+export async function startHarness(backend: Backend): Promise<Harness> {
+  const db = await createTestDatabase(backend);
+  const services: Services = {
+    orm: db.orm,
+    now: () => new Date(),
+    regions: DEFAULT_REGIONS,
+    logger: createLogger("silent"),
+  };
+  const adminToken = `test-admin-${newId()}`;
+  await ensureBootstrapToken(
+    { em: db.orm.em.fork(), now: services.now, newId: () => newId(), regions: DEFAULT_REGIONS },
+    adminToken,
+  );
+  const app = newApp(services);
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server));
+  });
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+
+  const request = async <T>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<HttpResult<T>> => {
+    const headers: Record<string, string> = { ...options.headers };
+    const token = options.token === undefined ? adminToken : options.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers["content-type"] = "application/json";
+    }
+    const response = await fetch(url + path, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed as T, headers: response.headers };
+  };
+
+  return {
+    url,
+    db,
+    adminToken,
+    request,
+    async tenant(slug = `tenant-${++tenantCounter}-${newId().slice(-8)}`) {
+      const tenant = await request<{ id: string }>("POST", "/api/v1/tenants", { body: { slug, name: slug } });
+      if (tenant.status !== 201) throw new Error(`tenant: ${tenant.status} ${JSON.stringify(tenant.body)}`);
+      const token = async (role: string) => {
+        const r = await request<{ token: string }>("POST", "/api/v1/tokens", {
+          body: { role, tenantId: tenant.body.id, name: role },
+        });
+        if (r.status !== 201) throw new Error(`token: ${r.status} ${JSON.stringify(r.body)}`);
+        return r.body.token;
+      };
+      return {
+        tenantId: tenant.body.id,
+        admin: await token("tenant_admin"),
+        viewer: await token("tenant_viewer"),
+      };
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
+      await db.close();
+    },
+  };
+}

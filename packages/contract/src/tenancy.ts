@@ -1,0 +1,36 @@
+import { ROLES } from "@arcadia/domain";
+import { z } from "zod";
+import { ZId, ZInstant } from "./common.ts";
+
+export const ZRole = z.enum(ROLES);
+
+export const ZTenant = z
+  .object({ id: ZId, slug: z.string(), name: z.string(), createdAt: ZInstant })
+  .meta({ id: "Tenant" });
+
+export const ZCreateTenantRequest = z.strictObject({ slug: z.string().max(100), name: z.string().max(200) });
+export const ZListTenantsRequest = z.strictObject({});
+export const ZTenantList = z.array(ZTenant);
+
+export const ZToken = z
+  .object({
+    id: ZId,
+    role: ZRole,
+    tenantId: ZId.nullable(),
+    name: z.string(),
+    createdAt: ZInstant,
+    revokedAt: ZInstant.nullable(),
+  })
+  .meta({ id: "Token" });
+
+export const ZCreateTokenRequest = z.strictObject({
+  role: ZRole,
+  tenantId: ZId.nullish(),
+  name: z.string().max(200),
+});
+export const ZCreatedToken = ZToken.extend({
+  token: z.string().describe("the secret; shown only once"),
+}).meta({
+  id: "CreatedToken",
+});
+export const ZRevokeTokenRequest = z.strictObject({ id: ZId });

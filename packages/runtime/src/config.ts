@@ -1,0 +1,42 @@
+import { DEFAULT_REGIONS } from "@arcadia/domain";
+import { LOG_LEVELS, type LogLevel } from "./logger.ts";
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** PostgreSQL URL; null means the embedded database. */
+  readonly databaseUrl: string | null;
+  /** Embedded database folder (relative to where the command was typed), or null for the default. */
+  readonly dataDir: string | null;
+  readonly bootstrapAdminToken: string | null;
+  readonly scheduler: boolean;
+  readonly workerCron: string;
+  readonly logLevel: LogLevel;
+  readonly regions: readonly string[];
+}
+
+/** Every setting the processes read, from the environment, with the SPEC's defaults. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be a port number, got ${env.PORT}`);
+  const logLevel = (env.LOG_LEVEL ?? "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  const regions = env.REGIONS
+    ? env.REGIONS.split(",")
+        .map((r) => r.trim())
+        .filter(Boolean)
+    : [...DEFAULT_REGIONS];
+  return {
+    port,
+    host: env.HOST || "127.0.0.1",
+    databaseUrl: env.DATABASE_URL || null,
+    dataDir: env.DATA_DIR || null,
+    bootstrapAdminToken: env.BOOTSTRAP_ADMIN_TOKEN || null,
+    scheduler: (env.SCHEDULER ?? "on").toLowerCase() !== "off",
+    // Every five minutes by default: a due period is closed within minutes of its end.
+    workerCron: env.WORKER_CRON || "*/5 * * * *",
+    logLevel,
+    regions,
+  };
+}
