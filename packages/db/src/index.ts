@@ -1,3 +1,4 @@
+export * from "./billing/rollover.ts";
 export * from "./billing/statements.ts";
 export * from "./catalog/catalog.ts";
 export * from "./database.ts";

@@ -131,7 +131,7 @@ export function statementForPeriod(input: StatementInput): ComputedStatement {
 }
 
 /** A unique, human-readable statement number: INV-<yyyymm of the period>-<serial>. */
-export function statementNumber(periodStart: Date, serial: number | bigint): string {
+export function statementNumber(periodStart: Date, serial: number | bigint | string): string {
   const year = periodStart.getUTCFullYear();
   const month = String(periodStart.getUTCMonth() + 1).padStart(2, "0");
   return `INV-${year}${month}-${String(serial).padStart(6, "0")}`;

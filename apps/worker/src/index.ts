@@ -1,0 +1,1 @@
+export { runPass, type Scheduler, startScheduler } from "./scheduler.ts";

@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createDeployment,
+  getDeployment,
+  transitionDeployment,
+  updateDeployment,
+} from "../deployments/deployments.ts";
+import { connect } from "../orm.ts";
+import { attachAddon, changePlan, detachAddon, subscribe } from "../subscriptions/subscriptions.ts";
+import {
+  createTestDatabase,
+  operator,
+  type TenantFixture,
+  TestClock,
+  type TestDatabase,
+  tenantFixture,
+  testBackends,
+  testContext,
+} from "../testing/index.ts";
+import { runRolloverPass } from "./rollover.ts";
+import { listDeploymentStatements } from "./statements.ts";
+
+const at = (iso: string) => new Date(iso);
+
+describe.each(testBackends())("billing rollover on %s", (backend) => {
+  let db: TestDatabase;
+  const clock = new TestClock(at("2026-11-01T00:00:00Z"));
+  let t: TenantFixture;
+  const ctx = () => testContext(db.orm, clock);
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+    t = await tenantFixture(db.orm, clock);
+  });
+  afterAll(() => db?.close());
+
+  async function deploymentAt(iso: string, opts: { trial?: boolean; plan?: string; addons?: string[] } = {}) {
+    clock.set(iso);
+    const { deployment } = await createDeployment(ctx(), t.admin, {
+      slug: `d-${++n}`,
+      displayName: "D",
+      region: "au-syd",
+      trial: opts.trial,
+    });
+    await subscribe(ctx(), t.admin, deployment.id, {
+      planCode: opts.plan ?? "studio",
+      addons: (opts.addons ?? []).map((code) => ({ code })),
+    });
+    return deployment.id;
+  }
+
+  async function transition(id: string, iso: string, to: "paused" | "active" | "cancelled") {
+    clock.set(iso);
+    await transitionDeployment(ctx(), t.admin, id, { to });
+  }
+
+  async function statements(id: string) {
+    const page = await listDeploymentStatements(ctx(), operator, id, { limit: 200 });
+    return page.items.map(({ statement, lines }) => ({
+      period: statement.periodStart.toISOString().slice(0, 7),
+      total: statement.totalCents,
+      lines: lines.map((l) => [l.kind, l.amountCents]),
+      number: statement.number,
+    }));
+  }
+
+  // Scenario deployments, set up before any pass runs.
+  const ids: Record<string, string> = {};
+  beforeAll(async () => {
+    ids.midMonth = await deploymentAt("2026-11-16T00:00:00Z");
+    ids.pause = await deploymentAt("2026-11-01T00:00:00Z");
+    await transition(ids.pause, "2026-11-11T00:00:00Z", "paused");
+    await transition(ids.pause, "2026-11-21T00:00:00Z", "active");
+    ids.addon = await deploymentAt("2026-11-01T00:00:00Z");
+    clock.set("2026-11-06T00:00:00Z");
+    const attachment = await attachAddon(ctx(), t.admin, ids.addon, "storage_50gb");
+    clock.set("2026-11-21T00:00:00Z");
+    await detachAddon(ctx(), t.admin, ids.addon, attachment.id);
+    ids.immediate = await deploymentAt("2026-11-01T00:00:00Z");
+    clock.set("2026-11-11T00:00:00Z");
+    await changePlan(ctx(), t.admin, ids.immediate, { planCode: "scale", effective: "immediate" });
+    ids.periodEnd = await deploymentAt("2026-11-01T00:00:00Z");
+    clock.set("2026-11-20T00:00:00Z");
+    await changePlan(ctx(), t.admin, ids.periodEnd, { planCode: "scale", effective: "period_end" });
+    ids.cancelled = await deploymentAt("2026-11-01T00:00:00Z");
+    await transition(ids.cancelled, "2026-11-16T00:00:00Z", "cancelled");
+    ids.trial = await deploymentAt("2026-11-01T00:00:00Z", { trial: true });
+    ids.hobby = await deploymentAt("2026-11-01T00:00:00Z", { plan: "hobby" });
+    ids.override = await deploymentAt("2026-11-01T00:00:00Z", { trial: true });
+    clock.set("2026-11-02T00:00:00Z");
+    await updateDeployment(ctx(), operator, ids.override, { billingActionSuspended: true });
+  });
+
+  it("closes November for every scenario with the prorated amounts", async () => {
+    const summary = await runRolloverPass(db.orm, { now: at("2026-12-01T00:00:00Z"), batchSize: 3 });
+    expect(summary.trialsConverted).toBe(1);
+    expect(summary.skippedByOverride).toBe(1);
+    expect(summary.batches).toBe(3);
+
+    expect((await statements(ids.midMonth!))[0]).toMatchObject({ period: "2026-11", total: 2450 }); // 15/30 of 4900
+    expect((await statements(ids.pause!))[0]).toMatchObject({ period: "2026-11", total: 3267 }); // 20/30 of 4900 = 3266.67
+    expect((await statements(ids.addon!))[0]).toMatchObject({
+      total: 5275,
+      lines: [
+        ["plan", 4900],
+        ["addon", 375],
+      ],
+    });
+    expect((await statements(ids.immediate!))[0]).toMatchObject({
+      total: 14900,
+      lines: [
+        ["plan", 1633],
+        ["plan", 13267],
+      ],
+    });
+    expect((await statements(ids.periodEnd!))[0]).toMatchObject({ total: 4900, lines: [["plan", 4900]] });
+    expect((await statements(ids.cancelled!))[0]).toMatchObject({ total: 2450 }); // 15/30 of 4900
+    expect((await statements(ids.trial!))[0]).toMatchObject({ total: 2613 }); // trial ended 11-15: 16/30 of 4900 = 2613.33
+    expect((await statements(ids.hobby!))[0]).toMatchObject({ total: 0, lines: [["plan", 0]] });
+    expect((await statements(ids.override!))[0]).toMatchObject({ total: 0, lines: [] }); // still in trial
+
+    const trial = await getDeployment(ctx(), operator, ids.trial!);
+    expect(trial.deployment.state).toBe("active");
+    expect(trial.events.at(-1)).toMatchObject({
+      fromState: "trial",
+      toState: "active",
+      actorType: "system",
+      actorId: "billing-worker",
+    });
+    expect(trial.events.at(-1)!.occurredAt.toISOString()).toBe("2026-11-15T00:00:00.000Z");
+    expect((await getDeployment(ctx(), operator, ids.override!)).deployment.state).toBe("trial");
+
+    const periodEnd = await getDeployment(ctx(), operator, ids.periodEnd!);
+    expect(periodEnd.subscription!.subscription.planVersion.plan.code).toBe("scale");
+    expect(periodEnd.subscription!.subscription.pendingPlanVersion).toBeNull();
+    expect(periodEnd.subscription!.subscription.currentPeriodStart.toISOString()).toBe(
+      "2026-12-01T00:00:00.000Z",
+    );
+    const cancelled = await getDeployment(ctx(), operator, ids.cancelled!);
+    expect(cancelled.subscription!.subscription.endedAt?.toISOString()).toBe("2026-12-01T00:00:00.000Z");
+  });
+
+  it("issues nothing new on a rerun at the same instant", async () => {
+    const again = await runRolloverPass(db.orm, { now: at("2026-12-01T00:00:00Z") });
+    expect(again).toMatchObject({ statementsIssued: 0, subscriptionsProcessed: 0, trialsConverted: 0 });
+  });
+
+  it("catches up across December→January and February, applying the pending change and stopping a cancelled subscription", async () => {
+    const late = await deploymentAt("2026-12-10T00:00:00Z");
+    const summary = await runRolloverPass(db.orm, { now: at("2027-03-02T00:00:00Z") });
+    expect(summary.statementsIssued).toBeGreaterThan(0);
+    expect((await statements(late)).map((s) => [s.period, s.total])).toEqual([
+      ["2026-12", 3477], // 22/31 of 4900 = 3477.42
+      ["2027-01", 4900],
+      ["2027-02", 4900], // 28 days, full month
+    ]);
+    expect((await statements(ids.periodEnd!)).map((s) => [s.period, s.total])).toEqual([
+      ["2026-11", 4900],
+      ["2026-12", 19900],
+      ["2027-01", 19900],
+      ["2027-02", 19900],
+    ]);
+    expect((await statements(ids.cancelled!)).map((s) => s.period)).toEqual(["2026-11"]);
+    const doc = await getDeployment(ctx(), operator, late);
+    expect(doc.subscription!.subscription.currentPeriodStart.toISOString()).toBe("2027-03-01T00:00:00.000Z");
+    const numbers = (await statements(late)).map((s) => s.number);
+    expect(numbers.every((x) => /^INV-\d{6}-\d{6}$/.test(x))).toBe(true);
+    const totals = summary.totalsByCurrency.AUD;
+    expect(Number.isInteger(totals)).toBe(true);
+  });
+
+  it.runIf(backend === "postgres")(
+    "lets racing workers issue exactly one statement per subscription and period",
+    async () => {
+      clock.set("2027-03-05T00:00:00Z");
+      for (let i = 0; i < 40; i++)
+        await deploymentAt("2027-03-05T00:00:00Z", { addons: ["storage_50gb", "compute_2vcpu"] });
+      const workers = await Promise.all([1, 2, 3, 4].map(() => connect({ url: db.url, poolSize: 2 })));
+      try {
+        const results = await Promise.all(
+          workers.map((orm) => runRolloverPass(orm, { now: at("2027-06-01T00:00:00Z"), batchSize: 7 })),
+        );
+        const issued = results.reduce((s, r) => s + r.statementsIssued, 0);
+        const rows = await db.orm.em
+          .getConnection()
+          .execute(
+            "select count(*)::int as n, count(distinct (subscription_id, period_start))::int as d from statements",
+          );
+        expect(rows[0]!.n).toBe(rows[0]!.d);
+        const due = await db.orm.em
+          .getConnection()
+          .execute(
+            "select count(*)::int as n from subscriptions where ended_at is null and current_period_end <= '2027-06-01'",
+          );
+        expect(due[0]!.n).toBe(0);
+        expect(issued).toBeGreaterThanOrEqual(40 * 3);
+      } finally {
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+    },
+  );
+});
