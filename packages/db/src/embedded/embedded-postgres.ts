@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { PgliteServer } from "./pglite-server.ts";
 
 export interface EmbeddedPostgres {
   /** postgres:// URL on loopback that any PostgreSQL client can use while this process runs. */
@@ -17,8 +17,6 @@ export interface EmbeddedOptions {
   readonly host?: string;
   /** Preferred port; when taken, the OS picks one. 0 always lets the OS pick. */
   readonly port?: number;
-  /** How many client connections the socket multiplexes onto PGlite. */
-  readonly maxConnections?: number;
 }
 
 interface LockFile {
@@ -51,8 +49,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   }
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir ? join(options.dataDir, "pgdata") : undefined);
-  const server = await listen(db, host, options.port ?? 0, options.maxConnections ?? 16);
-  const [, port] = server.getServerConn().split(":");
+  const server = new PgliteServer(db);
+  const port = await listen(server, host, options.port ?? 0);
   const url = `postgres://postgres@${host}:${port}/postgres`;
   if (lockPath) writeFileSync(lockPath, JSON.stringify({ pid: process.pid, url } satisfies LockFile));
 
@@ -63,25 +61,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop();
+      await server.close();
       await db.close();
       if (lockPath) rmSync(lockPath, { force: true });
     },
   };
 }
 
-async function listen(
-  db: PGlite,
-  host: string,
-  port: number,
-  maxConnections: number,
-): Promise<PGLiteSocketServer> {
-  const server = new PGLiteSocketServer({ db, host, port, maxConnections });
+async function listen(server: PgliteServer, host: string, port: number): Promise<number> {
   try {
-    await server.start();
-    return server;
+    return await server.listen(port, host);
   } catch (error) {
     if (port === 0 || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
-    return listen(db, host, 0, maxConnections);
+    return server.listen(0, host);
   }
 }

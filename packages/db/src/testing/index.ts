@@ -1,2 +1,3 @@
 export * from "./fixtures.ts";
+export * from "./seed.ts";
 export * from "./test-database.ts";
