@@ -156,9 +156,9 @@ export async function updateDeployment(
   id: string,
   patch: DeploymentPatch,
 ): Promise<Deployment> {
-  unwrap(requireWriter(principal));
   return ctx.em.transactional(async (em) => {
     const deployment = await findVisibleDeployment(em, principal, id, true);
+    unwrap(requireWriter(principal));
     return unwrap(patchDeployment(deployment, patch, actorOf(principal), ctx.now()));
   });
 }

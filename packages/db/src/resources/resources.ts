@@ -34,9 +34,9 @@ export async function registerResource(
   deploymentId: string,
   input: { kind: string; providerRef: string; qty: string },
 ): Promise<CloudResource> {
-  unwrap(requirePlatformAdmin(principal));
   return ctx.em.transactional(async (em) => {
     const deployment = await findVisibleDeployment(em, principal, deploymentId);
+    unwrap(requirePlatformAdmin(principal));
     const resource = unwrap(register({ ...input, id: ctx.newId(), deployment, now: ctx.now() }));
     em.persist(resource);
     return resource;
@@ -49,9 +49,9 @@ export async function releaseResource(
   deploymentId: string,
   resourceId: string,
 ): Promise<CloudResource> {
-  unwrap(requirePlatformAdmin(principal));
   return ctx.em.transactional(async (em) => {
     const deployment = await findVisibleDeployment(em, principal, deploymentId);
+    unwrap(requirePlatformAdmin(principal));
     const resource = isUuid(resourceId)
       ? await em.findOne(
           CloudResource,

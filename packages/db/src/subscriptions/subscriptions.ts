@@ -41,8 +41,8 @@ async function lockSubscription(
   principal: Principal,
   deploymentId: string,
 ): Promise<Subscription> {
-  unwrap(requireWriter(principal));
   const deployment = await findVisibleDeployment(em, principal, deploymentId, true);
+  unwrap(requireWriter(principal));
   const subscription = await lockSubscriptionOf(em, deployment.id);
   if (!subscription) throw notFound("Subscription");
   return subscription;
@@ -60,11 +60,11 @@ export async function subscribe(
   deploymentId: string,
   input: SubscribeInput,
 ): Promise<SubscriptionDocument> {
-  unwrap(requireWriter(principal));
   await onUniqueViolation(
     () =>
       ctx.em.transactional(async (em) => {
         const deployment = await findVisibleDeployment(em, principal, deploymentId, true);
+        unwrap(requireWriter(principal));
         const existing = await em.count(Subscription, { deploymentId: deployment.id });
         const planVersion = await resolvePlanVersion(em, input.planCode, input.planVersion);
         const addons = await Promise.all((input.addons ?? []).map((a) => findAddon(em, a.code)));
