@@ -4,6 +4,12 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest"
 import { createClient, type RouterOutputs } from "../client.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 
+/** The error payload a tRPC client receives (our formatter's `data`). */
+function errorData(error: unknown): { code: string; httpStatus: number; details?: unknown } {
+  expect(error).toBeInstanceOf(TRPCClientError);
+  return (error as { data: { code: string; httpStatus: number; details?: unknown } }).data;
+}
+
 describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
   let h: Harness;
   let t: TenantTokens;
@@ -65,20 +71,20 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
     const invalid = await client.deployments.create
       .mutate({ slug: "x", displayName: "", region: "au-syd" })
       .catch((e: unknown) => e);
-    expect(((invalid as TRPCClientError<never>).data as { code: string }).code).toBe("VALIDATION_FAILED");
+    expect(errorData(invalid).code).toBe("VALIDATION_FAILED");
     const strict = await client.deployments.get
       .query({ id: dep.id, extra: 1 } as never)
       .catch((e: unknown) => e);
-    expect(((strict as TRPCClientError<never>).data as { code: string }).code).toBe("VALIDATION_FAILED");
+    expect(errorData(strict).code).toBe("VALIDATION_FAILED");
     const other = await h.tenant();
     const hidden = await createClient({ url: h.url, token: other.admin })
       .deployments.get.query({ id: dep.id })
       .catch((e: unknown) => e);
-    expect(((hidden as TRPCClientError<never>).data as { code: string }).code).toBe("NOT_FOUND");
+    expect(errorData(hidden).code).toBe("NOT_FOUND");
     const anonymous = await createClient({ url: h.url, token: "nope" })
       .catalog.listPlans.query({})
       .catch((e: unknown) => e);
-    expect((anonymous as TRPCClientError<never>).data as { code: string; httpStatus: number }).toMatchObject({
+    expecterrorData(anonymous).toMatchObject({
       code: "UNAUTHENTICATED",
       httpStatus: 401,
     });
