@@ -57,13 +57,7 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
     const failure = await client.deployments.transition
       .mutate({ id: dep.id, to: "archived" })
       .catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(TRPCClientError);
-    const data = (failure as TRPCClientError<never>).data as {
-      code: string;
-      httpStatus: number;
-      details: unknown;
-    };
-    expect(data).toMatchObject({
+    expect(errorData(failure)).toMatchObject({
       code: "INVALID_TRANSITION",
       httpStatus: 422,
       details: { from: "active", to: "archived" },
@@ -84,7 +78,7 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
     const anonymous = await createClient({ url: h.url, token: "nope" })
       .catalog.listPlans.query({})
       .catch((e: unknown) => e);
-    expecterrorData(anonymous).toMatchObject({
+    expect(errorData(anonymous)).toMatchObject({
       code: "UNAUTHENTICATED",
       httpStatus: 401,
     });
