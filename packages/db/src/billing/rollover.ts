@@ -84,6 +84,21 @@ interface EventRow {
   occurred_at: Date;
 }
 
+/**
+ * Raw SQL on the transaction's connection through knex. (EntityManager.execute renders the
+ * parameters into the query text for its logger, which costs more than the query itself when a
+ * batch passes a megabyte of JSON.)
+ */
+function sqlOn(em: EntityManager) {
+  const knex = em.getConnection().getKnex();
+  const trx = em.getTransactionContext();
+  return async <T>(text: string, params: readonly unknown[]): Promise<T> => {
+    const query = knex.raw(text, params as never);
+    const result = await (trx ? query.transacting(trx) : query);
+    return result.rows as T;
+  };
+}
+
 /** Raw queries return timestamptz as text (the ORM's type parsers); instants become Dates here. */
 const instant = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
 const instantOrNull = (value: Date | string | null): Date | null => (value === null ? null : instant(value));
@@ -113,7 +128,8 @@ async function rollOverBatch(
   batchSize: number,
   maxPeriods: number,
 ): Promise<{ claimed: number; statements: ComputedStatement[] }> {
-  const claimed: ClaimedRow[] = await em.execute(
+  const sql = sqlOn(em);
+  const claimed = await sql<ClaimedRow[]>(
     `select id, deployment_id, tenant_id, status, current_period_start, current_period_end, cancelled_at, created_at, plan_version_id
        from subscriptions
       where ended_at is null and current_period_end <= ?
@@ -125,28 +141,27 @@ async function rollOverBatch(
   if (claimed.length === 0) return { claimed: 0, statements: [] };
   const subscriptionIds = ids(claimed);
   const deploymentIds = JSON.stringify(claimed.map((c) => c.deployment_id));
-  const [changeRows, attachmentRows, eventRows] = await Promise.all([
-    em.execute<PlanChangeRow[]>(
-      `select c.subscription_id, c.effective_at, c.requested_at, v.id as plan_version_id, p.code as plan_code, v.version, v.price_cents, v.currency
+  // One connection runs one query at a time: these go in sequence.
+  const changeRows = await sql<PlanChangeRow[]>(
+    `select c.subscription_id, c.effective_at, c.requested_at, v.id as plan_version_id, p.code as plan_code, v.version, v.price_cents, v.currency
          from subscription_plan_changes c
          join plan_versions v on v.id = c.to_plan_version_id
          join plans p on p.id = v.plan_id
         where c.subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) and c.superseded_at is null`,
-      [subscriptionIds],
-    ),
-    em.execute<AttachmentRow[]>(
-      `select id, subscription_id, addon_code, qty, price_cents, attached_at, detached_at
+    [subscriptionIds],
+  );
+  const attachmentRows = await sql<AttachmentRow[]>(
+    `select id, subscription_id, addon_code, qty, price_cents, attached_at, detached_at
          from subscription_addons
         where subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-      [subscriptionIds],
-    ),
-    em.execute<EventRow[]>(
-      `select deployment_id, sequence, to_state, occurred_at
+    [subscriptionIds],
+  );
+  const eventRows = await sql<EventRow[]>(
+    `select deployment_id, sequence, to_state, occurred_at
          from deployment_events
         where deployment_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) and occurred_at < ?`,
-      [deploymentIds, now],
-    ),
-  ]);
+    [deploymentIds, now],
+  );
   const changesBySub = groupBy(changeRows, "subscription_id");
   const attachmentsBySub = groupBy(attachmentRows, "subscription_id");
   const eventsByDeployment = groupBy(eventRows, "deployment_id");
@@ -249,11 +264,11 @@ async function rollOverBatch(
     });
   }
 
-  const serials: { n: string }[] = await em.execute(
+  const serials = await sql<{ n: string }[]>(
     "select nextval('statement_number_seq')::text as n from generate_series(1, ?)",
     [statements.length],
   );
-  const statementRows = statements.map((s, i) => ({
+  const input = statements.map((s, i) => ({
     id: s.id,
     number: statementNumber(s.periodStart, serials[i]!.n),
     tenant_id: s.subscription.tenant_id,
@@ -263,65 +278,56 @@ async function rollOverBatch(
     period_end: s.periodEnd.toISOString(),
     currency: s.currency,
     total_cents: s.totalCents,
-    issued_at: now.toISOString(),
+    lines: s.lines.map((line, position) => ({
+      position,
+      kind: line.kind,
+      description: line.description,
+      ref_id: line.refId,
+      unit_price_cents: line.unitPriceCents,
+      billable_ms: line.billableMs,
+      period_ms: line.periodMs,
+      amount_cents: line.amountCents,
+    })),
   }));
-  const inserted: { id: string }[] = await em.execute(
-    `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at)
-     select id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, 'open', issued_at
-       from jsonb_to_recordset(?::jsonb) as x(id uuid, number text, tenant_id uuid, deployment_id uuid, subscription_id uuid,
-            period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, issued_at timestamptz)
-     on conflict (subscription_id, period_start) do nothing
-     returning id`,
-    [JSON.stringify(statementRows)],
+  const periods = advanced.map((a) => ({
+    id: a.id,
+    period_start: a.start.toISOString(),
+    period_end: a.end.toISOString(),
+    ended_at: a.endedAt?.toISOString() ?? null,
+    plan_version_id: a.planVersionId,
+    pending_plan_version_id: a.pendingPlanVersionId,
+  }));
+  // One round trip: statements, their lines (only for statements actually inserted: one that
+  // already exists for its (subscription, period) is kept as it was, and the period still
+  // advances, so a repair run never bills twice), and the periods advanced.
+  const inserted = await sql<{ id: string }[]>(
+    `with input as (
+       select * from jsonb_to_recordset(?::jsonb) as x(id uuid, number text, tenant_id uuid, deployment_id uuid, subscription_id uuid,
+              period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, lines jsonb)
+     ), st as (
+       insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at)
+       select id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, 'open', ?
+         from input
+       on conflict (subscription_id, period_start) do nothing
+       returning id
+     ), ln as (
+       insert into statement_lines (id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents)
+       select gen_random_uuid(), st.id, l.position, l.kind, l.description, l.ref_id, l.unit_price_cents, l.billable_ms, l.period_ms, l.amount_cents
+         from st join input i on i.id = st.id
+         cross join lateral jsonb_to_recordset(i.lines) as l(position int, kind text, description text, ref_id uuid,
+              unit_price_cents bigint, billable_ms bigint, period_ms bigint, amount_cents bigint)
+     ), up as (
+       update subscriptions s
+          set current_period_start = x.period_start, current_period_end = x.period_end, ended_at = x.ended_at,
+              plan_version_id = x.plan_version_id, pending_plan_version_id = x.pending_plan_version_id, updated_at = ?
+         from jsonb_to_recordset(?::jsonb) as x(id uuid, period_start timestamptz, period_end timestamptz, ended_at timestamptz,
+              plan_version_id uuid, pending_plan_version_id uuid)
+        where s.id = x.id
+     )
+     select id from st`,
+    [JSON.stringify(input), now, now, JSON.stringify(periods)],
   );
-  // A statement that already exists for (subscription, period) is kept as it was: the period is
-  // still advanced, so a repair run never bills twice.
   const fresh = new Set(inserted.map((r) => r.id));
-  const lineRows = statements
-    .filter((s) => fresh.has(s.id))
-    .flatMap((s) =>
-      s.lines.map((line, position) => ({
-        id: newId(now.getTime()),
-        statement_id: s.id,
-        position,
-        kind: line.kind,
-        description: line.description,
-        ref_id: line.refId,
-        unit_price_cents: line.unitPriceCents,
-        billable_ms: line.billableMs,
-        period_ms: line.periodMs,
-        amount_cents: line.amountCents,
-      })),
-    );
-  if (lineRows.length > 0) {
-    await em.execute(
-      `insert into statement_lines (id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents)
-       select * from jsonb_to_recordset(?::jsonb) as x(id uuid, statement_id uuid, position int, kind text, description text, ref_id uuid,
-              unit_price_cents bigint, billable_ms bigint, period_ms bigint, amount_cents bigint)`,
-      [JSON.stringify(lineRows)],
-    );
-  }
-  await em.execute(
-    `update subscriptions s
-        set current_period_start = x.period_start, current_period_end = x.period_end, ended_at = x.ended_at,
-            plan_version_id = x.plan_version_id, pending_plan_version_id = x.pending_plan_version_id, updated_at = ?
-       from jsonb_to_recordset(?::jsonb) as x(id uuid, period_start timestamptz, period_end timestamptz, ended_at timestamptz,
-            plan_version_id uuid, pending_plan_version_id uuid)
-      where s.id = x.id`,
-    [
-      now,
-      JSON.stringify(
-        advanced.map((a) => ({
-          id: a.id,
-          period_start: a.start.toISOString(),
-          period_end: a.end.toISOString(),
-          ended_at: a.endedAt?.toISOString() ?? null,
-          plan_version_id: a.planVersionId,
-          pending_plan_version_id: a.pendingPlanVersionId,
-        })),
-      ),
-    ],
-  );
   return { claimed: claimed.length, statements: statements.filter((s) => fresh.has(s.id)) };
 }
 
@@ -336,7 +342,8 @@ async function convertTrialsBatch(
   batchSize: number,
   workerId: string,
 ): Promise<number> {
-  const due: { deployment_id: string }[] = await em.execute(
+  const sql = sqlOn(em);
+  const due = await sql<{ deployment_id: string }[]>(
     `select d.id as deployment_id
        from deployments d join subscriptions s on s.deployment_id = d.id
       where d.state = 'trial' and d.billing_action_suspended = false and s.trial_ends_at <= ?
@@ -347,15 +354,13 @@ async function convertTrialsBatch(
   );
   if (due.length === 0) return 0;
   const deploymentIds = due.map((d) => d.deployment_id);
-  const [deployments, subscriptions, lastEvents] = await Promise.all([
-    em.find(Deployment, { id: { $in: deploymentIds } }),
-    em.find(SubscriptionEntity, { deploymentId: { $in: deploymentIds } }),
-    em.execute<{ deployment_id: string; occurred_at: Date }[]>(
-      `select deployment_id, max(occurred_at) as occurred_at from deployment_events
+  const deployments = await em.find(Deployment, { id: { $in: deploymentIds } });
+  const subscriptions = await em.find(SubscriptionEntity, { deploymentId: { $in: deploymentIds } });
+  const lastEvents = await sql<{ deployment_id: string; occurred_at: Date }[]>(
+    `select deployment_id, max(occurred_at) as occurred_at from deployment_events
         where deployment_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) group by deployment_id`,
-      [JSON.stringify(deploymentIds)],
-    ),
-  ]);
+    [JSON.stringify(deploymentIds)],
+  );
   const subscriptionOf = new Map(subscriptions.map((s) => [s.deploymentId, s]));
   const lastEventAt = new Map(lastEvents.map((e) => [e.deployment_id, instant(e.occurred_at)]));
   let converted = 0;
@@ -375,7 +380,7 @@ async function convertTrialsBatch(
 }
 
 async function countSkippedByOverride(em: EntityManager, now: Date): Promise<number> {
-  const rows: { n: number }[] = await em.execute(
+  const rows = await sqlOn(em)<{ n: number }[]>(
     `select count(*)::int as n from deployments d join subscriptions s on s.deployment_id = d.id
       where d.state = 'trial' and d.billing_action_suspended = true and s.trial_ends_at <= ?`,
     [now],
