@@ -1,3 +1,4 @@
+import { runRolloverPass } from "@arcadia/db";
 import { testBackends } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
@@ -83,6 +84,24 @@ describe.each(testBackends())("isolation and roles over REST on %s", (backend) =
     expect(doc.body.subscription.addons.map((x: { detachedAt: string | null }) => x.detachedAt)).toEqual([
       null,
     ]);
+  });
+
+  it("hides another tenant's statements, listed or fetched by id", async () => {
+    await runRolloverPass(h.db.orm, { now: new Date(Date.now() + 62 * 86_400_000) });
+    const own = await h.request("GET", "/api/v1/invoices", { token: a.viewer });
+    expect(own.body.items.length).toBeGreaterThan(0);
+    const statementId = own.body.items[0].id;
+    expect((await h.request("GET", `/api/v1/invoices/${statementId}`, { token: a.viewer })).status).toBe(200);
+    for (const token of [b.admin, b.viewer]) {
+      const r = await h.request("GET", `/api/v1/invoices/${statementId}`, { token });
+      expect([r.status, r.body.error.code]).toEqual([404, "NOT_FOUND"]);
+      expect((await h.request("GET", "/api/v1/invoices", { token })).body.items).toEqual([]);
+      expect(
+        (await h.request("GET", `/api/v1/invoices?tenantId=${a.tenantId}`, { token })).body.items,
+      ).toEqual([]);
+    }
+    const forOperator = await h.request("GET", `/api/v1/invoices?tenantId=${a.tenantId}`);
+    expect(forOperator.body.items.map((s: { id: string }) => s.id)).toContain(statementId);
   });
 
   it("scopes lists to the caller's tenant, whatever filter is asked for", async () => {
