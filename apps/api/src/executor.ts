@@ -32,6 +32,19 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Paths of strings holding U+0000, which PostgreSQL text cannot store. */
+function nulPaths(value: unknown, path: string[] = []): string[] {
+  if (typeof value === "string") return value.includes("\u0000") ? [path.join(".") || "(input)"] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => nulPaths(item, [...path, String(i)]));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([key, item]) => [
+      ...(key.includes("\u0000") ? [[...path, key].join(".")] : []),
+      ...nulPaths(item, [...path, key]),
+    ]);
+  }
+  return [];
+}
+
 function contextFor(services: Services, em: UseCaseContext["em"]): UseCaseContext {
   return { em, now: services.now, newId: () => newId(services.now().getTime()), regions: services.regions };
 }
@@ -49,6 +62,12 @@ export async function execute(
   /** False when the transport already validates input and output with the same schemas (tRPC). */
   validate = true,
 ): Promise<Outcome> {
+  const withNul = nulPaths(rawInput);
+  if (withNul.length > 0) {
+    throw new DomainError("VALIDATION_FAILED", "The request is not valid.", {
+      fields: Object.fromEntries(withNul.map((p) => [p, "must not contain NUL characters"])),
+    });
+  }
   const parsed = validate ? op.input.safeParse(rawInput ?? {}) : { success: true as const, data: rawInput };
   if (!parsed.success) throw validationError(parsed.error);
   const run = async (em: UseCaseContext["em"]) => {

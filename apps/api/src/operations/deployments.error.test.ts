@@ -69,6 +69,16 @@ describe.each(testBackends())("bad input over REST on %s (error paths)", (backen
     expect(await deploymentCount()).toBe(before);
   });
 
+  it("rejects NUL characters, which PostgreSQL cannot store, in bodies and paths", async () => {
+    const body = await h.request("POST", "/api/v1/deployments", {
+      token: t.admin,
+      body: { slug: "nul", displayName: "a\u0000b", region: "au-syd" },
+    });
+    expectError(body, 400, "VALIDATION_FAILED");
+    expect(body.body.error.details.fields).toEqual({ displayName: "must not contain NUL characters" });
+    expectError(await h.request("GET", "/api/v1/plans/%00", { token: t.admin }), 400, "VALIDATION_FAILED");
+  });
+
   it("rejects malformed JSON, non-object bodies and path fields in the body", async () => {
     expectError(
       await h.request("POST", "/api/v1/deployments", {

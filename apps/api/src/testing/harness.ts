@@ -26,6 +26,8 @@ export interface Harness {
   readonly url: string;
   readonly db: TestDatabase;
   readonly adminToken: string;
+  /** Error log lines the server wrote (unexpected errors only). */
+  readonly serverErrors: string[];
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<HttpResult<T>>;
   /** A tenant with an admin and a viewer token, made over the API itself. */
@@ -44,11 +46,12 @@ let tenantCounter = 0;
 /** The real app on a real port against a fresh database of its own (embedded or PostgreSQL). */
 export async function startHarness(backend: Backend): Promise<Harness> {
   const db = await createTestDatabase(backend);
+  const serverErrors: string[] = [];
   const services: Services = {
     orm: db.orm,
     now: () => new Date(),
     regions: DEFAULT_REGIONS,
-    logger: createLogger("silent"),
+    logger: createLogger("error", {}, (line) => serverErrors.push(line)),
   };
   const adminToken = `test-admin-${newId()}`;
   await ensureBootstrapToken(
@@ -90,6 +93,7 @@ export async function startHarness(backend: Backend): Promise<Harness> {
     url,
     db,
     adminToken,
+    serverErrors,
     request,
     async tenant(slug = `tenant-${++tenantCounter}-${newId().slice(-8)}`) {
       const tenant = await request<{ id: string }>("POST", "/api/v1/tenants", { body: { slug, name: slug } });

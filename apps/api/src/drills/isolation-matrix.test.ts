@@ -1,0 +1,185 @@
+import { runRolloverPass } from "@arcadia/db";
+import { testBackends } from "@arcadia/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allOperations } from "../operations/index.ts";
+import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
+
+/**
+ * Drill 5, the isolation matrix: every operation × every role × own or other tenant gives the
+ * expected status. Writes run against fresh fixtures, so each cell is judged on its own.
+ */
+type Who = "operator" | "adminOwn" | "viewerOwn" | "adminOther" | "viewerOther";
+const WHO: Who[] = ["operator", "adminOwn", "viewerOwn", "adminOther", "viewerOther"];
+
+//                                       operator adminOwn viewerOwn adminOther viewerOther
+const EXPECTED: Record<string, [number, number, number, number, number]> = {
+  "tenants.list": [200, 403, 403, 403, 403],
+  "tenants.create": [201, 403, 403, 403, 403],
+  "tokens.create": [201, 201, 403, 404, 403],
+  "tokens.revoke": [200, 200, 403, 404, 404],
+  "catalog.listPlans": [200, 200, 200, 200, 200],
+  "catalog.getPlan": [200, 200, 200, 200, 200],
+  "catalog.createPlan": [201, 403, 403, 403, 403],
+  "catalog.publishPlanVersion": [201, 403, 403, 403, 403],
+  "catalog.listAddons": [200, 200, 200, 200, 200],
+  "catalog.createAddon": [201, 403, 403, 403, 403],
+  "catalog.updateAddon": [200, 403, 403, 403, 403],
+  "invoices.list": [200, 200, 200, 200, 200],
+  "invoices.get": [200, 200, 200, 404, 404],
+  "invoices.listForDeployment": [200, 200, 200, 404, 404],
+  "invoices.upcoming": [200, 200, 200, 404, 404],
+  "deployments.list": [200, 200, 200, 200, 200],
+  "deployments.create": [201, 201, 403, 201, 403],
+  "deployments.get": [200, 200, 200, 404, 404],
+  "deployments.update": [200, 200, 403, 404, 404],
+  "deployments.transition": [200, 200, 403, 404, 404],
+  "deployments.subscribe": [201, 201, 403, 404, 404],
+  "deployments.resources": [200, 200, 200, 404, 404],
+  "deployments.entitlements": [200, 200, 200, 404, 404],
+  "subscriptions.attachAddon": [201, 201, 403, 404, 404],
+  "subscriptions.detachAddon": [200, 200, 403, 404, 404],
+  "subscriptions.changePlan": [200, 200, 403, 404, 404],
+  "resources.register": [201, 403, 403, 404, 404],
+  "resources.release": [200, 403, 403, 404, 404],
+};
+
+describe.each(testBackends())("isolation matrix on %s", (backend) => {
+  let h: Harness;
+  let own: TenantTokens;
+  let other: TenantTokens;
+  let statementId: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    h = await startHarness(backend);
+    own = await h.tenant();
+    other = await h.tenant();
+    const fixture = await freshFixture(true);
+    await runRolloverPass(h.db.orm, { now: new Date(Date.now() + 62 * 86_400_000) });
+    const list = await h.request("GET", `/api/v1/deployments/${fixture.deployment}/invoices`, {
+      token: own.viewer,
+    });
+    statementId = list.body.items[0].id;
+  });
+  afterAll(() => h?.close());
+
+  /** A deployment of the own tenant with a subscription, an attachment and a resource. */
+  async function freshFixture(subscribed: boolean) {
+    const dep = await h.request("POST", "/api/v1/deployments", {
+      token: own.admin,
+      body: { slug: `m-${++n}`, displayName: "M", region: "au-syd" },
+    });
+    const ids: Record<string, string> = { deployment: dep.body.id };
+    if (subscribed) {
+      const sub = await h.request("POST", `/api/v1/deployments/${dep.body.id}/subscribe`, {
+        token: own.admin,
+        body: { planCode: "studio", addons: [{ code: "storage_50gb" }] },
+      });
+      ids.attachment = sub.body.addons[0].id;
+    }
+    ids.resource = (
+      await h.request("POST", `/api/v1/deployments/${dep.body.id}/resources`, {
+        body: { kind: "storage", providerRef: `v-${n}`, qty: "1" },
+      })
+    ).body.id;
+    ids.token = (
+      await h.request("POST", "/api/v1/tokens", {
+        token: own.admin,
+        body: { role: "tenant_viewer", name: `t-${n}` },
+      })
+    ).body.id;
+    return ids;
+  }
+
+  function tokenOf(who: Who): string {
+    return {
+      operator: h.adminToken,
+      adminOwn: own.admin,
+      viewerOwn: own.viewer,
+      adminOther: other.admin,
+      viewerOther: other.viewer,
+    }[who];
+  }
+
+  function requestFor(name: string, ids: Record<string, string>, who: Who): { path: string; body?: unknown } {
+    const d = ids.deployment;
+    const unique = `${++n}`;
+    const tenantId = who === "operator" ? own.tenantId : undefined;
+    switch (name) {
+      case "tenants.create":
+        return { path: "/tenants", body: { slug: `tenant-${unique}`, name: "T" } };
+      case "tokens.create":
+        return { path: "/tokens", body: { role: "tenant_viewer", tenantId: own.tenantId, name: "x" } };
+      case "tokens.revoke":
+        return { path: `/tokens/${ids.token}` };
+      case "catalog.getPlan":
+        return { path: "/plans/studio" };
+      case "catalog.createPlan":
+        return { path: "/plans", body: { code: `plan_${unique}`, name: "P", priceCents: 100 } };
+      case "catalog.publishPlanVersion":
+        return { path: "/plans/hobby/versions", body: { priceCents: 0 } };
+      case "catalog.createAddon":
+        return {
+          path: "/addons",
+          body: { code: `addon_${unique}`, name: "A", resourceKind: "storage", qty: "1", priceCents: 1 },
+        };
+      case "catalog.updateAddon":
+        return { path: "/addons/llm_tokens_1m", body: { name: "LLM tokens 1M" } };
+      case "invoices.get":
+        return { path: `/invoices/${statementId}` };
+      case "deployments.create":
+        return {
+          path: "/deployments",
+          body: {
+            slug: `c-${unique}`,
+            displayName: "C",
+            region: "au-syd",
+            ...(tenantId ? { tenantId } : {}),
+          },
+        };
+      case "deployments.update":
+        return { path: `/deployments/${d}`, body: { displayName: "Renamed" } };
+      case "deployments.transition":
+        return { path: `/deployments/${d}/transition`, body: { to: "paused" } };
+      case "deployments.subscribe":
+        return { path: `/deployments/${d}/subscribe`, body: { planCode: "hobby" } };
+      case "subscriptions.attachAddon":
+        return { path: `/deployments/${d}/subscription/addons`, body: { code: "compute_2vcpu" } };
+      case "subscriptions.detachAddon":
+        return { path: `/deployments/${d}/subscription/addons/${ids.attachment}` };
+      case "subscriptions.changePlan":
+        return {
+          path: `/deployments/${d}/subscription/change-plan`,
+          body: { planCode: "scale", effective: "immediate" },
+        };
+      case "resources.register":
+        return {
+          path: `/deployments/${d}/resources`,
+          body: { kind: "compute", providerRef: "vm", qty: "1" },
+        };
+      case "resources.release":
+        return { path: `/deployments/${d}/resources/${ids.resource}` };
+      default: {
+        const op = allOperations.find((o) => o.name === name)!;
+        return { path: op.path.replace("{id}", d!) };
+      }
+    }
+  }
+
+  it("covers every operation", () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(allOperations.map((o) => o.name).sort());
+  });
+
+  for (const op of allOperations) {
+    it(`${op.name}: ${EXPECTED[op.name]?.join(" ")}`, async () => {
+      const got: number[] = [];
+      for (const who of WHO) {
+        const ids = await freshFixture(op.name !== "deployments.subscribe");
+        const { path, body } = requestFor(op.name, ids, who);
+        const r = await h.request(op.method.toUpperCase(), `/api/v1${path}`, { token: tokenOf(who), body });
+        got.push(r.status);
+      }
+      expect(got).toEqual(EXPECTED[op.name]);
+    });
+  }
+});
