@@ -1,0 +1,28 @@
+import type { Server } from "node:http";
+import { ensureBootstrapToken, newId, type Orm } from "@arcadia/db";
+import { DEFAULT_REGIONS } from "@arcadia/domain";
+import type { Logger } from "@arcadia/runtime";
+import { serve } from "@hono/node-server";
+import { newApp } from "../app.ts";
+
+/** The real app on a loopback port over an open database, with a fresh platform-admin token. */
+export async function startHarnessServer(
+  orm: Orm,
+  logger: Logger,
+): Promise<{ server: Server; url: string; adminToken: string }> {
+  const adminToken = `drill-admin-${newId()}`;
+  await ensureBootstrapToken(
+    { em: orm.em.fork(), now: () => new Date(), newId: () => newId(), regions: DEFAULT_REGIONS },
+    adminToken,
+  );
+  const app = newApp({ orm, now: () => new Date(), regions: DEFAULT_REGIONS, logger });
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server));
+  });
+  const address = server.address();
+  return {
+    server,
+    url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`,
+    adminToken,
+  };
+}
