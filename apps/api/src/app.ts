@@ -4,6 +4,7 @@ import { trpcServer } from "@hono/trpc-server";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { PrincipalCache } from "./auth.ts";
 import { errorBody, STATUS_OF, toDomainError } from "./errors.ts";
 import type { Services } from "./executor.ts";
 import { DOCS_PAGE } from "./openapi/docs-page.ts";
@@ -41,7 +42,8 @@ async function databaseReachable(services: Services, timeoutMs: number): Promise
 }
 
 /** The HTTP application: health, docs, the tRPC router and the REST routes, one error table. */
-export function newApp(services: Services): Hono<Env> {
+export function newApp(input: Services): Hono<Env> {
+  const services: Services = { ...input, principals: input.principals ?? new PrincipalCache() };
   const app = new Hono<Env>();
   const document = openApiDocument(allOperations);
 

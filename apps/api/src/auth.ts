@@ -1,6 +1,37 @@
-import { authenticate, newId } from "@arcadia/db";
+import { authenticate, hashSecret, newId } from "@arcadia/db";
 import { DomainError, type Principal } from "@arcadia/domain";
 import type { Services } from "./executor.ts";
+
+const TTL_MS = 5_000;
+const MAX_ENTRIES = 10_000;
+
+/**
+ * Recently authenticated tokens, kept for a few seconds so that a burst of requests does not look
+ * the same token up each time. Revoking through this process forgets the token at once; another
+ * process honours a revocation within TTL_MS.
+ */
+export class PrincipalCache {
+  private readonly entries = new Map<string, { principal: Principal; until: number }>();
+
+  get(key: string, now: number): Principal | null {
+    const entry = this.entries.get(key);
+    if (!entry) return null;
+    if (entry.until <= now) {
+      this.entries.delete(key);
+      return null;
+    }
+    return entry.principal;
+  }
+
+  set(key: string, principal: Principal, now: number): void {
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(key, { principal, until: now + TTL_MS });
+  }
+
+  forget(tokenId: string): void {
+    for (const [key, entry] of this.entries) if (entry.principal.id === tokenId) this.entries.delete(key);
+  }
+}
 
 /** The principal behind an `Authorization: Bearer <token>` header, or UNAUTHENTICATED. */
 export async function principalFromHeader(
@@ -9,10 +40,16 @@ export async function principalFromHeader(
 ): Promise<Principal> {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   if (!match) throw new DomainError("UNAUTHENTICATED", "Send Authorization: Bearer <token>.");
+  const secret = match[1]!;
+  const key = hashSecret(secret);
+  const now = Date.now();
+  const cached = services.principals?.get(key, now);
+  if (cached) return cached;
   const principal = await authenticate(
     { em: services.orm.em.fork(), now: services.now, newId: () => newId(), regions: services.regions },
-    match[1]!,
+    secret,
   );
   if (!principal) throw new DomainError("UNAUTHENTICATED", "The token is unknown or revoked.");
+  services.principals?.set(key, principal, now);
   return principal;
 }

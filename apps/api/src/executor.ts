@@ -2,11 +2,14 @@ import { createHash } from "node:crypto";
 import { IdempotencyRecord, newId, type Orm, type UseCaseContext } from "@arcadia/db";
 import { DomainError, type Principal } from "@arcadia/domain";
 import type { Logger } from "@arcadia/runtime";
+import type { PrincipalCache } from "./auth.ts";
 import { validationError } from "./errors.ts";
 import type { Operation } from "./operations/operation.ts";
 
 export interface Services {
   readonly orm: Orm;
+  /** Short-lived cache of authenticated tokens (see auth.ts); none means every request looks up. */
+  readonly principals?: PrincipalCache;
   readonly now: () => Date;
   readonly regions: readonly string[];
   readonly logger: Logger;
@@ -71,7 +74,7 @@ export async function execute(
   const parsed = validate ? op.input.safeParse(rawInput ?? {}) : { success: true as const, data: rawInput };
   if (!parsed.success) throw validationError(parsed.error);
   const run = async (em: UseCaseContext["em"]) => {
-    const result = await op.run({ ctx: contextFor(services, em), principal }, parsed.data as never);
+    const result = await op.run({ ctx: contextFor(services, em), principal, services }, parsed.data as never);
     if (!validate) return result;
     const shaped = op.output.safeParse(result);
     if (!shaped.success) {

@@ -1,6 +1,7 @@
 import type { UseCaseContext } from "@arcadia/db";
 import type { Principal } from "@arcadia/domain";
 import type { z } from "zod";
+import type { Services } from "../executor.ts";
 
 export type HttpMethod = "get" | "post" | "patch" | "delete";
 
@@ -10,6 +11,7 @@ export type Access = "any" | "admins" | "platform_admin" | "platform_admin, tena
 export interface CallEnv {
   readonly ctx: UseCaseContext;
   readonly principal: Principal;
+  readonly services: Services;
 }
 
 /**

@@ -52,5 +52,9 @@ export const revokeTokenOp = operation({
   access: "platform_admin, tenant_admin (own tenant)",
   input: C.ZRevokeTokenRequest,
   output: C.ZToken,
-  run: async ({ ctx, principal }, input) => presentToken(await revokeToken(ctx, principal, input.id)),
+  run: async ({ ctx, principal, services }, input) => {
+    const token = await revokeToken(ctx, principal, input.id);
+    services.principals?.forget(token.id);
+    return presentToken(token);
+  },
 });

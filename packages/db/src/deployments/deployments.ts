@@ -2,7 +2,7 @@ import {
   AddonAttachment,
   actorOf,
   Deployment,
-  DeploymentEvent,
+  type DeploymentEvent,
   type DeploymentPatch,
   type DeploymentState,
   followDeploymentState,
@@ -25,6 +25,7 @@ import { onUniqueViolation } from "../shared/errors.ts";
 import { lockSubscriptionOf } from "../shared/locks.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
+import { readDeploymentDocument } from "./document-read-model.ts";
 
 export interface SubscriptionDocument {
   readonly subscription: Subscription;
@@ -73,12 +74,7 @@ export async function getDeployment(
   principal: Principal,
   id: string,
 ): Promise<DeploymentDocument> {
-  const deployment = await findVisibleDeployment(ctx.em, principal, id);
-  const [subscription, events] = await Promise.all([
-    loadSubscriptionDocument(ctx.em, deployment.id),
-    ctx.em.find(DeploymentEvent, { deploymentId: deployment.id }, { orderBy: { sequence: "asc" } }),
-  ]);
-  return { deployment, subscription, events };
+  return readDeploymentDocument(ctx.em, principal, id);
 }
 
 export interface DeploymentQuery {
