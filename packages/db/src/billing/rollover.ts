@@ -16,6 +16,7 @@ import {
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Orm } from "../orm.ts";
 import { newId } from "../shared/ids.ts";
+import { instant, instantOrNull, sqlOn } from "../shared/sql.ts";
 
 export interface RolloverOptions {
   /** The worker's clock: periods ending at or before it are closed. */
@@ -83,25 +84,6 @@ interface EventRow {
   to_state: DeploymentState;
   occurred_at: Date;
 }
-
-/**
- * Raw SQL on the transaction's connection through knex. (EntityManager.execute renders the
- * parameters into the query text for its logger, which costs more than the query itself when a
- * batch passes a megabyte of JSON.)
- */
-function sqlOn(em: EntityManager) {
-  const knex = em.getConnection().getKnex();
-  const trx = em.getTransactionContext();
-  return async <T>(text: string, params: readonly unknown[]): Promise<T> => {
-    const query = knex.raw(text, params as never);
-    const result = await (trx ? query.transacting(trx) : query);
-    return result.rows as T;
-  };
-}
-
-/** Raw queries return timestamptz as text (the ORM's type parsers); instants become Dates here. */
-const instant = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
-const instantOrNull = (value: Date | string | null): Date | null => (value === null ? null : instant(value));
 
 const ids = (rows: { id: string }[]) => JSON.stringify(rows.map((r) => r.id));
 

@@ -11,6 +11,7 @@ import {
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { isUuid, visible } from "../shared/lookup.ts";
+import { instant as date, instantOrNull as dateOrNull, type Row, sqlOn } from "../shared/sql.ts";
 import type { DeploymentDocument } from "./deployments.ts";
 
 /**
@@ -20,11 +21,6 @@ import type { DeploymentDocument } from "./deployments.ts";
  * request (identity map, eager-join planning, hydration). The result is the same as loading the
  * entities — `document-read-model.db.test.ts` compares them.
  */
-type Row = Record<string, unknown>;
-
-const date = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
-const dateOrNull = (value: unknown): Date | null =>
-  value === null || value === undefined ? null : date(value);
 
 const VERSION_COLUMNS = (alias: string, plan: string, prefix: string) =>
   `${alias}.id as ${prefix}id, ${alias}.version as ${prefix}version, ${alias}.price_cents as ${prefix}price_cents,
@@ -61,38 +57,35 @@ function planVersion(row: Row, prefix: string, cache: Map<string, PlanVersion>):
   return version;
 }
 
+export function deploymentFromRow(d: Row): Deployment {
+  return new Deployment({
+    id: d.id as string,
+    tenantId: d.tenant_id as string,
+    slug: d.slug as string,
+    displayName: d.display_name as string,
+    region: d.region as string,
+    state: d.state as Deployment["state"],
+    llmMode: d.llm_mode as Deployment["llmMode"],
+    billingActionSuspended: Boolean(d.billing_action_suspended),
+    templateCode: (d.template_code as string | null) ?? null,
+    templateVersion: (d.template_version as string | null) ?? null,
+    lastEventSequence: Number(d.last_event_sequence),
+    createdAt: date(d.created_at),
+    updatedAt: date(d.updated_at),
+  });
+}
+
 export async function readDeploymentDocument(
   em: EntityManager,
   principal: Principal,
   id: string,
 ): Promise<DeploymentDocument> {
-  const knex = em.getConnection().getKnex();
-  const rows = async (sql: string, params: unknown[]) => (await knex.raw(sql, params as never)).rows as Row[];
+  const rows = sqlOn(em);
   const [d] = isUuid(id) ? await rows("select * from deployments where id = ?", [id]) : [];
-  const deployment = visible(
-    d
-      ? new Deployment({
-          id: d.id as string,
-          tenantId: d.tenant_id as string,
-          slug: d.slug as string,
-          displayName: d.display_name as string,
-          region: d.region as string,
-          state: d.state as Deployment["state"],
-          llmMode: d.llm_mode as Deployment["llmMode"],
-          billingActionSuspended: Boolean(d.billing_action_suspended),
-          templateCode: (d.template_code as string | null) ?? null,
-          templateVersion: (d.template_version as string | null) ?? null,
-          lastEventSequence: Number(d.last_event_sequence),
-          createdAt: date(d.created_at),
-          updatedAt: date(d.updated_at),
-        })
-      : null,
-    principal,
-    "Deployment",
-  );
+  const deployment = visible(d ? deploymentFromRow(d) : null, principal, "Deployment");
   const versions = new Map<string, PlanVersion>();
   const [subscriptionRows, eventRows] = await Promise.all([
-    rows(
+    rows<Row[]>(
       `select s.*, ${VERSION_COLUMNS("v", "p", "v_")}, ${VERSION_COLUMNS("pv", "pp", "pv_")}
          from subscriptions s
          join plan_versions v on v.id = s.plan_version_id join plans p on p.id = v.plan_id

@@ -73,7 +73,11 @@ export function createSubscription(
  * Keeps the subscription's status in step with a deployment transition: paused while paused,
  * resumed on paused→active, cancelled (from that instant) on →cancelled.
  */
-export function followDeploymentState(subscription: Subscription, state: DeploymentState, now: Date): void {
+export function followDeploymentState(
+  subscription: Pick<Subscription, "status" | "cancelledAt" | "updatedAt">,
+  state: DeploymentState,
+  now: Date,
+): void {
   const status = subscriptionStatusFor(state);
   if (status === subscription.status) return;
   if (subscription.status === "cancelled") return; // cancellation is final

@@ -1,0 +1,11 @@
+// `pnpm --filter @arcadia/bench run bench:api [seconds]`: only the API load benchmark, printed.
+import { apiBenchmark } from "./api-load.ts";
+
+const url =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  "postgres://postgres@127.0.0.1:5432/postgres";
+const result = await apiBenchmark(url, Number(process.argv[2] ?? 5));
+for (const [path, runs] of Object.entries(result)) {
+  for (const [name, run] of Object.entries(runs)) console.log(path, name, JSON.stringify(run));
+}
