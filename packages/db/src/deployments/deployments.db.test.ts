@@ -1,6 +1,7 @@
-import { DeploymentEvent, DomainError, isInTransitionMap, type Principal } from "@arcadia/domain";
+import { DeploymentEvent, isInTransitionMap, type Principal } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  codeOf,
   createTestDatabase,
   operator,
   type TenantFixture,
@@ -17,16 +18,6 @@ import {
   transitionDeployment,
   updateDeployment,
 } from "./deployments.ts";
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-}
 
 describe.each(testBackends())("deployments on %s", (backend) => {
   let db: TestDatabase;

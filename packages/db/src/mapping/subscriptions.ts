@@ -36,7 +36,8 @@ export const SubscriptionSchema = new EntitySchema<Subscription>({
     createdAt: { ...instant },
     updatedAt: { ...instant },
   },
-  indexes: [{ name: "subscriptions_due_index", properties: ["currentPeriodEnd"] }],
+  // The worker claims due rows in (current_period_end, id) order: this index makes each batch a range scan.
+  indexes: [{ name: "subscriptions_due_index", properties: ["currentPeriodEnd", "id"] }],
   checks: [
     { name: "subscriptions_period_check", expression: "current_period_end > current_period_start" },
     {

@@ -1,10 +1,10 @@
-import { DomainError } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upcomingStatement } from "../billing/statements.ts";
 import { createAddon, createPlan, publishPlanVersion, updateAddon } from "../catalog/catalog.ts";
 import { createDeployment, getDeployment, transitionDeployment } from "../deployments/deployments.ts";
 import { entitlements, listResources, registerResource, releaseResource } from "../resources/resources.ts";
 import {
+  codeOf,
   createTestDatabase,
   operator,
   type TenantFixture,
@@ -15,16 +15,6 @@ import {
   testContext,
 } from "../testing/index.ts";
 import { attachAddon, changePlan, detachAddon, subscribe } from "./subscriptions.ts";
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-}
 
 describe.each(testBackends())("subscriptions on %s", (backend) => {
   let db: TestDatabase;

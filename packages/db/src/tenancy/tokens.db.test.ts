@@ -1,6 +1,7 @@
-import { ApiToken, DomainError } from "@arcadia/domain";
+import { ApiToken } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  codeOf,
   createTestDatabase,
   operator,
   TestClock,
@@ -10,16 +11,6 @@ import {
 } from "../testing/index.ts";
 import { createTenant, listTenants } from "./tenants.ts";
 import { authenticate, ensureBootstrapToken, hashSecret, issueToken, revokeToken } from "./tokens.ts";
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-}
 
 describe.each(testBackends())("tenants and tokens on %s", (backend) => {
   let db: TestDatabase;

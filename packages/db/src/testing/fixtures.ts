@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Principal } from "@arcadia/domain";
+import { DomainError, type Principal } from "@arcadia/domain";
 import type { Orm } from "../orm.ts";
 import { createTenant } from "../tenancy/tenants.ts";
 import { type TestClock, testContext } from "./test-database.ts";
@@ -25,4 +25,15 @@ export async function tenantFixture(orm: Orm, clock: TestClock): Promise<TenantF
     admin: { id: `${tenant.id.slice(0, 8)}-admin`, role: "tenant_admin", tenantId: tenant.id },
     viewer: { id: `${tenant.id.slice(0, 8)}-viewer`, role: "tenant_viewer", tenantId: tenant.id },
   };
+}
+
+/** "ok" when the promise resolves, else the DomainError's code (anything else is rethrown). */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "ok";
+  } catch (error) {
+    if (error instanceof DomainError) return error.code;
+    throw error;
+  }
 }
