@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { IdempotencyRecord, newId, type Orm, type UseCaseContext } from "@arcadia/db";
+import { IDEMPOTENCY_WINDOW_MS, IdempotencyRecord, newId, type Orm, type UseCaseContext } from "@arcadia/db";
 import { DomainError, type Principal } from "@arcadia/domain";
 import type { Logger } from "@arcadia/runtime";
 import type { PrincipalCache } from "./auth.ts";
@@ -21,7 +21,6 @@ export interface Outcome {
   readonly replayed: boolean;
 }
 
-const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 function canonicalJson(value: unknown): string {

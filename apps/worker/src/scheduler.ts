@@ -1,4 +1,4 @@
-import { type Orm, type RolloverSummary, runRolloverPass } from "@arcadia/db";
+import { type Orm, pruneIdempotencyKeys, type RolloverSummary, runRolloverPass } from "@arcadia/db";
 import type { Logger } from "@arcadia/runtime";
 import { Cron } from "croner";
 
@@ -26,8 +26,11 @@ export async function runPass(orm: Orm, logger: Logger, options: PassOptions): P
       });
     },
   });
+  // Stored Idempotency-Key responses older than the replay window are of no further use.
+  const prunedIdempotencyKeys = await pruneIdempotencyKeys(orm, options.now);
   logger.info("rollover pass complete", {
     ...summary,
+    prunedIdempotencyKeys,
     now: options.now.toISOString(),
     ms: Math.round(performance.now() - started),
   });

@@ -9,6 +9,7 @@ export * from "./migrate.ts";
 export * from "./orm.ts";
 export * from "./resources/resources.ts";
 export type { UseCaseContext } from "./shared/context.ts";
+export * from "./shared/idempotency.ts";
 export * from "./shared/ids.ts";
 export * from "./shared/lookup.ts";
 export * from "./shared/pagination.ts";
