@@ -71,6 +71,7 @@ async function startServer(script: string, url: string): Promise<{ child: ChildP
 export interface ApiBenchResult {
   readonly read: { api: LoadResult; trpc: LoadResult; bare: LoadResult };
   readonly write: { api: LoadResult; bare: LoadResult };
+  readonly subscribe: { api: LoadResult; bare: LoadResult };
 }
 
 export async function apiBenchmark(adminUrl: string, seconds: number): Promise<ApiBenchResult> {
@@ -151,7 +152,44 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
       api: await load(seconds, writer(api.base)),
       bare: await load(seconds, writer(bare.base)),
     };
-    return { read, write };
+
+    // Subscriptions: each request subscribes a fresh, unsubscribed deployment (studio + two add-ons).
+    const fresh = async (count: number) => {
+      const rows = await orm.em.getConnection().execute(
+        `with d as (
+           insert into deployments (id, tenant_id, slug, display_name, region, state, llm_mode, billing_action_suspended, last_event_sequence, created_at, updated_at)
+           select gen_random_uuid(), ?, 'fresh-' || gen_random_uuid(), 'Fresh', 'au-syd', 'active', 'shared', false, 1, now(), now() from generate_series(1, ?)
+           returning id
+         ), e as (
+           insert into deployment_events (id, deployment_id, sequence, from_state, to_state, actor_type, actor_id, occurred_at)
+           select gen_random_uuid(), d.id, 1, null, 'active', 'system', 'seed', now() from d
+         )
+         select id from d`,
+        [tenantId, count],
+      );
+      return rows.map((r) => r.id as string);
+    };
+    const subscriber = (base: string, pool: string[]) => (_lane: number, _i: number) => {
+      const id = pool.pop();
+      if (!id) throw new Error("ran out of fresh deployments; raise the pool size");
+      return fetch(`${base}/api/v1/deployments/${id}/subscribe`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          planCode: "studio",
+          addons: [{ code: "storage_50gb" }, { code: "compute_2vcpu" }],
+        }),
+      });
+    };
+    const poolSize = 1500 * seconds;
+    const apiPool = await fresh(poolSize);
+    const barePool = await fresh(poolSize);
+    await orm.em.getConnection().execute("vacuum analyze");
+    const subscribe = {
+      api: await load(seconds, subscriber(api.base, apiPool)),
+      bare: await load(seconds, subscriber(bare.base, barePool)),
+    };
+    return { read, write, subscribe };
   } finally {
     for (const child of servers) child.kill("SIGTERM");
     await orm.close(true);

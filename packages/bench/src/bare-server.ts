@@ -176,6 +176,72 @@ async function transition(id: string, to: string, who: { id: string; role: strin
   }
 }
 
+/** Subscribe: the same writes as the API's use case (locks, checks, subscription, plan change, add-ons). */
+async function subscribe(
+  id: string,
+  planCode: string,
+  addonCodes: string[],
+  who: { id: string; role: string },
+) {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const { rows: deps } = await client.query(
+      "select id, tenant_id, state from deployments where id = $1 for update",
+      [id],
+    );
+    const d = deps[0];
+    if (!d) {
+      await client.query("rollback");
+      return { status: 404, body: { error: { code: "NOT_FOUND" } } };
+    }
+    const { rows: existing } = await client.query(
+      "select count(*)::int as n from subscriptions where deployment_id = $1",
+      [id],
+    );
+    const { rows: versions } = await client.query(
+      "select v.* from plan_versions v join plans p on p.id = v.plan_id where p.code = $1 order by v.version desc limit 1",
+      [planCode],
+    );
+    const { rows: addons } = await client.query("select * from addons where code = any($1::text[])", [
+      addonCodes,
+    ]);
+    if (existing[0].n > 0 || !versions[0]) {
+      await client.query("rollback");
+      return { status: 409, body: { error: { code: "ALREADY_SUBSCRIBED" } } };
+    }
+    const v = versions[0];
+    const now = new Date();
+    const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    const subscriptionId = randomUUID();
+    await client.query(
+      `insert into subscriptions (id, deployment_id, tenant_id, plan_version_id, status, current_period_start, current_period_end, created_at, updated_at)
+       values ($1, $2, $3, $4, 'active', $5, $6, $7, $7)`,
+      [subscriptionId, id, d.tenant_id, v.id, start, end, now],
+    );
+    await client.query(
+      `insert into subscription_plan_changes (id, subscription_id, from_plan_version_id, to_plan_version_id, kind, requested_at, effective_at, actor_type, actor_id, actor_role)
+       values ($1, $2, null, $3, 'initial', $4, $4, 'principal', $5, $6)`,
+      [randomUUID(), subscriptionId, v.id, now, who.id, who.role],
+    );
+    for (const a of addons) {
+      await client.query(
+        `insert into subscription_addons (id, subscription_id, addon_code, resource_kind, qty, price_cents, currency, attached_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [randomUUID(), subscriptionId, a.code, a.resource_kind, a.qty, a.price_cents, a.currency, now],
+      );
+    }
+    await client.query("commit");
+    return { status: 201, body: { id: subscriptionId } };
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 const server = createServer(async (req, res) => {
   try {
     const who = await principal(req);
@@ -192,6 +258,19 @@ const server = createServer(async (req, res) => {
       const { to } = JSON.parse(raw) as { to: string };
       const result = await transition(post[1]!, to, who);
       return result ? send(res, 200, result) : send(res, 404, { error: { code: "NOT_FOUND" } });
+    }
+    const sub = req.url?.match(/^\/api\/v1\/deployments\/([0-9a-f-]{36})\/subscribe$/);
+    if (req.method === "POST" && sub) {
+      let raw = "";
+      for await (const chunk of req) raw += chunk;
+      const { planCode, addons } = JSON.parse(raw) as { planCode: string; addons?: { code: string }[] };
+      const result = await subscribe(
+        sub[1]!,
+        planCode,
+        (addons ?? []).map((a) => a.code),
+        who,
+      );
+      return send(res, result.status, result.body);
     }
     send(res, 404, { error: { code: "NOT_FOUND" } });
   } catch {

@@ -73,6 +73,8 @@ const apiTable = [
   row("bare node:http + pg, same document", apiResult.read.bare, apiResult.read.bare),
   row("POST /api/v1/deployments/{id}/transition (REST)", apiResult.write.api, apiResult.write.bare),
   row("bare node:http + pg, same writes", apiResult.write.bare, apiResult.write.bare),
+  row("POST /api/v1/deployments/{id}/subscribe (REST)", apiResult.subscribe.api, apiResult.subscribe.bare),
+  row("bare node:http + pg, same subscribe writes", apiResult.subscribe.bare, apiResult.subscribe.bare),
 ].join("\n");
 console.log(apiTable);
 
@@ -116,8 +118,9 @@ Closed-loop load, ${CONNECTIONS} connections, ${apiSeconds} s per line after a w
 deployments (each subscribed to \`studio\` with two add-ons, five events). The API and the bare
 baseline each run in a process of their own with a pool of 10 connections; the load generator runs
 in a third. Reads fetch the full deployment document (deployment, subscription with plan version,
-add-ons and plan history, events); writes toggle each deployment between paused and active (token
-check, row locks, state change, event insert, subscription status).
+add-ons and plan history, events); transitions toggle each deployment between paused and active
+(token check, row locks, state change, event insert, subscription status); subscribes bind a fresh
+deployment to \`studio\` with two add-ons (locks, checks, subscription, plan change, snapshots).
 
 | what | req/s | p50 ms | p99 ms | errors | of baseline |
 |---|---|---|---|---|---|
@@ -127,7 +130,9 @@ Targets from the benchmarks issue: reads ≥ 70% of the bare server with p99 < 2
 What was done for them: the document is read with five plain queries mapped onto the domain
 classes (\`document-read-model.ts\`), a transition runs as plain SQL inside its transaction around the
 domain's \`transition\` rule, and authenticated tokens are cached for five seconds (\`auth.ts\`).
-Compare the "of baseline" column with the targets. The p99 target is not meaningful on this
+Compare the "of baseline" column with the targets. Subscribing still goes through the entity
+manager (locking read, plan version and add-on lookups, a unit-of-work flush) and is the furthest
+from its baseline. The p99 target is not meaningful on this
 machine: with 32 closed-loop connections, the load generator, the server and PostgreSQL share two
 cores, and even the bare server's p99 is far above 25 ms.
 

@@ -60,14 +60,16 @@ export async function subscribe(
   deploymentId: string,
   input: SubscribeInput,
 ): Promise<SubscriptionDocument> {
-  await onUniqueViolation(
+  // The new rows are the document: it is returned as written, not read back.
+  return onUniqueViolation(
     () =>
-      ctx.em.transactional(async (em) => {
+      ctx.em.transactional(async (em): Promise<SubscriptionDocument> => {
         const deployment = await findVisibleDeployment(em, principal, deploymentId, true);
         unwrap(requireWriter(principal));
         const existing = await em.count(Subscription, { deploymentId: deployment.id });
         const planVersion = await resolvePlanVersion(em, input.planCode, input.planVersion);
-        const addons = await Promise.all((input.addons ?? []).map((a) => findAddon(em, a.code)));
+        const addons: Addon[] = [];
+        for (const { code } of input.addons ?? []) addons.push(await findAddon(em, code));
         const now = ctx.now();
         const { subscription, planChange } = unwrap(
           createSubscription({
@@ -80,14 +82,16 @@ export async function subscribe(
             now,
           }),
         );
-        em.persist([subscription, planChange]);
-        for (const addon of addons) em.persist(unwrap(attach(subscription, addon, { id: ctx.newId(), now })));
+        const attachments = addons.map((addon) =>
+          unwrap(attach(subscription, addon, { id: ctx.newId(), now })),
+        );
+        em.persist([subscription, planChange, ...attachments]);
+        return { subscription, addons: attachments, planChanges: [planChange] };
       }),
     "ALREADY_SUBSCRIBED",
     "This deployment already has a subscription.",
     "subscriptions_deployment_unique",
   );
-  return (await loadSubscriptionDocument(ctx.em, deploymentId))!;
 }
 
 /** Attaches an add-on with its live terms snapshotted now. */
