@@ -1,4 +1,4 @@
-import { authenticate, hashSecret, newId } from "@arcadia/db";
+import { authenticate, hashSecret, useCaseContext } from "@arcadia/db";
 import { DomainError, type Principal } from "@arcadia/domain";
 import type { Services } from "./executor.ts";
 
@@ -46,7 +46,7 @@ export async function principalFromHeader(
   const cached = services.principals?.get(key, now);
   if (cached) return cached;
   const principal = await authenticate(
-    { em: services.orm.em.fork(), now: services.now, newId: () => newId(), regions: services.regions },
+    useCaseContext(services.orm.em.fork(), services.now, services.regions),
     secret,
   );
   if (!principal) throw new DomainError("UNAUTHENTICATED", "The token is unknown or revoked.");

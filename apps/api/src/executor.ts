@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { IDEMPOTENCY_WINDOW_MS, IdempotencyRecord, newId, type Orm, type UseCaseContext } from "@arcadia/db";
+import {
+  IDEMPOTENCY_WINDOW_MS,
+  IdempotencyRecord,
+  newId,
+  type Orm,
+  type UseCaseContext,
+  useCaseContext,
+} from "@arcadia/db";
 import { DomainError, type Principal } from "@arcadia/domain";
 import type { Logger } from "@arcadia/runtime";
 import type { PrincipalCache } from "./auth.ts";
@@ -48,7 +55,7 @@ function nulPaths(value: unknown, path: string[] = []): string[] {
 }
 
 function contextFor(services: Services, em: UseCaseContext["em"]): UseCaseContext {
-  return { em, now: services.now, newId: () => newId(services.now().getTime()), regions: services.regions };
+  return useCaseContext(em, services.now, services.regions);
 }
 
 /**

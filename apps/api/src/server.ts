@@ -3,9 +3,9 @@ import {
   type Database,
   dataDirFromEnv,
   ensureBootstrapToken,
-  newId,
   newSecret,
   openDatabase,
+  useCaseContext,
 } from "@arcadia/db";
 import type { Config, Logger } from "@arcadia/runtime";
 import { serve } from "@hono/node-server";
@@ -46,7 +46,7 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
     url: db.kind === "embedded" ? db.url : redact(db.url),
   });
   const services: Services = { orm: db.orm, now: () => new Date(), regions: config.regions, logger };
-  const ctx = { em: db.orm.em.fork(), now: services.now, newId: () => newId(), regions: config.regions };
+  const ctx = useCaseContext(db.orm.em.fork(), services.now, config.regions);
   if (config.bootstrapAdminToken) {
     await ensureBootstrapToken(ctx, config.bootstrapAdminToken);
     logger.info(

@@ -1,19 +1,12 @@
 import { PLAN_CHANGE_KINDS, ROLES, SUBSCRIPTION_STATUSES } from "@arcadia/domain";
 import { z } from "zod";
-import { ZIncludes } from "./catalog.ts";
+import { ZPlanVersion } from "./catalog.ts";
 import { ZCode, ZCurrency, ZDecimal, ZId, ZInstant, ZNonNegativeCents } from "./common.ts";
 
-export const ZSubscriptionPlanVersion = z
-  .object({
-    id: ZId,
-    planCode: z.string(),
-    version: z.number().int(),
-    priceCents: ZNonNegativeCents,
-    currency: ZCurrency,
-    trialDays: z.number().int(),
-    includes: ZIncludes,
-  })
-  .meta({ id: "SubscriptionPlanVersion" });
+/** A plan version as a subscription holds it (the catalog's, without its publication instant). */
+export const ZSubscriptionPlanVersion = ZPlanVersion.omit({ createdAt: true }).meta({
+  id: "SubscriptionPlanVersion",
+});
 
 export const ZAddonAttachment = z
   .object({

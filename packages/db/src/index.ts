@@ -8,7 +8,7 @@ export { IdempotencyRecord } from "./mapping/index.ts";
 export * from "./migrate.ts";
 export * from "./orm.ts";
 export * from "./resources/resources.ts";
-export type { UseCaseContext } from "./shared/context.ts";
+export { type UseCaseContext, useCaseContext } from "./shared/context.ts";
 export * from "./shared/idempotency.ts";
 export * from "./shared/ids.ts";
 export * from "./shared/lookup.ts";

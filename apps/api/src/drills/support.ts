@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { ensureBootstrapToken, newId, type Orm } from "@arcadia/db";
+import { ensureBootstrapToken, newId, type Orm, useCaseContext } from "@arcadia/db";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import type { Logger } from "@arcadia/runtime";
 import { serve } from "@hono/node-server";
@@ -12,7 +12,7 @@ export async function startHarnessServer(
 ): Promise<{ server: Server; url: string; adminToken: string }> {
   const adminToken = `drill-admin-${newId()}`;
   await ensureBootstrapToken(
-    { em: orm.em.fork(), now: () => new Date(), newId: () => newId(), regions: DEFAULT_REGIONS },
+    useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS),
     adminToken,
   );
   const app = newApp({ orm, now: () => new Date(), regions: DEFAULT_REGIONS, logger });

@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { ensureBootstrapToken, newId } from "@arcadia/db";
+import { ensureBootstrapToken, newId, useCaseContext } from "@arcadia/db";
 import { type Backend, createTestDatabase, type TestDatabase } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import { createLogger } from "@arcadia/runtime";
@@ -54,10 +54,7 @@ export async function startHarness(backend: Backend): Promise<Harness> {
     logger: createLogger("error", {}, (line) => serverErrors.push(line)),
   };
   const adminToken = `test-admin-${newId()}`;
-  await ensureBootstrapToken(
-    { em: db.orm.em.fork(), now: services.now, newId: () => newId(), regions: DEFAULT_REGIONS },
-    adminToken,
-  );
+  await ensureBootstrapToken(useCaseContext(db.orm.em.fork(), services.now, DEFAULT_REGIONS), adminToken);
   const app = newApp(services);
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server));

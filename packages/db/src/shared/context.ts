@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { newId } from "./ids.ts";
 
 /**
  * What every use case needs besides its input: a unit of work (forked per request or job), the
@@ -9,4 +10,13 @@ export interface UseCaseContext {
   readonly now: () => Date;
   readonly newId: () => string;
   readonly regions: readonly string[];
+}
+
+/** A context over a unit of work, with time-ordered ids taken from the same clock. */
+export function useCaseContext(
+  em: EntityManager,
+  now: () => Date,
+  regions: readonly string[],
+): UseCaseContext {
+  return { em, now, newId: () => newId(now().getTime()), regions };
 }

@@ -3,8 +3,7 @@ import pg from "pg";
 import { startEmbeddedPostgres } from "../embedded/embedded-postgres.ts";
 import { migrateAndSeed } from "../migrate.ts";
 import { connect, type Orm } from "../orm.ts";
-import type { UseCaseContext } from "../shared/context.ts";
-import { newId } from "../shared/ids.ts";
+import { type UseCaseContext, useCaseContext } from "../shared/context.ts";
 
 export type Backend = "embedded" | "postgres";
 
@@ -86,5 +85,5 @@ export function testContext(
   clock: TestClock,
   regions: readonly string[] = ["au-syd", "au-mel", "ap-sgp", "eu-fra", "us-iad"],
 ): UseCaseContext {
-  return { em: orm.em.fork(), now: clock.now, newId: () => newId(), regions };
+  return useCaseContext(orm.em.fork(), clock.now, regions);
 }
