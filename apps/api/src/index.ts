@@ -2,4 +2,5 @@ export { newApp } from "./app.ts";
 export type { AppRouter, RouterInputs, RouterOutputs } from "./client.ts";
 export { createClient } from "./client.ts";
 export type { Services } from "./executor.ts";
+export { listen } from "./listen.ts";
 export { startApi } from "./server.ts";

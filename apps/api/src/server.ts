@@ -1,4 +1,3 @@
-import type { Server } from "node:http";
 import {
   type Database,
   dataDirFromEnv,
@@ -8,9 +7,9 @@ import {
   useCaseContext,
 } from "@arcadia/db";
 import type { Config, Logger } from "@arcadia/runtime";
-import { serve } from "@hono/node-server";
 import { newApp } from "./app.ts";
 import type { Services } from "./executor.ts";
+import { listen } from "./listen.ts";
 
 export interface RunningApi {
   readonly url: string;
@@ -60,13 +59,7 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
   }
 
   const app = newApp(services);
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-      resolve(s as Server),
-    );
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
+  const { server, port } = await listen(app, config.port, config.host);
   const url = `http://${config.host}:${port}`;
   logger.info(`listening on ${url}`, { url, docs: `${url}/docs` });
 

@@ -1,14 +1,12 @@
 // Our API on a loopback port over DATABASE_URL, for the load benchmark: prints {"port"} when ready.
 
-import { newApp } from "@arcadia/api";
+import { listen, newApp } from "@arcadia/api";
 import { connect } from "@arcadia/db";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import { createLogger } from "@arcadia/runtime";
-import { serve } from "@hono/node-server";
 
 const orm = await connect({ url: process.argv[2]!, poolSize: 10 });
 const app = newApp({ orm, now: () => new Date(), regions: DEFAULT_REGIONS, logger: createLogger("silent") });
-const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
-  process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
-});
+const { server, port } = await listen(app, 0, "127.0.0.1");
+process.stdout.write(`${JSON.stringify({ port })}\n`);
 process.on("SIGTERM", () => server.close(() => orm.close().then(() => process.exit(0))));

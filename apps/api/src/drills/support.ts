@@ -2,8 +2,8 @@ import type { Server } from "node:http";
 import { ensureBootstrapToken, newId, type Orm, useCaseContext } from "@arcadia/db";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import type { Logger } from "@arcadia/runtime";
-import { serve } from "@hono/node-server";
 import { newApp } from "../app.ts";
+import { listen } from "../listen.ts";
 
 /** The real app on a loopback port over an open database, with a fresh platform-admin token. */
 export async function startHarnessServer(
@@ -16,13 +16,6 @@ export async function startHarnessServer(
     adminToken,
   );
   const app = newApp({ orm, now: () => new Date(), regions: DEFAULT_REGIONS, logger });
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server));
-  });
-  const address = server.address();
-  return {
-    server,
-    url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`,
-    adminToken,
-  };
+  const { server, port } = await listen(app, 0, "127.0.0.1");
+  return { server, url: `http://127.0.0.1:${port}`, adminToken };
 }

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { testBackends } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../app.ts";
@@ -113,6 +114,34 @@ describe.each(testBackends())("bad input over REST on %s (error paths)", (backen
       headers: { "content-type": "application/json", connection: "close" },
     });
     expectError(r, 413, "PAYLOAD_TOO_LARGE");
+  });
+
+  it("answers an oversized request line with 400 VALIDATION_FAILED in the error shape", async () => {
+    const r = await h.request("GET", `/api/v1/deployments?cursor=${"x".repeat(20_000)}`, {
+      token: t.admin,
+      headers: { connection: "close" },
+    });
+    expectError(r, 400, "VALIDATION_FAILED");
+    expect(r.body.error.details).toEqual({ fields: { headers: "too large" } });
+  });
+
+  it("answers a request that is not HTTP with 400 VALIDATION_FAILED in the error shape", async () => {
+    const { port } = new URL(h.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.write("GET / HTTP/1.1\r\nbad header\r\n\r\n"),
+      );
+      let received = "";
+      socket.on("data", (chunk) => {
+        received += chunk.toString();
+      });
+      socket.on("end", () => resolve(received));
+      socket.on("error", reject);
+    });
+    const [head, body] = raw.split("\r\n\r\n");
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head).toMatch(/content-type: application\/json/i);
+    expect(JSON.parse(body!).error.code).toBe("VALIDATION_FAILED");
   });
 
   it("reports lifecycle refusals with their codes and leaves the deployment as it was", async () => {

@@ -1,11 +1,10 @@
-import type { Server } from "node:http";
 import { ensureBootstrapToken, newId, useCaseContext } from "@arcadia/db";
 import { type Backend, createTestDatabase, type TestDatabase } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import { createLogger } from "@arcadia/runtime";
-import { serve } from "@hono/node-server";
 import { newApp } from "../app.ts";
 import type { Services } from "../executor.ts";
+import { listen } from "../listen.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
 export interface HttpResult<T = any> {
@@ -56,11 +55,8 @@ export async function startHarness(backend: Backend): Promise<Harness> {
   const adminToken = `test-admin-${newId()}`;
   await ensureBootstrapToken(useCaseContext(db.orm.em.fork(), services.now, DEFAULT_REGIONS), adminToken);
   const app = newApp(services);
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server));
-  });
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  const { server, port } = await listen(app, 0, "127.0.0.1");
+  const url = `http://127.0.0.1:${port}`;
 
   const request = async <T>(
     method: string,
