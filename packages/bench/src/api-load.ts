@@ -56,7 +56,12 @@ async function load(
 }
 
 async function startServer(script: string, url: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script, url], {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there (open it in Chrome
+  // DevTools or speedscope) to see where a request's time goes.
+  const profile = process.env.BENCH_CPU_PROF
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", script, url], {
     cwd: here,
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, NODE_NO_WARNINGS: "1" },

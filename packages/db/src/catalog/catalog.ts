@@ -56,17 +56,19 @@ export async function resolvePlanVersion(
     version === undefined ? { plan: { code: planCode } } : { plan: { code: planCode }, version },
     { orderBy: { version: "desc" } },
   );
-  if (!found) {
-    throw new DomainError(
-      "UNKNOWN_PLAN",
-      `No plan ${planCode}${version === undefined ? "" : ` version ${version}`}.`,
-      {
-        planCode,
-        ...(version === undefined ? {} : { planVersion: version }),
-      },
-    );
-  }
+  if (!found) throw unknownPlan(planCode, version);
   return found;
+}
+
+export function unknownPlan(planCode: string, version?: number): DomainError {
+  return new DomainError(
+    "UNKNOWN_PLAN",
+    `No plan ${planCode}${version === undefined ? "" : ` version ${version}`}.`,
+    {
+      planCode,
+      ...(version === undefined ? {} : { planVersion: version }),
+    },
+  );
 }
 
 /** Creates a plan with its first version. */

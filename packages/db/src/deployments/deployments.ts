@@ -25,7 +25,7 @@ import type { UseCaseContext } from "../shared/context.ts";
 import { onUniqueViolation } from "../shared/errors.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
-import { instantOrNull, sqlOn } from "../shared/sql.ts";
+import { instantOrNull, inTransaction } from "../shared/sql.ts";
 import { deploymentFromRow, readDeploymentDocument } from "./document-read-model.ts";
 
 export interface SubscriptionDocument {
@@ -173,12 +173,11 @@ export async function transitionDeployment(
   input: { to: DeploymentState; reason?: string | null },
 ): Promise<{ deployment: Deployment; event: DeploymentEvent }> {
   // The hottest write: plain SQL in the transaction (the rule itself is the domain's `transition`).
-  return ctx.em.transactional(async (em) => {
-    const sql = sqlOn(em);
-    const [row] = isUuid(id) ? await sql("select * from deployments where id = ? for update", [id]) : [];
+  return inTransaction(ctx.em, async (sql) => {
+    const [row] = isUuid(id) ? await sql("select * from deployments where id = $1 for update", [id]) : [];
     const deployment = visible(row ? deploymentFromRow(row) : null, principal, "Deployment");
     const [locked] = await sql(
-      "select id, status, cancelled_at from subscriptions where deployment_id = ? for update",
+      "select id, status, cancelled_at from subscriptions where deployment_id = $1 for update",
       [deployment.id],
     );
     const now = ctx.now();
@@ -191,7 +190,7 @@ export async function transitionDeployment(
         now,
       }),
     );
-    await sql("update deployments set state = ?, last_event_sequence = ?, updated_at = ? where id = ?", [
+    await sql("update deployments set state = $1, last_event_sequence = $2, updated_at = $3 where id = $4", [
       deployment.state,
       deployment.lastEventSequence,
       now,
@@ -199,7 +198,7 @@ export async function transitionDeployment(
     ]);
     await sql(
       `insert into deployment_events (id, deployment_id, sequence, from_state, to_state, actor_type, actor_id, actor_role, reason, occurred_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         event.id,
         event.deploymentId,
@@ -222,7 +221,7 @@ export async function transitionDeployment(
       const before = subscription.status;
       followDeploymentState(subscription, event.toState, now);
       if (subscription.status !== before) {
-        await sql("update subscriptions set status = ?, cancelled_at = ?, updated_at = ? where id = ?", [
+        await sql("update subscriptions set status = $1, cancelled_at = $2, updated_at = $3 where id = $4", [
           subscription.status,
           subscription.cancelledAt,
           now,

@@ -11,7 +11,13 @@ import {
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { isUuid, visible } from "../shared/lookup.ts";
-import { instant as date, instantOrNull as dateOrNull, type Row, sqlOn } from "../shared/sql.ts";
+import {
+  instant as date,
+  instantOrNull as dateOrNull,
+  type Row,
+  type Sql,
+  withConnection,
+} from "../shared/sql.ts";
 import type { DeploymentDocument } from "./deployments.ts";
 
 /**
@@ -22,13 +28,18 @@ import type { DeploymentDocument } from "./deployments.ts";
  * entities — `document-read-model.db.test.ts` compares them.
  */
 
-const VERSION_COLUMNS = (alias: string, plan: string, prefix: string) =>
+/** A plan version and its plan as `${prefix}…` columns (read back with `planVersionFromRow`). */
+export const VERSION_COLUMNS = (alias: string, plan: string, prefix: string) =>
   `${alias}.id as ${prefix}id, ${alias}.version as ${prefix}version, ${alias}.price_cents as ${prefix}price_cents,
    ${alias}.currency as ${prefix}currency, ${alias}.trial_days as ${prefix}trial_days, ${alias}.includes as ${prefix}includes,
    ${alias}.created_at as ${prefix}created_at, ${plan}.id as ${prefix}plan_id, ${plan}.code as ${prefix}plan_code,
    ${plan}.name as ${prefix}plan_name, ${plan}.created_at as ${prefix}plan_created_at`;
 
-function planVersion(row: Row, prefix: string, cache: Map<string, PlanVersion>): PlanVersion | null {
+export function planVersionFromRow(
+  row: Row,
+  prefix: string,
+  cache = new Map<string, PlanVersion>(),
+): PlanVersion | null {
   const id = row[`${prefix}id`] as string | null;
   if (!id) return null;
   const known = cache.get(id);
@@ -75,25 +86,28 @@ export function deploymentFromRow(d: Row): Deployment {
   });
 }
 
-export async function readDeploymentDocument(
+export function readDeploymentDocument(
   em: EntityManager,
   principal: Principal,
   id: string,
 ): Promise<DeploymentDocument> {
-  const rows = sqlOn(em);
-  const [d] = isUuid(id) ? await rows("select * from deployments where id = ?", [id]) : [];
+  return withConnection(em, (rows) => readDocument(rows, principal, id));
+}
+
+async function readDocument(rows: Sql, principal: Principal, id: string): Promise<DeploymentDocument> {
+  const [d] = isUuid(id) ? await rows("select * from deployments where id = $1", [id]) : [];
   const deployment = visible(d ? deploymentFromRow(d) : null, principal, "Deployment");
   const versions = new Map<string, PlanVersion>();
   const [subscriptionRows, eventRows] = await Promise.all([
-    rows<Row[]>(
+    rows(
       `select s.*, ${VERSION_COLUMNS("v", "p", "v_")}, ${VERSION_COLUMNS("pv", "pp", "pv_")}
          from subscriptions s
          join plan_versions v on v.id = s.plan_version_id join plans p on p.id = v.plan_id
          left join plan_versions pv on pv.id = s.pending_plan_version_id left join plans pp on pp.id = pv.plan_id
-        where s.deployment_id = ?`,
+        where s.deployment_id = $1`,
       [deployment.id],
     ),
-    rows("select * from deployment_events where deployment_id = ? order by sequence", [deployment.id]),
+    rows("select * from deployment_events where deployment_id = $1 order by sequence", [deployment.id]),
   ]);
   const events = eventRows.map(
     (e) =>
@@ -116,19 +130,19 @@ export async function readDeploymentDocument(
     id: s.id as string,
     deploymentId: s.deployment_id as string,
     tenantId: s.tenant_id as string,
-    planVersion: planVersion(s, "v_", versions)!,
+    planVersion: planVersionFromRow(s, "v_", versions)!,
     status: s.status as Subscription["status"],
     currentPeriodStart: date(s.current_period_start),
     currentPeriodEnd: date(s.current_period_end),
     trialEndsAt: dateOrNull(s.trial_ends_at),
-    pendingPlanVersion: planVersion(s, "pv_", versions),
+    pendingPlanVersion: planVersionFromRow(s, "pv_", versions),
     cancelledAt: dateOrNull(s.cancelled_at),
     endedAt: dateOrNull(s.ended_at),
     createdAt: date(s.created_at),
     updatedAt: date(s.updated_at),
   });
   const [addonRows, changeRows] = await Promise.all([
-    rows("select * from subscription_addons where subscription_id = ? order by attached_at, id", [
+    rows("select * from subscription_addons where subscription_id = $1 order by attached_at, id", [
       subscription.id,
     ]),
     rows(
@@ -136,7 +150,7 @@ export async function readDeploymentDocument(
          from subscription_plan_changes c
          left join plan_versions f on f.id = c.from_plan_version_id left join plans fp on fp.id = f.plan_id
          join plan_versions t on t.id = c.to_plan_version_id join plans tp on tp.id = t.plan_id
-        where c.subscription_id = ? order by c.requested_at, c.id`,
+        where c.subscription_id = $1 order by c.requested_at, c.id`,
       [subscription.id],
     ),
   ]);
@@ -159,8 +173,8 @@ export async function readDeploymentDocument(
       new PlanChange({
         id: c.id as string,
         subscriptionId: c.subscription_id as string,
-        fromPlanVersion: planVersion(c, "f_", versions),
-        toPlanVersion: planVersion(c, "t_", versions)!,
+        fromPlanVersion: planVersionFromRow(c, "f_", versions),
+        toPlanVersion: planVersionFromRow(c, "t_", versions)!,
         kind: c.kind as PlanChange["kind"],
         requestedAt: date(c.requested_at),
         effectiveAt: date(c.effective_at),

@@ -3,9 +3,8 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 export type Row = Record<string, unknown>;
 
 /**
- * Plain SQL on the unit of work's connection (inside its transaction, if any), through knex.
- * Hot paths use it where the entity manager's per-query work costs more than the query:
- * EntityManager.execute also renders parameters into the query text for its logger.
+ * Plain SQL on the unit of work's connection (inside its transaction, if any), through knex, with
+ * `?` placeholders. The rollover batch uses it; request paths use `withConnection`/`inTransaction`.
  */
 export function sqlOn(em: EntityManager) {
   const knex = em.getConnection().getKnex();
@@ -15,6 +14,78 @@ export function sqlOn(em: EntityManager) {
     const result = await (trx ? query.transacting(trx) : query);
     return result.rows as T;
   };
+}
+
+/** One statement with `$1…` placeholders on a single pooled connection. */
+export type Sql = <T = Row>(text: string, params?: readonly unknown[]) => Promise<T[]>;
+
+interface PgConnection {
+  query(text: string, values?: readonly unknown[]): Promise<{ rows: unknown[] }>;
+  /** Set to mark the connection broken: knex's pool then destroys it instead of reusing it. */
+  __knex__disposed?: unknown;
+}
+
+interface PoolClient {
+  acquireConnection(): Promise<PgConnection>;
+  releaseConnection(connection: PgConnection): Promise<unknown>;
+}
+
+/**
+ * The pool behind the entity manager (MikroORM's knex pool, so request paths and the ORM share
+ * one set of connections), or the open transaction's own connection when the unit of work is in
+ * one (an Idempotency-Key request runs its use case inside the transaction that stores the reply).
+ */
+function poolOf(em: EntityManager): { client: PoolClient; inOpenTransaction: boolean } {
+  const trx = em.getTransactionContext<{ client: PoolClient }>();
+  if (trx) return { client: trx.client, inOpenTransaction: true };
+  return { client: em.getConnection().getKnex().client as unknown as PoolClient, inOpenTransaction: false };
+}
+
+function sqlOver(connection: PgConnection): Sql {
+  return async <R>(text: string, params: readonly unknown[] = []) =>
+    (await connection.query(text, params)).rows as R[];
+}
+
+/**
+ * Runs `work` with statements on one pooled connection, straight through the `pg` driver: the
+ * request hot paths (the deployment document, transitions, subscribing) spend most of their time
+ * here, and knex's per-query builder work and the entity manager's unit of work cost more than the
+ * statements themselves. The SQL and the domain rules are the same either way.
+ */
+export async function withConnection<T>(em: EntityManager, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const { client } = poolOf(em);
+  const connection = await client.acquireConnection();
+  try {
+    return await work(sqlOver(connection));
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+/**
+ * `withConnection` in a transaction: committed when `work` returns, rolled back when it throws
+ * (a connection whose rollback fails is discarded, never reused). Inside an already open
+ * transaction it simply joins it.
+ */
+export async function inTransaction<T>(em: EntityManager, work: (sql: Sql) => Promise<T>): Promise<T> {
+  if (poolOf(em).inOpenTransaction) return withConnection(em, work);
+  const { client } = poolOf(em);
+  const connection = await client.acquireConnection();
+  try {
+    await connection.query("begin");
+    try {
+      const result = await work(sqlOver(connection));
+      await connection.query("commit");
+      return result;
+    } catch (error) {
+      await connection.query("rollback").catch((rollbackFailed: unknown) => {
+        connection.__knex__disposed = rollbackFailed;
+      });
+      throw error;
+    }
+  } finally {
+    await client.releaseConnection(connection);
+  }
 }
 
 /** Raw rows carry timestamptz as text (the ORM's type parsers); instants become Dates here. */

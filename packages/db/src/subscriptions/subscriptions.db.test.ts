@@ -66,6 +66,25 @@ describe.each(testBackends())("subscriptions on %s", (backend) => {
       detachedAt: null,
     });
     expect(doc.planChanges.map((c) => c.kind)).toEqual(["initial"]);
+    // What subscribe returns is exactly what it wrote.
+    expect((await getDeployment(ctx(), a.admin, deployment.id)).subscription).toEqual(doc);
+  });
+
+  it("writes every requested add-on, duplicates included, and returns the rows as stored", async () => {
+    const deployment = await newDeployment();
+    const codes = ["compute_2vcpu", "storage_50gb", "compute_2vcpu"];
+    const doc = await subscribe(ctx(), a.admin, deployment.id, {
+      planCode: "studio",
+      planVersion: 1,
+      addons: codes.map((code) => ({ code })),
+    });
+    expect(doc.addons.map((x) => x.addonCode)).toEqual(codes);
+    const stored = (await getDeployment(ctx(), a.admin, deployment.id)).subscription!;
+    expect([...stored.addons].sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+      [...doc.addons].sort((x, y) => x.id.localeCompare(y.id)),
+    );
+    expect(stored.subscription).toEqual(doc.subscription);
+    expect(stored.planChanges).toEqual(doc.planChanges);
   });
 
   it("keeps every snapshot when the live add-on price changes later", async () => {
