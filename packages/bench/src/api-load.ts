@@ -8,54 +8,16 @@ import { connect, ensureBootstrapToken, migrateAndSeed, newId, transitionDeploym
 import { seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import pg from "pg";
+import { type LoadRequest, type LoadResult, load } from "./http-load.ts";
 
 const here = fileURLToPath(new URL("..", import.meta.url));
 export const CONNECTIONS = 32;
 const DEPLOYMENTS = 256;
 
-export interface LoadResult {
-  readonly requests: number;
-  readonly errors: number;
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
-}
-
-/** Closed loop: each of `connections` lanes sends its next request when the previous one answers. */
-async function load(
-  seconds: number,
-  request: (lane: number, i: number) => Promise<Response>,
-): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const until = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async (_, lane) => {
-      for (let i = 0; performance.now() < until; i++) {
-        const t = performance.now();
-        const r = await request(lane, i);
-        await r.arrayBuffer();
-        if (r.status >= 300) errors += 1;
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    errors,
-    perSecond: Math.round(latencies.length / seconds),
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-  };
-}
-
-async function startServer(script: string, url: string): Promise<{ child: ChildProcess; base: string }> {
+async function startServer(
+  script: string,
+  url: string,
+): Promise<{ child: ChildProcess; port: number; base: string }> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there (open it in Chrome
   // DevTools or speedscope) to see where a request's time goes.
   const profile = process.env.BENCH_CPU_PROF
@@ -70,7 +32,7 @@ async function startServer(script: string, url: string): Promise<{ child: ChildP
     child.stdout!.once("data", (chunk) => resolve(JSON.parse(String(chunk)).port));
     child.once("exit", (code) => reject(new Error(`${script} exited ${code}`)));
   });
-  return { child, base: `http://127.0.0.1:${port}` };
+  return { child, port, base: `http://127.0.0.1:${port}` };
 }
 
 export interface ApiBenchResult {
@@ -120,42 +82,54 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
     servers.push(api.child, bare.child);
     const pick = (lane: number, i: number) => ids[(lane * 7 + i) % ids.length]!;
 
+    // Both must serve the same document before their speeds mean anything.
+    const shapeOf = async (base: string) => {
+      const doc = await (await fetch(`${base}/api/v1/deployments/${ids[0]}`, { headers })).json();
+      return JSON.stringify({
+        id: doc.deployment.id,
+        state: doc.deployment.state,
+        plan: doc.subscription?.planVersion.planCode,
+        addons: doc.subscription?.addons.map((a: { priceCents: number }) => a.priceCents),
+        history: doc.subscription?.planHistory.length,
+        events: doc.events.map((e: { sequence: number; toState: string }) => `${e.sequence}:${e.toState}`),
+      });
+    };
+    const [ours, theirs] = [await shapeOf(api.base), await shapeOf(bare.base)];
+    if (ours !== theirs) throw new Error(`the bare server serves another document: ${theirs} vs ${ours}`);
+
     // Warm up both servers (JIT, pools) before measuring.
-    await load(1, (lane, i) => fetch(`${api.base}/api/v1/deployments/${pick(lane, i)}`, { headers }));
-    await load(1, (lane, i) => fetch(`${bare.base}/api/v1/deployments/${pick(lane, i)}`, { headers }));
+    const auth = { authorization: headers.authorization };
+    const run = (port: number, seconds_: number, next: (lane: number, i: number) => LoadRequest) =>
+      load(port, CONNECTIONS, seconds_, auth, next);
+    const readOne = (lane: number, i: number) => ({
+      method: "GET",
+      path: `/api/v1/deployments/${pick(lane, i)}`,
+    });
+    await run(api.port, 1, readOne);
+    await run(bare.port, 1, readOne);
     const read = {
-      api: await load(seconds, (lane, i) =>
-        fetch(`${api.base}/api/v1/deployments/${pick(lane, i)}`, { headers }),
-      ),
-      trpc: await load(seconds, (lane, i) =>
-        fetch(
-          `${api.base}/trpc/deployments.get?input=${encodeURIComponent(JSON.stringify({ id: pick(lane, i) }))}`,
-          { headers },
-        ),
-      ),
-      bare: await load(seconds, (lane, i) =>
-        fetch(`${bare.base}/api/v1/deployments/${pick(lane, i)}`, { headers }),
-      ),
+      api: await run(api.port, seconds, readOne),
+      trpc: await run(api.port, seconds, (lane, i) => ({
+        method: "GET",
+        path: `/trpc/deployments.get?input=${encodeURIComponent(JSON.stringify({ id: pick(lane, i) }))}`,
+      })),
+      bare: await run(bare.port, seconds, readOne),
     };
     // Writes: each lane owns its deployments and toggles each between paused and active.
     const owned = (lane: number) => ids.filter((_, k) => k % CONNECTIONS === lane);
-    const writer = (base: string) => {
+    const writer = () => {
       const next = new Map<string, "paused" | "active">(ids.map((id) => [id, "paused"]));
       return (lane: number, i: number) => {
         const mine = owned(lane);
         const id = mine[i % mine.length]!;
         const to = next.get(id)!;
         next.set(id, to === "paused" ? "active" : "paused");
-        return fetch(`${base}/api/v1/deployments/${id}/transition`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify({ to }),
-        });
+        return { method: "POST", path: `/api/v1/deployments/${id}/transition`, body: JSON.stringify({ to }) };
       };
     };
     const write = {
-      api: await load(seconds, writer(api.base)),
-      bare: await load(seconds, writer(bare.base)),
+      api: await run(api.port, seconds, writer()),
+      bare: await run(bare.port, seconds, writer()),
     };
 
     // Subscriptions: each request subscribes a fresh, unsubscribed deployment (studio + two add-ons).
@@ -174,25 +148,25 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
       );
       return rows.map((r) => r.id as string);
     };
-    const subscriber = (base: string, pool: string[]) => (_lane: number, _i: number) => {
+    const subscriber = (pool: string[]) => (_lane: number, _i: number) => {
       const id = pool.pop();
       if (!id) throw new Error("ran out of fresh deployments; raise the pool size");
-      return fetch(`${base}/api/v1/deployments/${id}/subscribe`, {
+      return {
         method: "POST",
-        headers,
+        path: `/api/v1/deployments/${id}/subscribe`,
         body: JSON.stringify({
           planCode: "studio",
           addons: [{ code: "storage_50gb" }, { code: "compute_2vcpu" }],
         }),
-      });
+      };
     };
-    const poolSize = 1500 * seconds;
+    const poolSize = 3000 * seconds;
     const apiPool = await fresh(poolSize);
     const barePool = await fresh(poolSize);
     await orm.em.getConnection().execute("vacuum analyze");
     const subscribe = {
-      api: await load(seconds, subscriber(api.base, apiPool)),
-      bare: await load(seconds, subscriber(bare.base, barePool)),
+      api: await run(api.port, seconds, subscriber(apiPool)),
+      bare: await run(bare.port, seconds, subscriber(barePool)),
     };
     return { read, write, subscribe };
   } finally {

@@ -1,24 +1,42 @@
-// The bare baseline: node:http + pg, no framework, no ORM, no validation library. It serves the same
-// deployment document from the same data, and does the same transition writes (token check, row
-// lock, state change, event insert, subscription status), so the API's overhead can be measured.
+// The bare baseline: node:http + pg, no framework, no ORM, no validation library. It runs the very
+// statements the API runs (`@arcadia/db/statements`, prepared the same way) for the deployment
+// document, transitions and subscribes, with the same five-second token cache, so what the
+// benchmark compares is the stack around the SQL: routing, validation, auth, use cases, mapping.
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  DEPLOYMENT_DOCUMENT,
+  INSERT_EVENT,
+  INSERT_SUBSCRIPTION,
+  LOCK_DEPLOYMENT,
+  LOCK_SUBSCRIPTION_STATUS,
+  SUBSCRIBE_LOOKUP,
+  UPDATE_STATE,
+  UPDATE_SUBSCRIPTION_STATUS,
+} from "@arcadia/db/statements";
 import pg from "pg";
 
 const pool = new pg.Pool({ connectionString: process.argv[2], max: 10 });
 pool.on("error", () => {}); // an idle client dropped by the server is simply replaced
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+// biome-ignore lint/suspicious/noExplicitAny: rows and their JSON aggregates, read field by field
+type Row = Record<string, any>;
+const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
-async function principal(
-  req: IncomingMessage,
-): Promise<{ id: string; role: string; tenant_id: string | null } | null> {
+type Who = { id: string; role: string; tenant_id: string | null };
+// The same five-second cache of authenticated tokens as the API (auth.ts).
+const principals = new Map<string, { who: Who; until: number }>();
+
+async function principal(req: IncomingMessage): Promise<Who | null> {
   const token = req.headers.authorization?.replace(/^Bearer /, "");
   if (!token) return null;
   const hash = createHash("sha256").update(token).digest("hex");
+  const cached = principals.get(hash);
+  if (cached && cached.until > Date.now()) return cached.who;
   const { rows } = await pool.query(
     "select id, role, tenant_id from api_tokens where secret_hash = $1 and revoked_at is null",
     [hash],
   );
+  if (rows[0]) principals.set(hash, { who: rows[0], until: Date.now() + 5000 });
   return rows[0] ?? null;
 }
 
@@ -32,7 +50,7 @@ function version(row: Record<string, unknown>, prefix: string) {
   if (!row[`${prefix}id`]) return null;
   return {
     id: row[`${prefix}id`],
-    planCode: row[`${prefix}code`],
+    planCode: row[`${prefix}plan_code`],
     version: row[`${prefix}version`],
     priceCents: Number(row[`${prefix}price_cents`]),
     currency: row[`${prefix}currency`],
@@ -42,34 +60,11 @@ function version(row: Record<string, unknown>, prefix: string) {
 }
 
 async function document(id: string) {
-  const { rows: deps } = await pool.query("select * from deployments where id = $1", [id]);
-  const d = deps[0];
+  // The same single statement the API runs (aggregates come back as JSON).
+  const { rows } = await pool.query({ ...DEPLOYMENT_DOCUMENT, values: [id] });
+  const d = rows[0];
   if (!d) return null;
-  const { rows: subs } = await pool.query(
-    `select s.*, v.id as v_id, p.code as v_code, v.version as v_version, v.price_cents as v_price_cents, v.currency as v_currency,
-            v.trial_days as v_trial_days, v.includes as v_includes
-       from subscriptions s join plan_versions v on v.id = s.plan_version_id join plans p on p.id = v.plan_id
-      where s.deployment_id = $1`,
-    [id],
-  );
-  const s = subs[0];
-  const [addons, changes, events] = await Promise.all([
-    s
-      ? pool.query("select * from subscription_addons where subscription_id = $1 order by attached_at, id", [
-          s.id,
-        ])
-      : { rows: [] },
-    s
-      ? pool.query(
-          `select c.*, t.id as t_id, tp.code as t_code, t.version as t_version, t.price_cents as t_price_cents, t.currency as t_currency,
-                  t.trial_days as t_trial_days, t.includes as t_includes
-             from subscription_plan_changes c join plan_versions t on t.id = c.to_plan_version_id join plans tp on tp.id = t.plan_id
-            where c.subscription_id = $1 order by c.requested_at, c.id`,
-          [s.id],
-        )
-      : { rows: [] },
-    pool.query("select * from deployment_events where deployment_id = $1 order by sequence", [id]),
-  ]);
+  const s = d.subscription;
   return {
     deployment: {
       id: d.id,
@@ -95,7 +90,7 @@ async function document(id: string) {
           currentPeriodEnd: iso(s.current_period_end),
           trialEndsAt: iso(s.trial_ends_at),
           pendingPlanVersion: null,
-          addons: addons.rows.map((a) => ({
+          addons: d.addons.map((a: Row) => ({
             id: a.id,
             addonCode: a.addon_code,
             resourceKind: a.resource_kind,
@@ -105,7 +100,7 @@ async function document(id: string) {
             attachedAt: iso(a.attached_at),
             detachedAt: iso(a.detached_at),
           })),
-          planHistory: changes.rows.map((c) => ({
+          planHistory: d.plan_changes.map((c: Row) => ({
             id: c.id,
             kind: c.kind,
             fromPlanVersion: null,
@@ -120,7 +115,7 @@ async function document(id: string) {
           createdAt: iso(s.created_at),
         }
       : null,
-    events: events.rows.map((e) => ({
+    events: d.events.map((e: Row) => ({
       id: e.id,
       deploymentId: e.deployment_id,
       sequence: e.sequence,
@@ -136,36 +131,32 @@ async function document(id: string) {
   };
 }
 
-async function transition(id: string, to: string, who: { id: string; role: string }) {
+async function transition(id: string, to: string, who: Who) {
   const client = await pool.connect();
+  const run = (statement: { name: string; text: string }, values: unknown[]) =>
+    client.query({ ...statement, values });
   try {
     await client.query("begin");
-    const { rows } = await client.query(
-      "select state, last_event_sequence from deployments where id = $1 for update",
-      [id],
-    );
+    const { rows } = await run(LOCK_DEPLOYMENT, [id]);
     if (!rows[0]) {
       await client.query("rollback");
       return null;
     }
-    await client.query("select id from subscriptions where deployment_id = $1 for update", [id]);
+    const { rows: subscriptions } = await run(LOCK_SUBSCRIPTION_STATUS, [id]);
     const from = rows[0].state;
     const sequence = rows[0].last_event_sequence + 1;
     const now = new Date();
-    await client.query(
-      "update deployments set state = $1, last_event_sequence = $2, updated_at = $3 where id = $4",
-      [to, sequence, now, id],
-    );
+    await run(UPDATE_STATE, [to, sequence, now, id]);
     const eventId = randomUUID();
-    await client.query(
-      "insert into deployment_events (id, deployment_id, sequence, from_state, to_state, actor_type, actor_id, actor_role, reason, occurred_at) values ($1, $2, $3, $4, $5, 'principal', $6, $7, null, $8)",
-      [eventId, id, sequence, from, to, who.id, who.role, now],
-    );
-    await client.query("update subscriptions set status = $1, updated_at = $2 where deployment_id = $3", [
-      to === "paused" ? "paused" : "active",
-      now,
-      id,
-    ]);
+    await run(INSERT_EVENT, [eventId, id, sequence, from, to, "principal", who.id, who.role, null, now]);
+    if (subscriptions[0]) {
+      await run(UPDATE_SUBSCRIPTION_STATUS, [
+        to === "paused" ? "paused" : "active",
+        null,
+        now,
+        subscriptions[0].id,
+      ]);
+    }
     await client.query("commit");
     return { eventId, sequence, from, to };
   } catch (error) {
@@ -176,62 +167,38 @@ async function transition(id: string, to: string, who: { id: string; role: strin
   }
 }
 
-/** Subscribe: the same writes as the API's use case (locks, checks, subscription, plan change, add-ons). */
-async function subscribe(
-  id: string,
-  planCode: string,
-  addonCodes: string[],
-  who: { id: string; role: string },
-) {
+/** Subscribe: the same statements as the API's use case (lock, one lookup, one insert). */
+async function subscribe(id: string, planCode: string, addonCodes: string[], who: Who) {
   const client = await pool.connect();
+  const run = (statement: { name: string; text: string }, values: unknown[]) =>
+    client.query({ ...statement, values });
   try {
     await client.query("begin");
-    const { rows: deps } = await client.query(
-      "select id, tenant_id, state from deployments where id = $1 for update",
-      [id],
-    );
+    const { rows: deps } = await run(LOCK_DEPLOYMENT, [id]);
     const d = deps[0];
     if (!d) {
       await client.query("rollback");
       return { status: 404, body: { error: { code: "NOT_FOUND" } } };
     }
-    const { rows: existing } = await client.query(
-      "select count(*)::int as n from subscriptions where deployment_id = $1",
-      [id],
-    );
-    const { rows: versions } = await client.query(
-      "select v.* from plan_versions v join plans p on p.id = v.plan_id where p.code = $1 order by v.version desc limit 1",
-      [planCode],
-    );
-    const { rows: addons } = await client.query("select * from addons where code = any($1::text[])", [
-      addonCodes,
-    ]);
-    if (existing[0].n > 0 || !versions[0]) {
+    const { rows: found } = await run(SUBSCRIBE_LOOKUP, [id, planCode, null, addonCodes]);
+    const v = found[0];
+    if (v.already_subscribed || !v.id) {
       await client.query("rollback");
       return { status: 409, body: { error: { code: "ALREADY_SUBSCRIBED" } } };
     }
-    const v = versions[0];
+    const addons = addonCodes.map((code) => v.addons.find((a: Row) => a.code === code));
     const now = new Date();
     const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
     const subscriptionId = randomUUID();
-    await client.query(
-      `insert into subscriptions (id, deployment_id, tenant_id, plan_version_id, status, current_period_start, current_period_end, created_at, updated_at)
-       values ($1, $2, $3, $4, 'active', $5, $6, $7, $7)`,
-      [subscriptionId, id, d.tenant_id, v.id, start, end, now],
-    );
-    await client.query(
-      `insert into subscription_plan_changes (id, subscription_id, from_plan_version_id, to_plan_version_id, kind, requested_at, effective_at, actor_type, actor_id, actor_role)
-       values ($1, $2, null, $3, 'initial', $4, $4, 'principal', $5, $6)`,
-      [randomUUID(), subscriptionId, v.id, now, who.id, who.role],
-    );
-    for (const a of addons) {
-      await client.query(
-        `insert into subscription_addons (id, subscription_id, addon_code, resource_kind, qty, price_cents, currency, attached_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [randomUUID(), subscriptionId, a.code, a.resource_kind, a.qty, a.price_cents, a.currency, now],
-      );
-    }
+    // biome-ignore format: one line per inserted row
+    await run(INSERT_SUBSCRIPTION, [
+      subscriptionId, id, d.tenant_id, v.id, "active", start, end, null, null, null, null, now, now,
+      randomUUID(), null, v.id, "initial", now, now, "principal", who.id, who.role, null,
+      addons.map(() => randomUUID()), addons.map((a) => a.code), addons.map((a) => a.resource_kind),
+      addons.map((a) => a.qty), addons.map((a) => a.price_cents), addons.map((a) => a.currency),
+      addons.map(() => now), addons.map(() => null),
+    ]);
     await client.query("commit");
     return { status: 201, body: { id: subscriptionId } };
   } catch (error) {

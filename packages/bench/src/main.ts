@@ -6,7 +6,8 @@ import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { apiBenchmark, CONNECTIONS, type LoadResult } from "./api-load.ts";
+import { apiBenchmark, CONNECTIONS } from "./api-load.ts";
+import type { LoadResult } from "./http-load.ts";
 
 const adminUrl =
   process.env.BENCH_DATABASE_URL ??

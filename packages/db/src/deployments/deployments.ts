@@ -26,6 +26,13 @@ import { onUniqueViolation } from "../shared/errors.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
 import { instantOrNull, inTransaction } from "../shared/sql.ts";
+import {
+  INSERT_EVENT,
+  LOCK_DEPLOYMENT,
+  LOCK_SUBSCRIPTION_STATUS,
+  UPDATE_STATE,
+  UPDATE_SUBSCRIPTION_STATUS,
+} from "../statements.ts";
 import { deploymentFromRow, readDeploymentDocument } from "./document-read-model.ts";
 
 export interface SubscriptionDocument {
@@ -174,12 +181,9 @@ export async function transitionDeployment(
 ): Promise<{ deployment: Deployment; event: DeploymentEvent }> {
   // The hottest write: plain SQL in the transaction (the rule itself is the domain's `transition`).
   return inTransaction(ctx.em, async (sql) => {
-    const [row] = isUuid(id) ? await sql("select * from deployments where id = $1 for update", [id]) : [];
+    const [row] = isUuid(id) ? await sql(LOCK_DEPLOYMENT, [id]) : [];
     const deployment = visible(row ? deploymentFromRow(row) : null, principal, "Deployment");
-    const [locked] = await sql(
-      "select id, status, cancelled_at from subscriptions where deployment_id = $1 for update",
-      [deployment.id],
-    );
+    const [locked] = await sql(LOCK_SUBSCRIPTION_STATUS, [deployment.id]);
     const now = ctx.now();
     const event = unwrap(
       transition(deployment, {
@@ -190,28 +194,19 @@ export async function transitionDeployment(
         now,
       }),
     );
-    await sql("update deployments set state = $1, last_event_sequence = $2, updated_at = $3 where id = $4", [
-      deployment.state,
-      deployment.lastEventSequence,
+    await sql(UPDATE_STATE, [deployment.state, deployment.lastEventSequence, now, deployment.id]);
+    await sql(INSERT_EVENT, [
+      event.id,
+      event.deploymentId,
+      event.sequence,
+      event.fromState,
+      event.toState,
+      event.actorType,
+      event.actorId,
+      event.actorRole,
+      event.reason,
       now,
-      deployment.id,
     ]);
-    await sql(
-      `insert into deployment_events (id, deployment_id, sequence, from_state, to_state, actor_type, actor_id, actor_role, reason, occurred_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        event.id,
-        event.deploymentId,
-        event.sequence,
-        event.fromState,
-        event.toState,
-        event.actorType,
-        event.actorId,
-        event.actorRole,
-        event.reason,
-        now,
-      ],
-    );
     if (locked) {
       const subscription = {
         status: locked.status as SubscriptionStatus,
@@ -221,7 +216,7 @@ export async function transitionDeployment(
       const before = subscription.status;
       followDeploymentState(subscription, event.toState, now);
       if (subscription.status !== before) {
-        await sql("update subscriptions set status = $1, cancelled_at = $2, updated_at = $3 where id = $4", [
+        await sql(UPDATE_SUBSCRIPTION_STATUS, [
           subscription.status,
           subscription.cancelledAt,
           now,

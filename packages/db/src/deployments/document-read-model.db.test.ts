@@ -1,5 +1,6 @@
 import { DeploymentEvent } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAddon } from "../catalog/catalog.ts";
 import { attachAddon, changePlan, detachAddon, subscribe } from "../subscriptions/subscriptions.ts";
 import {
   createTestDatabase,
@@ -30,9 +31,17 @@ describe.each(testBackends())("the deployment document read model on %s", (backe
       region: "au-syd",
       trial: true,
     });
+    // A quantity and a price no JSON number could carry exactly.
+    await createAddon(ctx(), operator, {
+      code: "precise_read_model",
+      name: "Precise",
+      resourceKind: "storage",
+      qty: "123456789012345678.123457",
+      priceCents: 9007199254740,
+    });
     await subscribe(ctx(), t.admin, deployment.id, {
       planCode: "studio",
-      addons: [{ code: "storage_50gb" }],
+      addons: [{ code: "storage_50gb" }, { code: "precise_read_model" }],
     });
     clock.advance(1000);
     const attachment = await attachAddon(ctx(), t.admin, deployment.id, "compute_2vcpu");
@@ -60,5 +69,9 @@ describe.each(testBackends())("the deployment document read model on %s", (backe
     expect(JSON.parse(JSON.stringify(read))).toEqual(JSON.parse(JSON.stringify(expected)));
     expect(read.subscription?.subscription.pendingPlanVersion?.plan.code).toBe("scale");
     expect(read.subscription?.planChanges).toHaveLength(4);
+    expect(read.subscription?.addons.find((a) => a.addonCode === "precise_read_model")).toMatchObject({
+      qty: "123456789012345678.123457",
+      priceCents: 9007199254740,
+    });
   });
 });

@@ -57,4 +57,32 @@ describe("the embedded server's connection sharing", () => {
     expect(rows[0].n).toBe(200);
     await other.end();
   });
+
+  it("keeps the named prepared statements of each connection apart, and drops them when it goes", async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const c = new pg.Client({ connectionString: embedded.url });
+        await c.connect();
+        return c;
+      }),
+    );
+    // The same name, a different statement per client, used over and over in turn.
+    await Promise.all(
+      clients.map(async (c, i) => {
+        for (let j = 0; j < 10; j++) {
+          const { rows } = await c.query({
+            name: "same_name",
+            text: `select $1::int + ${i * 100} as v`,
+            values: [j],
+          });
+          expect(rows[0].v).toBe(i * 100 + j);
+        }
+      }),
+    );
+    await Promise.all(clients.slice(1).map((c) => c.end()));
+    const left = async () =>
+      (await clients[0]!.query("select count(*)::int as n from pg_prepared_statements")).rows[0].n;
+    await expect.poll(left).toBe(1);
+    await clients[0]!.end();
+  });
 });

@@ -7,6 +7,56 @@ const CANCEL_REQUEST = 80877102;
 const PROTOCOL_3 = 196608;
 const SYNC = Buffer.from([0x53, 0, 0, 0, 4]); // 'S'
 
+/** The C string at `offset` and the offset just past its terminator. */
+function cstring(body: Buffer, offset: number): [string, number] {
+  const end = body.indexOf(0, offset);
+  return [body.toString("utf8", offset, end), end + 1];
+}
+
+function frame(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, "latin1");
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * Gives a connection's named prepared statements and portals names of their own in the one shared
+ * backend session, so that two clients preparing a statement of the same name (as every pooled
+ * connection of one program does) do not collide. The unnamed statement and portal stay unnamed.
+ * `prepared` collects the backend names of the connection's statements, to deallocate them when it
+ * goes. (SQL-level PREPARE/EXECUTE in a simple query is passed on as is.)
+ */
+function withOwnNames(raw: Buffer, prefix: string, prepared: Set<string>): Buffer {
+  const type = String.fromCharCode(raw[0]!);
+  if (!"PBDCE".includes(type)) return raw;
+  const body = raw.subarray(5);
+  const own = (name: string) => (name === "" ? "" : `${prefix}${name}`);
+  const z = (text: string) => Buffer.from(`${text}\0`, "utf8");
+  if (type === "P") {
+    const [name, rest] = cstring(body, 0);
+    if (name === "") return raw;
+    prepared.add(own(name));
+    return frame(type, Buffer.concat([z(own(name)), body.subarray(rest)]));
+  }
+  if (type === "B") {
+    const [portal, afterPortal] = cstring(body, 0);
+    const [statement, rest] = cstring(body, afterPortal);
+    if (portal === "" && statement === "") return raw;
+    return frame(type, Buffer.concat([z(own(portal)), z(own(statement)), body.subarray(rest)]));
+  }
+  if (type === "E") {
+    const [portal, rest] = cstring(body, 0);
+    if (portal === "") return raw;
+    return frame(type, Buffer.concat([z(own(portal)), body.subarray(rest)]));
+  }
+  // Describe and Close: 'S' or 'P', then the name.
+  const [name, rest] = cstring(body, 1);
+  if (name === "") return raw;
+  if (type === "C" && body[0] === 0x53) prepared.delete(own(name));
+  return frame(type, Buffer.concat([body.subarray(0, 1), z(own(name)), body.subarray(rest)]));
+}
+
 /**
  * Serves one PGlite (a single PostgreSQL backend) to many client connections on a loopback port.
  *
@@ -22,6 +72,7 @@ export class PgliteServer {
   private owner: Socket | null = null;
   private readonly waiting: (() => void)[] = [];
   private readonly sockets = new Set<Socket>();
+  private connections = 0;
 
   constructor(private readonly db: PGlite) {
     this.server = createServer((socket) => this.serve(socket));
@@ -67,12 +118,20 @@ export class PgliteServer {
     );
   }
 
-  /** Frees the backend from a client that vanished mid-exchange. */
-  private async recover(socket: Socket): Promise<void> {
-    if (this.owner !== socket) return;
+  /**
+   * Frees the backend from a client that vanished mid-exchange (its exchange synced, its
+   * transaction rolled back) and drops the statements it prepared.
+   */
+  private async recover(socket: Socket, prepared: Set<string>): Promise<void> {
+    const midExchange = this.owner === socket;
+    if (!midExchange && prepared.size === 0) return;
+    if (!midExchange) await this.acquire(socket);
     try {
-      await this.run(null, SYNC);
-      if (this.db.isInTransaction()) await this.db.exec("rollback");
+      if (midExchange) {
+        await this.run(null, SYNC);
+        if (this.db.isInTransaction()) await this.db.exec("rollback");
+      }
+      for (const name of prepared) await this.db.exec(`deallocate "${name.replaceAll('"', '""')}"`);
     } finally {
       this.release(socket);
     }
@@ -84,6 +143,8 @@ export class PgliteServer {
     let buffer = Buffer.alloc(0);
     let started = false;
     let chain: Promise<void> = Promise.resolve();
+    const prefix = `c${++this.connections}_`;
+    const prepared = new Set<string>();
 
     const next = (): Buffer | null => {
       if (!started) {
@@ -132,7 +193,7 @@ export class PgliteServer {
         return;
       }
       await this.acquire(socket);
-      await this.run(socket, message);
+      await this.run(socket, withOwnNames(message, prefix, prepared));
       if ((type === "S" || type === "Q") && !this.db.isInTransaction()) this.release(socket);
     };
 
@@ -150,7 +211,7 @@ export class PgliteServer {
     });
     const closed = () => {
       this.sockets.delete(socket);
-      chain = chain.then(() => this.recover(socket)).catch(() => this.release(socket));
+      chain = chain.then(() => this.recover(socket, prepared)).catch(() => this.release(socket));
     };
     socket.on("close", closed);
     socket.on("error", () => socket.destroy());

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Prepared } from "../statements.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -17,10 +18,13 @@ export function sqlOn(em: EntityManager) {
 }
 
 /** One statement with `$1…` placeholders on a single pooled connection. */
-export type Sql = <T = Row>(text: string, params?: readonly unknown[]) => Promise<T[]>;
+export type Sql = <T = Row>(statement: string | Prepared, params?: readonly unknown[]) => Promise<T[]>;
 
 interface PgConnection {
-  query(text: string, values?: readonly unknown[]): Promise<{ rows: unknown[] }>;
+  query(
+    statement: string | { name: string; text: string; values: readonly unknown[] },
+    values?: readonly unknown[],
+  ): Promise<{ rows: unknown[] }>;
   /** Set to mark the connection broken: knex's pool then destroys it instead of reusing it. */
   __knex__disposed?: unknown;
 }
@@ -42,8 +46,13 @@ function poolOf(em: EntityManager): { client: PoolClient; inOpenTransaction: boo
 }
 
 function sqlOver(connection: PgConnection): Sql {
-  return async <R>(text: string, params: readonly unknown[] = []) =>
-    (await connection.query(text, params)).rows as R[];
+  return async <R>(statement: string | Prepared, params: readonly unknown[] = []) => {
+    const result =
+      typeof statement === "string"
+        ? await connection.query(statement, params)
+        : await connection.query({ name: statement.name, text: statement.text, values: params });
+    return result.rows as R[];
+  };
 }
 
 /**

@@ -22,16 +22,13 @@ import {
   loadSubscriptionDocument,
   type SubscriptionDocument,
 } from "../deployments/deployments.ts";
-import {
-  deploymentFromRow,
-  planVersionFromRow,
-  VERSION_COLUMNS,
-} from "../deployments/document-read-model.ts";
+import { deploymentFromRow, planVersionFromRow } from "../deployments/document-read-model.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { onUniqueViolation } from "../shared/errors.ts";
 import { lockSubscriptionOf } from "../shared/locks.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { instant, inTransaction, type Row, type Sql } from "../shared/sql.ts";
+import { INSERT_SUBSCRIPTION, LOCK_DEPLOYMENT, SUBSCRIBE_LOOKUP } from "../statements.ts";
 
 async function findAddon(em: EntityManager, code: string): Promise<Addon> {
   const addon = await em.findOne(Addon, { code });
@@ -75,25 +72,15 @@ export async function subscribe(
   return onUniqueViolation(
     () =>
       inTransaction(ctx.em, async (sql): Promise<SubscriptionDocument> => {
-        const [row] = isUuid(deploymentId)
-          ? await sql("select * from deployments where id = $1 for update", [deploymentId])
-          : [];
+        const [row] = isUuid(deploymentId) ? await sql(LOCK_DEPLOYMENT, [deploymentId]) : [];
         const deployment = visible(row ? deploymentFromRow(row) : null, principal, "Deployment");
         unwrap(requireWriter(principal));
-        const [found] = await sql<Row>(
-          `select exists (select 1 from subscriptions where deployment_id = $1) as already_subscribed,
-                  (select coalesce(json_agg(json_build_object(${ADDON_JSON})), '[]'::json)
-                     from addons a where a.code = any($4::text[])) as addons,
-                  chosen.*
-             from (select 1) one
-             left join lateral (
-               select ${VERSION_COLUMNS("v", "p", "")}
-                 from plan_versions v join plans p on p.id = v.plan_id
-                where p.code = $2 and ($3::int is null or v.version = $3)
-                order by v.version desc limit 1
-             ) chosen on true`,
-          [deployment.id, input.planCode, input.planVersion ?? null, codes],
-        );
+        const [found] = await sql<Row>(SUBSCRIBE_LOOKUP, [
+          deployment.id,
+          input.planCode,
+          input.planVersion ?? null,
+          codes,
+        ]);
         const planVersion = planVersionFromRow(found!, "");
         if (!planVersion) throw unknownPlan(input.planCode, input.planVersion);
         const known = new Map((found!.addons as Row[]).map((a) => [a.code as string, addonFromJson(a)]));
@@ -126,11 +113,7 @@ export async function subscribe(
   );
 }
 
-const ADDON_JSON = `'id', a.id, 'code', a.code, 'name', a.name, 'resource_kind', a.resource_kind, 'qty', a.qty::text,
-  'price_cents', a.price_cents::text, 'currency', a.currency, 'active', a.active, 'created_at', a.created_at,
-  'updated_at', a.updated_at`;
-
-/** An add-on from `ADDON_JSON` (amounts and quantities travel as text, never as JSON numbers). */
+/** An add-on from `ADDON_JSON` (statements.ts) (amounts and quantities travel as text, never as JSON numbers). */
 function addonFromJson(a: Row): Addon {
   return new Addon({
     id: a.id as string,
@@ -154,56 +137,39 @@ async function insertSubscription(
   attachments: readonly AddonAttachment[],
 ): Promise<void> {
   const column = <K extends keyof AddonAttachment>(key: K) => attachments.map((a) => a[key]);
-  await sql(
-    `with subscription as (
-       insert into subscriptions (id, deployment_id, tenant_id, plan_version_id, status, current_period_start,
-         current_period_end, trial_ends_at, pending_plan_version_id, cancelled_at, ended_at, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-     ), plan_change as (
-       insert into subscription_plan_changes (id, subscription_id, from_plan_version_id, to_plan_version_id, kind,
-         requested_at, effective_at, actor_type, actor_id, actor_role, superseded_at)
-       values ($14, $1, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-     )
-     insert into subscription_addons (id, subscription_id, addon_code, resource_kind, qty, price_cents, currency,
-       attached_at, detached_at)
-     select id, $1, addon_code, resource_kind, qty, price_cents, currency, attached_at, detached_at
-       from unnest($24::uuid[], $25::text[], $26::text[], $27::numeric[], $28::bigint[], $29::text[],
-                   $30::timestamptz[], $31::timestamptz[])
-         as a(id, addon_code, resource_kind, qty, price_cents, currency, attached_at, detached_at)`,
-    [
-      s.id,
-      s.deploymentId,
-      s.tenantId,
-      s.planVersion.id,
-      s.status,
-      s.currentPeriodStart,
-      s.currentPeriodEnd,
-      s.trialEndsAt,
-      s.pendingPlanVersion?.id ?? null,
-      s.cancelledAt,
-      s.endedAt,
-      s.createdAt,
-      s.updatedAt,
-      c.id,
-      c.fromPlanVersion?.id ?? null,
-      c.toPlanVersion.id,
-      c.kind,
-      c.requestedAt,
-      c.effectiveAt,
-      c.actorType,
-      c.actorId,
-      c.actorRole,
-      c.supersededAt,
-      column("id"),
-      column("addonCode"),
-      column("resourceKind"),
-      column("qty"),
-      column("priceCents").map(String),
-      column("currency"),
-      column("attachedAt"),
-      column("detachedAt"),
-    ],
-  );
+  await sql(INSERT_SUBSCRIPTION, [
+    s.id,
+    s.deploymentId,
+    s.tenantId,
+    s.planVersion.id,
+    s.status,
+    s.currentPeriodStart,
+    s.currentPeriodEnd,
+    s.trialEndsAt,
+    s.pendingPlanVersion?.id ?? null,
+    s.cancelledAt,
+    s.endedAt,
+    s.createdAt,
+    s.updatedAt,
+    c.id,
+    c.fromPlanVersion?.id ?? null,
+    c.toPlanVersion.id,
+    c.kind,
+    c.requestedAt,
+    c.effectiveAt,
+    c.actorType,
+    c.actorId,
+    c.actorRole,
+    c.supersededAt,
+    column("id"),
+    column("addonCode"),
+    column("resourceKind"),
+    column("qty"),
+    column("priceCents").map(String),
+    column("currency"),
+    column("attachedAt"),
+    column("detachedAt"),
+  ]);
 }
 
 /** Attaches an add-on with its live terms snapshotted now. */

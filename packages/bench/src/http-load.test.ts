@@ -1,0 +1,46 @@
+import { createServer } from "node:http";
+import { describe, expect, it } from "vitest";
+import { frameResponse, load } from "./http-load.ts";
+
+const bytes = (text: string) => Buffer.from(text, "latin1");
+
+describe("the load generator's response framing", () => {
+  it("frames by Content-Length and waits for the whole body", () => {
+    const response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    expect(frameResponse(bytes(response))).toEqual({ length: response.length, status: 200 });
+    expect(frameResponse(bytes(response.slice(0, -1)))).toBeNull();
+    expect(frameResponse(bytes(`${response}HTTP/1.1 404`))).toEqual({ length: response.length, status: 200 });
+  });
+
+  it("frames a chunked body up to its last chunk", () => {
+    const response =
+      "HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\na\r\n0123456789\r\n0\r\n\r\n";
+    expect(frameResponse(bytes(response))).toEqual({ length: response.length, status: 201 });
+    for (const cut of [40, 60, response.length - 1])
+      expect(frameResponse(bytes(response.slice(0, cut)))).toBeNull();
+  });
+});
+
+describe("the closed-loop load", () => {
+  it("counts every answered request, and the non-2xx ones as errors", async () => {
+    let served = 0;
+    const server = createServer((req, res) => {
+      served += 1;
+      const chunked = served % 2 === 0;
+      res.writeHead(req.url === "/bad" ? 500 : 200, chunked ? {} : { "content-length": "2" });
+      res.end("ok");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const result = await load(port, 4, 0.3, {}, (lane, i) => ({
+      method: "POST",
+      path: lane === 0 && i === 0 ? "/bad" : "/",
+      body: "{}",
+    }));
+    await new Promise((resolve) => server.close(resolve));
+    expect(result.requests).toBe(served);
+    expect(result.errors).toBe(1);
+    expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
+  });
+});

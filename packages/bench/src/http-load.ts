@@ -1,0 +1,150 @@
+// A closed-loop HTTP/1.1 load generator on plain keep-alive sockets. It does the least work a client
+// can (requests written as ready-made bytes, responses only framed: status line, Content-Length or
+// chunked), so that on a small machine the load generator takes as little CPU as possible from the
+// servers it measures. (fetch/undici cost about as much CPU per request as the bare server itself.)
+
+import { connect, type Socket } from "node:net";
+
+export interface LoadRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: string;
+}
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly errors: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+const HEADER_END = Buffer.from("\r\n\r\n");
+const CRLF = Buffer.from("\r\n");
+
+/** The length of the first complete response in `data`, and its status; null while incomplete. */
+export function frameResponse(data: Buffer): { length: number; status: number } | null {
+  const headerEnd = data.indexOf(HEADER_END);
+  if (headerEnd < 0) return null;
+  const head = data.toString("latin1", 0, headerEnd);
+  const status = Number(head.slice(9, 12));
+  const bodyStart = headerEnd + 4;
+  const contentLength = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (contentLength) {
+    const length = bodyStart + Number(contentLength[1]);
+    return data.length >= length ? { length, status } : null;
+  }
+  if (!/\r\ntransfer-encoding:\s*chunked/i.test(head)) return { length: bodyStart, status };
+  let at = bodyStart;
+  for (;;) {
+    const lineEnd = data.indexOf(CRLF, at);
+    if (lineEnd < 0) return null;
+    const size = Number.parseInt(data.toString("latin1", at, lineEnd), 16);
+    if (size === 0) {
+      const end = data.indexOf(CRLF, lineEnd + 2);
+      return end < 0 ? null : { length: end + 2, status };
+    }
+    at = lineEnd + 2 + size + 2;
+    if (data.length < at) return null;
+  }
+}
+
+/** One keep-alive connection: one request in flight at a time. */
+class Connection {
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | null = null;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on("data", (chunk: Buffer) => {
+      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      const framed = frameResponse(this.buffer);
+      if (!framed || !this.waiting) return;
+      this.buffer = this.buffer.subarray(framed.length);
+      const { resolve } = this.waiting;
+      this.waiting = null;
+      resolve(framed.status);
+    });
+    const fail = (error: Error) => {
+      this.waiting?.reject(error);
+      this.waiting = null;
+    };
+    socket.on("error", fail);
+    socket.on("close", () => fail(new Error("connection closed")));
+  }
+
+  static open(port: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.off("error", reject);
+        socket.setNoDelay(true);
+        resolve(new Connection(socket));
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  send(request: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(request);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function encode(request: LoadRequest, headers: Record<string, string>): Buffer {
+  const body = request.body === undefined ? null : Buffer.from(request.body);
+  const lines = [`${request.method} ${request.path} HTTP/1.1`, "host: 127.0.0.1"];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  if (body) lines.push("content-type: application/json", `content-length: ${body.length}`);
+  const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
+  return body ? Buffer.concat([head, body]) : head;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
+}
+
+/**
+ * Closed loop: `connections` lanes, each on its own connection, each sending its next request as
+ * soon as the previous response has fully arrived, for `seconds`.
+ */
+export async function load(
+  port: number,
+  connections: number,
+  seconds: number,
+  headers: Record<string, string>,
+  next: (lane: number, i: number) => LoadRequest,
+): Promise<LoadResult> {
+  const lanes = await Promise.all(Array.from({ length: connections }, () => Connection.open(port)));
+  const latencies: number[] = [];
+  let errors = 0;
+  const until = performance.now() + seconds * 1000;
+  try {
+    await Promise.all(
+      lanes.map(async (connection, lane) => {
+        for (let i = 0; performance.now() < until; i++) {
+          const request = encode(next(lane, i), headers);
+          const started = performance.now();
+          const status = await connection.send(request);
+          latencies.push(performance.now() - started);
+          if (status >= 300) errors += 1;
+        }
+      }),
+    );
+  } finally {
+    for (const connection of lanes) connection.close();
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    perSecond: Math.round(latencies.length / seconds),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
+}
