@@ -10,10 +10,11 @@ import type { Services } from "./executor.ts";
 import { DOCS_PAGE } from "./openapi/docs-page.ts";
 import { openApiDocument } from "./openapi/document.ts";
 import { allOperations } from "./operations/index.ts";
+import { MAX_BODY_BYTES, payloadTooLarge } from "./rest/body.ts";
 import { mountRest } from "./rest/routes.ts";
 import { appRouter, domainErrorOf } from "./trpc/router.ts";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES } from "./rest/body.ts";
 
 type Env = { Variables: { requestId: string } };
 
@@ -64,10 +65,9 @@ export function newApp(input: Services): Hono<Env> {
 
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: () =>
-      respondWithError(new DomainError("PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB.")),
+    onError: () => respondWithError(payloadTooLarge()),
   });
-  app.use("/api/*", limit);
+  // REST reads its bodies itself, straight from Node's request, with the same limit (rest/body.ts).
   app.use("/trpc/*", limit);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));

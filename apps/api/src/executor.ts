@@ -54,8 +54,8 @@ function nulPaths(value: unknown, path: string[] = []): string[] {
   return [];
 }
 
-function contextFor(services: Services, em: UseCaseContext["em"]): UseCaseContext {
-  return useCaseContext(em, services.now, services.regions);
+function contextFor(services: Services, em: UseCaseContext["em"], lazy: boolean): UseCaseContext {
+  return useCaseContext(em, services.now, services.regions, { lazy });
 }
 
 /**
@@ -79,8 +79,12 @@ export async function execute(
   }
   const parsed = validate ? op.input.safeParse(rawInput ?? {}) : { success: true as const, data: rawInput };
   if (!parsed.success) throw validationError(parsed.error);
-  const run = async (em: UseCaseContext["em"]) => {
-    const result = await op.run({ ctx: contextFor(services, em), principal, services }, parsed.data as never);
+  // Without an Idempotency-Key, the unit of work is forked from the root only if the use case needs one.
+  const run = async (em: UseCaseContext["em"], { lazy = false } = {}) => {
+    const result = await op.run(
+      { ctx: contextFor(services, em, lazy), principal, services },
+      parsed.data as never,
+    );
     if (!validate) return result;
     const shaped = op.output.safeParse(result);
     if (!shaped.success) {
@@ -93,7 +97,7 @@ export async function execute(
     return shaped.data;
   };
   if (op.kind !== "mutation" || idempotencyKey == null) {
-    return { status: op.status, body: await run(services.orm.em.fork()), replayed: false };
+    return { status: op.status, body: await run(services.orm.em, { lazy: true }), replayed: false };
   }
   if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
     throw new DomainError("VALIDATION_FAILED", "The Idempotency-Key header is not valid.", {

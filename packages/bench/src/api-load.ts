@@ -4,14 +4,23 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { connect, ensureBootstrapToken, migrateAndSeed, newId, transitionDeployment } from "@arcadia/db";
+import {
+  connect,
+  ensureBootstrapToken,
+  migrateAndSeed,
+  newId,
+  transitionDeployment,
+  useCaseContext,
+} from "@arcadia/db";
 import { seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import pg from "pg";
-import { type LoadRequest, type LoadResult, load } from "./http-load.ts";
+import { type Contender, interleaved, type LoadRequest, type LoadResult, load } from "./http-load.ts";
 
 const here = fileURLToPath(new URL("..", import.meta.url));
 export const CONNECTIONS = 32;
+/** Each contender is loaded in turns of this many seconds, alternating (see `interleaved`). */
+export const TURN_SECONDS = 1;
 const DEPLOYMENTS = 256;
 
 async function startServer(
@@ -58,12 +67,7 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
       addonCodes: ["storage_50gb", "compute_2vcpu"],
     });
     const token = `bench-${newId()}`;
-    const ctx = () => ({
-      em: orm.em.fork(),
-      now: () => new Date(),
-      newId: () => newId(),
-      regions: DEFAULT_REGIONS,
-    });
+    const ctx = () => useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
     await ensureBootstrapToken(ctx(), token);
     const operator = { id: "bench", role: "platform_admin" as const, tenantId: null };
     const ids = (
@@ -107,30 +111,40 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
     });
     await run(api.port, 1, readOne);
     await run(bare.port, 1, readOne);
-    const read = {
-      api: await run(api.port, seconds, readOne),
-      trpc: await run(api.port, seconds, (lane, i) => ({
-        method: "GET",
-        path: `/trpc/deployments.get?input=${encodeURIComponent(JSON.stringify({ id: pick(lane, i) }))}`,
-      })),
-      bare: await run(bare.port, seconds, readOne),
-    };
+    const compare = <K extends string>(contenders: Record<K, Contender>) =>
+      interleaved(contenders, { seconds, turn: TURN_SECONDS, connections: CONNECTIONS, headers: auth });
+    const read = await compare({
+      api: { port: api.port, next: readOne },
+      trpc: {
+        port: api.port,
+        next: (lane, i) => ({
+          method: "GET",
+          path: `/trpc/deployments.get?input=${encodeURIComponent(JSON.stringify({ id: pick(lane, i) }))}`,
+        }),
+      },
+      bare: { port: bare.port, next: readOne },
+    });
     // Writes: each lane owns its deployments and toggles each between paused and active.
-    const owned = (lane: number) => ids.filter((_, k) => k % CONNECTIONS === lane);
-    const writer = () => {
-      const next = new Map<string, "paused" | "active">(ids.map((id) => [id, "paused"]));
+    // The two servers take turns, so each toggles a half of its own: a lane's next target state is
+    // then always the one its deployment is not in.
+    const half = (side: 0 | 1) => ids.filter((_, k) => k % 2 === side);
+    const writer = (side: 0 | 1) => {
+      const next = new Map<string, "paused" | "active">(half(side).map((id) => [id, "paused"]));
+      const owned = Array.from({ length: CONNECTIONS }, (_, lane) =>
+        half(side).filter((_, k) => k % CONNECTIONS === lane),
+      );
       return (lane: number, i: number) => {
-        const mine = owned(lane);
+        const mine = owned[lane]!;
         const id = mine[i % mine.length]!;
         const to = next.get(id)!;
         next.set(id, to === "paused" ? "active" : "paused");
         return { method: "POST", path: `/api/v1/deployments/${id}/transition`, body: JSON.stringify({ to }) };
       };
     };
-    const write = {
-      api: await run(api.port, seconds, writer()),
-      bare: await run(bare.port, seconds, writer()),
-    };
+    const write = await compare({
+      api: { port: api.port, next: writer(0) },
+      bare: { port: bare.port, next: writer(1) },
+    });
 
     // Subscriptions: each request subscribes a fresh, unsubscribed deployment (studio + two add-ons).
     const fresh = async (count: number) => {
@@ -164,10 +178,10 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
     const apiPool = await fresh(poolSize);
     const barePool = await fresh(poolSize);
     await orm.em.getConnection().execute("vacuum analyze");
-    const subscribe = {
-      api: await run(api.port, seconds, subscriber(apiPool)),
-      bare: await run(bare.port, seconds, subscriber(barePool)),
-    };
+    const subscribe = await compare({
+      api: { port: api.port, next: subscriber(apiPool) },
+      bare: { port: bare.port, next: subscriber(barePool) },
+    });
     return { read, write, subscribe };
   } finally {
     for (const child of servers) child.kill("SIGTERM");

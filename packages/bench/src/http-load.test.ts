@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import { describe, expect, it } from "vitest";
-import { frameResponse, load } from "./http-load.ts";
+import { frameResponse, interleaved, load } from "./http-load.ts";
 
 const bytes = (text: string) => Buffer.from(text, "latin1");
 
@@ -42,5 +42,39 @@ describe("the closed-loop load", () => {
     expect(result.requests).toBe(served);
     expect(result.errors).toBe(1);
     expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
+  });
+});
+
+describe("interleaved load", () => {
+  it("gives each contender the same time in alternating turns, each lane counting on across turns", async () => {
+    const servers = await Promise.all(
+      [0, 1].map(async () => {
+        const server = createServer((_req, res) => {
+          res.writeHead(200, { "content-length": "0" });
+          res.end();
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const address = server.address();
+        return { server, port: typeof address === "object" && address ? address.port : 0 };
+      }),
+    );
+    const seen = { a: [] as number[], b: [] as number[] };
+    const contender = (name: "a" | "b", port: number) => ({
+      port,
+      next: (lane: number, i: number) => {
+        if (lane === 0) seen[name].push(i);
+        return { method: "GET", path: "/" };
+      },
+    });
+    const result = await interleaved(
+      { a: contender("a", servers[0]!.port), b: contender("b", servers[1]!.port) },
+      { seconds: 0.6, turn: 0.2, connections: 2, headers: {} },
+    );
+    await Promise.all(servers.map(({ server }) => new Promise((resolve) => server.close(resolve))));
+    for (const name of ["a", "b"] as const) {
+      expect(seen[name]).toEqual(seen[name].map((_, k) => k)); // 0, 1, 2, … with no restart
+      expect(result[name].requests).toBeGreaterThan(0);
+      expect(result[name].perSecond).toBe(Math.round(result[name].requests / 0.6));
+    }
   });
 });

@@ -109,17 +109,20 @@ function percentile(sorted: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
 }
 
-/**
- * Closed loop: `connections` lanes, each on its own connection, each sending its next request as
- * soon as the previous response has fully arrived, for `seconds`.
- */
-export async function load(
+interface Slice {
+  readonly latencies: number[];
+  readonly errors: number;
+}
+
+/** One stretch of closed-loop load; `counters` carries each lane's request count across stretches. */
+async function slice(
   port: number,
   connections: number,
   seconds: number,
   headers: Record<string, string>,
   next: (lane: number, i: number) => LoadRequest,
-): Promise<LoadResult> {
+  counters: number[],
+): Promise<Slice> {
   const lanes = await Promise.all(Array.from({ length: connections }, () => Connection.open(port)));
   const latencies: number[] = [];
   let errors = 0;
@@ -127,7 +130,9 @@ export async function load(
   try {
     await Promise.all(
       lanes.map(async (connection, lane) => {
-        for (let i = 0; performance.now() < until; i++) {
+        while (performance.now() < until) {
+          const i = counters[lane] ?? 0;
+          counters[lane] = i + 1;
           const request = encode(next(lane, i), headers);
           const started = performance.now();
           const status = await connection.send(request);
@@ -139,12 +144,64 @@ export async function load(
   } finally {
     for (const connection of lanes) connection.close();
   }
-  latencies.sort((a, b) => a - b);
+  return { latencies, errors };
+}
+
+function summary(slices: readonly Slice[], seconds: number): LoadResult {
+  const latencies = slices.flatMap((s) => s.latencies).sort((a, b) => a - b);
   return {
     requests: latencies.length,
-    errors,
+    errors: slices.reduce((sum, s) => sum + s.errors, 0),
     perSecond: Math.round(latencies.length / seconds),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
   };
+}
+
+/**
+ * Closed loop: `connections` lanes, each on its own connection, each sending its next request as
+ * soon as the previous response has fully arrived, for `seconds`.
+ */
+export async function load(
+  port: number,
+  connections: number,
+  seconds: number,
+  headers: Record<string, string>,
+  next: (lane: number, i: number) => LoadRequest,
+): Promise<LoadResult> {
+  return summary([await slice(port, connections, seconds, headers, next, [])], seconds);
+}
+
+export interface Contender {
+  readonly port: number;
+  readonly next: (lane: number, i: number) => LoadRequest;
+}
+
+/**
+ * Loads the contenders in turns of `turn` seconds, the order rotating every round, until each has
+ * had `seconds`. On a shared machine whose speed drifts (other tenants, CPU steal), every contender
+ * then meets the same slow and fast patches, so their ratio holds still from run to run.
+ */
+export async function interleaved<K extends string>(
+  contenders: Record<K, Contender>,
+  options: { seconds: number; turn: number; connections: number; headers: Record<string, string> },
+): Promise<Record<K, LoadResult>> {
+  const names = Object.keys(contenders) as K[];
+  const slices = new Map<K, Slice[]>(names.map((name) => [name, []]));
+  const counters = new Map<K, number[]>(names.map((name) => [name, []]));
+  const rounds = Math.max(1, Math.round(options.seconds / options.turn));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length]!;
+      const { port, next } = contenders[name];
+      slices
+        .get(name)!
+        .push(
+          await slice(port, options.connections, options.turn, options.headers, next, counters.get(name)!),
+        );
+    }
+  }
+  return Object.fromEntries(
+    names.map((name) => [name, summary(slices.get(name)!, rounds * options.turn)]),
+  ) as Record<K, LoadResult>;
 }

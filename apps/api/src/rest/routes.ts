@@ -4,11 +4,12 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { principalFromHeader } from "../auth.ts";
 import { execute, type Services } from "../executor.ts";
 import { type Operation, pathParams } from "../operations/operation.ts";
+import { bodyText, MAX_BODY_BYTES } from "./body.ts";
 
 export const REST_BASE = "/api/v1";
 
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
+  const text = await bodyText(c, MAX_BODY_BYTES);
   if (text.trim() === "") return {};
   let body: unknown;
   try {

@@ -82,7 +82,7 @@ export async function getDeployment(
   principal: Principal,
   id: string,
 ): Promise<DeploymentDocument> {
-  return readDeploymentDocument(ctx.em, principal, id);
+  return readDeploymentDocument(ctx.sqlEm, principal, id);
 }
 
 export interface DeploymentQuery {
@@ -180,7 +180,7 @@ export async function transitionDeployment(
   input: { to: DeploymentState; reason?: string | null },
 ): Promise<{ deployment: Deployment; event: DeploymentEvent }> {
   // The hottest write: plain SQL in the transaction (the rule itself is the domain's `transition`).
-  return inTransaction(ctx.em, async (sql) => {
+  return inTransaction(ctx.sqlEm, async (sql) => {
     const [row] = isUuid(id) ? await sql(LOCK_DEPLOYMENT, [id]) : [];
     const deployment = visible(row ? deploymentFromRow(row) : null, principal, "Deployment");
     const [locked] = await sql(LOCK_SUBSCRIPTION_STATUS, [deployment.id]);

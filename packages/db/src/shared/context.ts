@@ -7,16 +7,40 @@ import { newId } from "./ids.ts";
  */
 export interface UseCaseContext {
   readonly em: EntityManager;
+  /**
+   * What plain SQL runs through (`withConnection`, `inTransaction`): the unit of work once there is
+   * one, else the root entity manager, whose pool — or open transaction — is the same. Plain-SQL
+   * use cases use it so that they never fork a unit of work they do not need.
+   */
+  readonly sqlEm: EntityManager;
   readonly now: () => Date;
   readonly newId: () => string;
   readonly regions: readonly string[];
 }
 
-/** A context over a unit of work, with time-ordered ids taken from the same clock. */
+/**
+ * A context over a unit of work, with time-ordered ids taken from the same clock. With `lazy`, `em`
+ * is the root entity manager and the unit of work is forked from it on first use.
+ */
 export function useCaseContext(
   em: EntityManager,
   now: () => Date,
   regions: readonly string[],
+  options: { lazy?: boolean } = {},
 ): UseCaseContext {
-  return { em, now, newId: () => newId(now().getTime()), regions };
+  const ids = () => newId(now().getTime());
+  if (!options.lazy) return { em, sqlEm: em, now, newId: ids, regions };
+  let made: EntityManager | undefined;
+  return {
+    get em() {
+      made ??= em.fork();
+      return made;
+    },
+    get sqlEm() {
+      return made ?? em;
+    },
+    now,
+    newId: ids,
+    regions,
+  };
 }

@@ -71,7 +71,7 @@ export async function subscribe(
   const codes = (input.addons ?? []).map((addon) => addon.code);
   return onUniqueViolation(
     () =>
-      inTransaction(ctx.em, async (sql): Promise<SubscriptionDocument> => {
+      inTransaction(ctx.sqlEm, async (sql): Promise<SubscriptionDocument> => {
         const [row] = isUuid(deploymentId) ? await sql(LOCK_DEPLOYMENT, [deploymentId]) : [];
         const deployment = visible(row ? deploymentFromRow(row) : null, principal, "Deployment");
         unwrap(requireWriter(principal));
