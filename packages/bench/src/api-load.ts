@@ -19,6 +19,8 @@ import { type Contender, interleaved, type LoadRequest, type LoadResult, load } 
 
 const here = fileURLToPath(new URL("..", import.meta.url));
 export const CONNECTIONS = 32;
+/** The reads are measured once more at this many connections, for latency without queueing. */
+export const LIGHT_CONNECTIONS = 4;
 /** Each contender is loaded in turns of this many seconds, alternating (see `interleaved`). */
 export const TURN_SECONDS = 1;
 const DEPLOYMENTS = 256;
@@ -46,6 +48,7 @@ async function startServer(
 
 export interface ApiBenchResult {
   readonly read: { api: LoadResult; trpc: LoadResult; bare: LoadResult };
+  readonly unsaturated: { api: LoadResult; bare: LoadResult };
   readonly write: { api: LoadResult; bare: LoadResult };
   readonly subscribe: { api: LoadResult; bare: LoadResult };
 }
@@ -111,8 +114,8 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
     });
     await run(api.port, 1, readOne);
     await run(bare.port, 1, readOne);
-    const compare = <K extends string>(contenders: Record<K, Contender>) =>
-      interleaved(contenders, { seconds, turn: TURN_SECONDS, connections: CONNECTIONS, headers: auth });
+    const compare = <K extends string>(contenders: Record<K, Contender>, connections = CONNECTIONS) =>
+      interleaved(contenders, { seconds, turn: TURN_SECONDS, connections, headers: auth });
     const read = await compare({
       api: { port: api.port, next: readOne },
       trpc: {
@@ -182,7 +185,12 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
       api: { port: api.port, next: subscriber(apiPool) },
       bare: { port: bare.port, next: subscriber(barePool) },
     });
-    return { read, write, subscribe };
+    // Latency without queueing: few enough connections that neither server is saturated.
+    const unsaturated = await compare(
+      { api: { port: api.port, next: readOne }, bare: { port: bare.port, next: readOne } },
+      LIGHT_CONNECTIONS,
+    );
+    return { read, unsaturated, write, subscribe };
   } finally {
     for (const child of servers) child.kill("SIGTERM");
     await orm.close(true);
