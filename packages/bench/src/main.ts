@@ -158,8 +158,9 @@ one insert statement; REST bodies are read straight from Node's request; no unit
 unless a use case needs one; tokens are cached for five seconds.
 
 On p99: at ${CONNECTIONS} closed-loop connections the two cores are saturated (server, PostgreSQL
-and load generator), so latency is mostly queueing — the bare server's own p99 is on the same
-line. The ${LIGHT_CONNECTIONS}-connection lines show the latency of a request that does not queue.
+and load generator), so latency is mostly queueing: compare the API's p99 with the bare server's
+on its own line, which meets 25 ms only barely or not at all from run to run. The ${LIGHT_CONNECTIONS}-connection
+lines show the latency of a request that does not queue.
 tRPC reads pay for its fetch adapter (a web Request with abort signals per call, the procedure's
 middleware chain) on top of the same use case.
 
