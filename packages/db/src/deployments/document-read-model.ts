@@ -17,10 +17,11 @@ import type { DeploymentDocument } from "./deployments.ts";
 
 /**
  * The deployment document (deployment, subscription with plan versions, add-ons and plan history,
- * events) read in one statement and mapped straight onto the domain classes. It is the hottest
- * read of the API; going through the entity manager cost about three times as much per request
- * (identity map, eager-join planning, hydration), and five separate queries twice the round trips. The result is the same as loading the
- * entities — `document-read-model.db.test.ts` compares them.
+ * events) read in one prepared statement (`DEPLOYMENT_DOCUMENT`) and mapped straight onto the
+ * domain classes. It is the hottest read of the API: loading entities cost about three times as
+ * much per request (identity map, eager-join planning, hydration), and one query per table cost a
+ * round trip each. The result is the same as loading the entities —
+ * `document-read-model.db.test.ts` compares them.
  */
 
 export function planVersionFromRow(
