@@ -1,4 +1,5 @@
-// `pnpm worker` (scheduler) and `pnpm worker --once [--now <ISO instant>]` (one pass, summary, exit 0).
+// `pnpm worker` (scheduler) and `pnpm worker --once [--now <ISO instant>]` (one pass, summary, exit 0);
+// `--batch-size N` and `--concurrency N` (batches in flight at once) tune either.
 
 import { parseArgs } from "node:util";
 import { dataDirFromEnv, openDatabase } from "@arcadia/db";
@@ -10,6 +11,7 @@ const { values } = parseArgs({
     once: { type: "boolean", default: false },
     now: { type: "string" },
     "batch-size": { type: "string" },
+    concurrency: { type: "string" },
   },
   strict: true,
 });
@@ -21,11 +23,16 @@ if (Number.isNaN(now.getTime())) {
   logger.error("--now must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z", { now: values.now });
   process.exit(2);
 }
-const batchSize = values["batch-size"] ? Number(values["batch-size"]) : undefined;
-if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
-  logger.error("--batch-size must be a positive whole number");
-  process.exit(2);
+function positive(flag: "batch-size" | "concurrency"): number | undefined {
+  const value = values[flag] ? Number(values[flag]) : undefined;
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    logger.error(`--${flag} must be a positive whole number`);
+    process.exit(2);
+  }
+  return value;
 }
+const batchSize = positive("batch-size");
+const concurrency = positive("concurrency");
 
 const database = await openDatabase({
   url: config.databaseUrl ?? undefined,
@@ -43,6 +50,7 @@ if (values.once) {
   const summary = await runPass(database.orm, logger, {
     now,
     batchSize,
+    concurrency,
     workerId,
     shouldStop: () => stopping,
   });
@@ -60,6 +68,11 @@ if (values.once) {
   await database.close();
   process.exit(0);
 } else {
-  const scheduler = startScheduler(database.orm, logger, { cron: config.workerCron, batchSize, workerId });
+  const scheduler = startScheduler(database.orm, logger, {
+    cron: config.workerCron,
+    batchSize,
+    concurrency,
+    workerId,
+  });
   onShutdown(logger, [() => scheduler.stop(), () => database.close()]);
 }

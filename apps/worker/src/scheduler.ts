@@ -5,6 +5,7 @@ import { Cron } from "croner";
 export interface PassOptions {
   readonly now: Date;
   readonly batchSize?: number;
+  readonly concurrency?: number;
   readonly workerId?: string;
   readonly shouldStop?: () => boolean;
 }
@@ -49,7 +50,7 @@ export interface Scheduler {
 export function startScheduler(
   orm: Orm,
   logger: Logger,
-  options: { cron: string; batchSize?: number; workerId?: string },
+  options: { cron: string; batchSize?: number; concurrency?: number; workerId?: string },
 ): Scheduler {
   let stopping = false;
   let inFlight: Promise<unknown> | null = null;
@@ -57,6 +58,7 @@ export function startScheduler(
     inFlight = runPass(orm, logger, {
       now: new Date(),
       batchSize: options.batchSize,
+      concurrency: options.concurrency,
       workerId: options.workerId,
       shouldStop: () => stopping,
     }).catch((error) => logger.error("rollover pass failed", { err: error }));

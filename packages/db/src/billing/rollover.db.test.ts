@@ -200,4 +200,32 @@ describe.each(testBackends())("billing rollover on %s", (backend) => {
       }
     },
   );
+
+  it("keeps one statement per subscription and period with several batches in flight in one worker", async () => {
+    clock.set("2027-07-03T00:00:00Z");
+    for (let i = 0; i < 30; i++) await deploymentAt("2027-07-03T00:00:00Z", { addons: ["storage_50gb"] });
+    const progress: number[] = [];
+    const summary = await runRolloverPass(db.orm, {
+      now: at("2027-10-01T00:00:00Z"),
+      batchSize: 4,
+      concurrency: 4,
+      onBatch: (p) => progress.push(p.subscriptionsProcessed),
+    });
+    const [row] = await db.orm.em.getConnection().execute(
+      `select count(*)::int as n, count(distinct (subscription_id, period_start))::int as d,
+                coalesce(sum(total_cents), 0)::bigint as total
+           from statements where issued_at = '2027-10-01T00:00:00Z'`,
+    );
+    expect(row!.n).toBe(row!.d);
+    expect(row!.n).toBe(summary.statementsIssued);
+    expect(Number(row!.total)).toBe(summary.totalsByCurrency.AUD);
+    expect(summary.statementsIssued).toBeGreaterThanOrEqual(30 * 3);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    const [due] = await db.orm.em
+      .getConnection()
+      .execute(
+        "select count(*)::int as n from subscriptions where ended_at is null and current_period_end <= '2027-10-01'",
+      );
+    expect(due!.n).toBe(0);
+  });
 });

@@ -26,6 +26,12 @@ export interface RolloverOptions {
   /** Most periods closed per subscription per batch (catch-up continues in the next batch). */
   readonly maxPeriodsPerBatch?: number;
   readonly workerId?: string;
+  /**
+   * Batches in flight at once, each in its own transaction on its own connection (SKIP LOCKED
+   * keeps their claims apart). PostgreSQL runs one backend per transaction, so a single stream of
+   * batches leaves the other cores of the database idle while this process computes. Default 2.
+   */
+  readonly concurrency?: number;
   /** Called after each committed batch. */
   readonly onBatch?: (progress: RolloverProgress) => void;
   /** Checked between batches: true stops the pass after the batch in flight commits. */
@@ -396,18 +402,21 @@ export async function runRolloverPass(orm: Orm, options: RolloverOptions): Promi
   }
   const skippedByOverride = await countSkippedByOverride(orm.em.fork(), now);
 
-  while (!stop()) {
-    const { claimed, statements } = await orm.em
-      .fork()
-      .transactional((em) => rollOverBatch(em, now, batchSize, maxPeriods));
-    if (claimed === 0) break;
-    batches += 1;
-    subscriptionsProcessed += claimed;
-    statementsIssued += statements.length;
-    for (const s of statements)
-      totalsByCurrency[s.currency] = (totalsByCurrency[s.currency] ?? 0) + s.totalCents;
-    options.onBatch?.({ subscriptionsProcessed, statementsIssued, batches });
-  }
+  const stream = async () => {
+    while (!stop()) {
+      const { claimed, statements } = await orm.em
+        .fork()
+        .transactional((em) => rollOverBatch(em, now, batchSize, maxPeriods));
+      if (claimed === 0) break;
+      batches += 1;
+      subscriptionsProcessed += claimed;
+      statementsIssued += statements.length;
+      for (const s of statements)
+        totalsByCurrency[s.currency] = (totalsByCurrency[s.currency] ?? 0) + s.totalCents;
+      options.onBatch?.({ subscriptionsProcessed, statementsIssued, batches });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, stream));
   return {
     subscriptionsProcessed,
     statementsIssued,
