@@ -116,6 +116,30 @@ describe.each(testBackends())("bad input over REST on %s (error paths)", (backen
     expectError(r, 413, "PAYLOAD_TOO_LARGE");
   });
 
+  it("answers 413 to a chunked body that grows past 1 MiB, without a Content-Length to go by", async () => {
+    const { port } = new URL(h.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.write(
+          `POST /api/v1/deployments HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${t.admin}\r\n` +
+            "content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        );
+        const chunk = "x".repeat(64 * 1024);
+        for (let i = 0; i < 20; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+        socket.write("0\r\n\r\n");
+      });
+      let received = "";
+      socket.on("data", (data) => {
+        received += data.toString();
+      });
+      socket.on("close", () => resolve(received));
+      socket.on("error", (error) => (received ? resolve(received) : reject(error)));
+    });
+    const [head, body] = raw.split("\r\n\r\n");
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(JSON.parse(body!).error.code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
   it("answers an oversized request line with 400 VALIDATION_FAILED in the error shape", async () => {
     const r = await h.request("GET", `/api/v1/deployments?cursor=${"x".repeat(20_000)}`, {
       token: t.admin,
