@@ -66,6 +66,8 @@ describe("the embedded server's connection sharing", () => {
         return c;
       }),
     );
+    // A Parse that fails creates nothing; dropping the connection's statements must still drop the rest.
+    await expect(clients[1]!.query({ name: "broken", text: "selec 1" })).rejects.toThrow();
     // The same name, a different statement per client, used over and over in turn.
     await Promise.all(
       clients.map(async (c, i) => {

@@ -131,7 +131,10 @@ export class PgliteServer {
         await this.run(null, SYNC);
         if (this.db.isInTransaction()) await this.db.exec("rollback");
       }
-      for (const name of prepared) await this.db.exec(`deallocate "${name.replaceAll('"', '""')}"`);
+      for (const name of prepared) {
+        // A statement whose Parse failed was never created: nothing to drop, go on with the rest.
+        await this.db.exec(`deallocate "${name.replaceAll('"', '""')}"`).catch(() => undefined);
+      }
     } finally {
       this.release(socket);
     }
