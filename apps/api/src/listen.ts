@@ -32,6 +32,11 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
     socket.destroy();
     return;
   }
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    // Not a refusal of the input: the client was too slow to send it. Node's own answer.
+    socket.end("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    return;
+  }
   socket.end(clientErrorResponse(error.code));
 }
 
