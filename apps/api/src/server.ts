@@ -39,6 +39,7 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
     (await openDatabase({
       url: config.databaseUrl ?? undefined,
       dataDir: config.dataDir ? dataDirFromEnv({ DATA_DIR: config.dataDir }) : undefined,
+      onDriverMessage: (level, message) => logger[level]("database driver", { message }),
     }));
   logger.info(db.kind === "embedded" ? `embedded database at ${db.url}` : "connected to PostgreSQL", {
     database: db.kind,

@@ -37,6 +37,7 @@ const concurrency = positive("concurrency");
 const database = await openDatabase({
   url: config.databaseUrl ?? undefined,
   dataDir: config.dataDir ? dataDirFromEnv() : undefined,
+  onDriverMessage: (level, message) => logger[level]("database driver", { message }),
 });
 const workerId = `billing-worker`;
 

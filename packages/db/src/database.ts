@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded/embedded-postgres.ts";
 import { migrateAndSeed } from "./migrate.ts";
-import { connect, type Orm } from "./orm.ts";
+import { connect, type DatabaseOptions, type Orm } from "./orm.ts";
 
 export interface Database {
   readonly orm: Orm;
@@ -20,6 +20,8 @@ export interface OpenOptions {
   readonly poolSize?: number;
   /** Apply migrations and seed the default catalog (default true). */
   readonly migrate?: boolean;
+  /** See `DatabaseOptions.onDriverMessage`. */
+  readonly onDriverMessage?: DatabaseOptions["onDriverMessage"];
 }
 
 /** The default folder of the embedded database: `.data/pglite` at the repository root (git-ignored). */
@@ -36,7 +38,11 @@ export async function openDatabase(options: OpenOptions = {}): Promise<Database>
     });
     url = embedded.url;
   }
-  const orm = await connect({ url, poolSize: options.poolSize ?? (embedded ? 8 : 10) });
+  const orm = await connect({
+    url,
+    poolSize: options.poolSize ?? (embedded ? 8 : 10),
+    onDriverMessage: options.onDriverMessage,
+  });
   try {
     if (options.migrate !== false) await migrateAndSeed(orm);
   } catch (error) {

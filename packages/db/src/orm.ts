@@ -13,9 +13,26 @@ export interface DatabaseOptions {
   /** Upper bound of the connection pool. */
   readonly poolSize?: number;
   readonly debug?: boolean;
+  /**
+   * Where the driver's own warnings go (knex: "Connection Error: …" when the pool drops a broken
+   * connection, deprecations). By default knex writes them to the console, outside any structured
+   * log; the API and the worker pass their JSON logger.
+   */
+  readonly onDriverMessage?: (level: "warn" | "error" | "debug", message: string) => void;
 }
 
 export const migrationsPath = fileURLToPath(new URL("./migrations", import.meta.url));
+
+function driverLog(onMessage: NonNullable<DatabaseOptions["onDriverMessage"]>) {
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message: unknown) => onMessage("warn", text(message)),
+    error: (message: unknown) => onMessage("error", text(message)),
+    deprecate: (method: string, alternative: string) =>
+      onMessage("warn", `${method} is deprecated, use ${alternative}`),
+    debug: (message: unknown) => onMessage("debug", text(message)),
+  };
+}
 
 export function ormConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
   return defineConfig({
@@ -26,6 +43,7 @@ export function ormConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
     allowGlobalContext: false,
     debug: options.debug ?? false,
     pool: { min: 0, max: options.poolSize ?? 10 },
+    ...(options.onDriverMessage ? { driverOptions: { log: driverLog(options.onDriverMessage) } } : {}),
     discovery: { warnWhenNoEntities: true },
     // Connection errors and SQL never reach callers verbatim; the transports map them.
     migrations: {

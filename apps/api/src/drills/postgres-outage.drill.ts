@@ -18,6 +18,8 @@ export interface OutageResult {
   serverErrorsWithoutJson: number;
   readyzDuringOutage: number[];
   recoveredAfterMs: number;
+  /** Warnings the database driver raised, delivered to the logger hook rather than the console. */
+  driverMessages: number;
 }
 
 function pgBin(name: string): string {
@@ -53,8 +55,11 @@ export async function postgresOutageDrill(log: (msg: string) => void): Promise<O
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let server: Server | null = null;
   let db: Awaited<ReturnType<typeof openDatabase>> | null = null;
+  let driverMessages = 0;
   try {
-    db = await openDatabase({ url });
+    // The driver's own warnings ("Connection Error: …") are counted here, as the API's logger would
+    // receive them, instead of going to the console.
+    db = await openDatabase({ url, onDriverMessage: () => (driverMessages += 1) });
     const started = await startHarnessServer(db.orm, createLogger("silent"));
     server = started.server;
     const base = started.url;
@@ -138,6 +143,7 @@ export async function postgresOutageDrill(log: (msg: string) => void): Promise<O
       serverErrorsWithoutJson,
       readyzDuringOutage,
       recoveredAfterMs,
+      driverMessages,
     };
   } finally {
     if (server) await new Promise<void>((res) => server!.close(() => res()));
