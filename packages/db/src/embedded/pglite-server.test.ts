@@ -13,15 +13,17 @@ describe("the embedded server's connection sharing", () => {
     await c.end();
   });
   afterAll(() => embedded?.stop());
-
-  it("keeps concurrent parameterised queries and transactions of many connections apart", async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 8 }, async () => {
+  const connected = (count: number) =>
+    Promise.all(
+      Array.from({ length: count }, async () => {
         const c = new pg.Client({ connectionString: embedded.url });
         await c.connect();
         return c;
       }),
     );
+
+  it("keeps concurrent parameterised queries and transactions of many connections apart", async () => {
+    const clients = await connected(8);
     try {
       // Each client works sequentially (a connection runs one thing at a time); the clients race.
       const work = clients.map(async (c, i) => {
@@ -59,13 +61,7 @@ describe("the embedded server's connection sharing", () => {
   });
 
   it("keeps the named prepared statements of each connection apart, and drops them when it goes", async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        const c = new pg.Client({ connectionString: embedded.url });
-        await c.connect();
-        return c;
-      }),
-    );
+    const clients = await connected(4);
     // A Parse that fails creates nothing; dropping the connection's statements must still drop the rest.
     await expect(clients[1]!.query({ name: "broken", text: "selec 1" })).rejects.toThrow();
     // The same name, a different statement per client, used over and over in turn.
