@@ -77,8 +77,8 @@ export async function withConnection<T>(em: EntityManager, work: (sql: Sql) => P
  * transaction it simply joins it.
  */
 export async function inTransaction<T>(em: EntityManager, work: (sql: Sql) => Promise<T>): Promise<T> {
-  if (poolOf(em).inOpenTransaction) return withConnection(em, work);
-  const { client } = poolOf(em);
+  const { client, inOpenTransaction } = poolOf(em);
+  if (inOpenTransaction) return withConnection(em, work);
   const connection = await client.acquireConnection();
   try {
     await connection.query("begin");
