@@ -30,9 +30,13 @@ import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { instant, inTransaction, type Row, type Sql } from "../shared/sql.ts";
 import { INSERT_SUBSCRIPTION, LOCK_DEPLOYMENT, SUBSCRIBE_LOOKUP } from "../statements.ts";
 
+function unknownAddon(code: string): DomainError {
+  return new DomainError("UNKNOWN_ADDON", `No add-on ${code}.`, { code });
+}
+
 async function findAddon(em: EntityManager, code: string): Promise<Addon> {
   const addon = await em.findOne(Addon, { code });
-  if (!addon) throw new DomainError("UNKNOWN_ADDON", `No add-on ${code}.`, { code });
+  if (!addon) throw unknownAddon(code);
   return addon;
 }
 
@@ -86,7 +90,7 @@ export async function subscribe(
         const known = new Map((found!.addons as Row[]).map((a) => [a.code as string, addonFromJson(a)]));
         const addons = codes.map((code) => {
           const addon = known.get(code);
-          if (!addon) throw new DomainError("UNKNOWN_ADDON", `No add-on ${code}.`, { code });
+          if (!addon) throw unknownAddon(code);
           return addon;
         });
         const now = ctx.now();
@@ -113,7 +117,7 @@ export async function subscribe(
   );
 }
 
-/** An add-on from `ADDON_JSON` (statements.ts) (amounts and quantities travel as text, never as JSON numbers). */
+/** An add-on read as `ADDON_JSON` (statements.ts): amounts and quantities travel as text, never as JSON numbers. */
 function addonFromJson(a: Row): Addon {
   return new Addon({
     id: a.id as string,
