@@ -19,6 +19,12 @@ export interface DatabaseOptions {
    * log; the API and the worker pass their JSON logger.
    */
   readonly onDriverMessage?: (level: "warn" | "error" | "debug", message: string) => void;
+  /**
+   * Keep the committed schema snapshot (`migrations/.snapshot-arcadia.json`) in step: only the
+   * `migration:create` tool sets this. Otherwise every migration run — each test database, each new
+   * embedded data folder — would rewrite the committed file from whatever database it ran on.
+   */
+  readonly writeMigrationSnapshot?: boolean;
 }
 
 export const migrationsPath = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -52,7 +58,7 @@ export function ormConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
       tableName: "mikro_orm_migrations",
       transactional: true,
       allOrNothing: true,
-      snapshot: true,
+      snapshot: options.writeMigrationSnapshot ?? false,
       snapshotName: ".snapshot-arcadia",
       silent: true,
       migrationsList: migrationsList as MigrationObject[],
