@@ -16,15 +16,12 @@ describe.each(testBackends())("concurrent conflicting transitions on %s", (backe
   it("never answers 5xx and leaves every event chain valid, gap-free and ending in the state", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const d = await h.request("POST", "/api/v1/deployments", {
-        token: t.admin,
-        body: { slug: `hot-${i}`, displayName: "Hot", region: "au-syd" },
-      });
-      await h.request("POST", `/api/v1/deployments/${d.body.id}/subscribe`, {
+      const id = await h.deployment(t.admin, `hot-${i}`, "Hot");
+      await h.request("POST", `/api/v1/deployments/${id}/subscribe`, {
         token: t.admin,
         body: { planCode: "studio" },
       });
-      ids.push(d.body.id);
+      ids.push(id);
     }
     const targets = DEPLOYMENT_STATES.filter((s) => s !== "archived" && s !== "cancelled");
     const requests = Array.from({ length: 400 }, (_, i) => {

@@ -65,12 +65,7 @@ describe.each(testBackends())("hostile input on %s", (backend) => {
   beforeAll(async () => {
     h = await startHarness(backend);
     t = await h.tenant();
-    deploymentId = (
-      await h.request("POST", "/api/v1/deployments", {
-        token: t.admin,
-        body: { slug: "target", displayName: "Target", region: "au-syd" },
-      })
-    ).body.id;
+    deploymentId = await h.deployment(t.admin, "target", "Target");
   });
   afterAll(() => h?.close());
 

@@ -65,20 +65,16 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
 
   /** A deployment of the own tenant with a subscription, an attachment and a resource. */
   async function freshFixture(subscribed: boolean) {
-    const dep = await h.request("POST", "/api/v1/deployments", {
-      token: own.admin,
-      body: { slug: `m-${++n}`, displayName: "M", region: "au-syd" },
-    });
-    const ids: Record<string, string> = { deployment: dep.body.id };
+    const ids: Record<string, string> = { deployment: await h.deployment(own.admin, `m-${++n}`, "M") };
     if (subscribed) {
-      const sub = await h.request("POST", `/api/v1/deployments/${dep.body.id}/subscribe`, {
+      const sub = await h.request("POST", `/api/v1/deployments/${ids.deployment}/subscribe`, {
         token: own.admin,
         body: { planCode: "studio", addons: [{ code: "storage_50gb" }] },
       });
       ids.attachment = sub.body.addons[0].id;
     }
     ids.resource = (
-      await h.request("POST", `/api/v1/deployments/${dep.body.id}/resources`, {
+      await h.request("POST", `/api/v1/deployments/${ids.deployment}/resources`, {
         body: { kind: "storage", providerRef: `v-${n}`, qty: "1" },
       })
     ).body.id;

@@ -14,12 +14,7 @@ describe.each(testBackends())("bad input over REST on %s (error paths)", (backen
   beforeAll(async () => {
     h = await startHarness(backend);
     t = await h.tenant();
-    deploymentId = (
-      await h.request("POST", "/api/v1/deployments", {
-        token: t.admin,
-        body: { slug: "base", displayName: "Base", region: "au-syd" },
-      })
-    ).body.id;
+    deploymentId = await h.deployment(t.admin, "base", "Base");
   });
   afterAll(() => h?.close());
 

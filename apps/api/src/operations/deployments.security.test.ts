@@ -21,11 +21,7 @@ describe.each(testBackends())("isolation and roles over REST on %s", (backend) =
     h = await startHarness(backend);
     a = await h.tenant();
     b = await h.tenant();
-    const dep = await h.request("POST", "/api/v1/deployments", {
-      token: a.admin,
-      body: { slug: "secret", displayName: "Secret", region: "au-syd" },
-    });
-    ids.deployment = dep.body.id;
+    ids.deployment = await h.deployment(a.admin, "secret", "Secret");
     const sub = await h.request("POST", `/api/v1/deployments/${ids.deployment}/subscribe`, {
       token: a.admin,
       body: { planCode: "studio", addons: [{ code: "storage_50gb" }] },

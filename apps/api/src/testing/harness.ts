@@ -31,6 +31,8 @@ export interface Harness {
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<HttpResult<T>>;
   /** A tenant with an admin and a viewer token, made over the API itself. */
   tenant(slug?: string): Promise<TenantTokens>;
+  /** A fixture deployment (au-syd) made with `token`; its id. */
+  deployment(token: string, slug: string, displayName?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,14 @@ export async function startHarness(backend: Backend): Promise<Harness> {
     adminToken,
     serverErrors,
     request,
+    async deployment(token: string, slug: string, displayName = slug) {
+      const r = await request<{ id: string }>("POST", "/api/v1/deployments", {
+        token,
+        body: { slug, displayName, region: "au-syd" },
+      });
+      if (r.status !== 201) throw new Error(`deployment: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.id;
+    },
     async tenant(slug = `tenant-${++tenantCounter}-${newId().slice(-8)}`) {
       const tenant = await request<{ id: string }>("POST", "/api/v1/tenants", { body: { slug, name: slug } });
       if (tenant.status !== 201) throw new Error(`tenant: ${tenant.status} ${JSON.stringify(tenant.body)}`);
