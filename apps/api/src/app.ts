@@ -12,6 +12,7 @@ import { openApiDocument } from "./openapi/document.ts";
 import { allOperations } from "./operations/index.ts";
 import { MAX_BODY_BYTES, payloadTooLarge } from "./rest/body.ts";
 import { mountRest } from "./rest/routes.ts";
+import { directQueries } from "./trpc/direct.ts";
 import { appRouter, domainErrorOf } from "./trpc/router.ts";
 
 export { MAX_BODY_BYTES } from "./rest/body.ts";
@@ -42,8 +43,16 @@ async function databaseReachable(services: Services, timeoutMs: number): Promise
   }
 }
 
+export interface AppOptions {
+  /**
+   * Answer plain tRPC queries directly (trpc/direct.ts) rather than through tRPC's fetch adapter.
+   * On by default; off gives the adapter every call (the reference its test compares with).
+   */
+  readonly directQueries?: boolean;
+}
+
 /** The HTTP application: health, docs, the tRPC router and the REST routes, one error table. */
-export function newApp(input: Services): Hono<Env> {
+export function newApp(input: Services, options: AppOptions = {}): Hono<Env> {
   const services: Services = { ...input, principals: input.principals ?? new PrincipalCache() };
   const app = new Hono<Env>();
   const document = openApiDocument(allOperations);
@@ -63,6 +72,7 @@ export function newApp(input: Services): Hono<Env> {
     });
   });
 
+  if (options.directQueries !== false) app.get("/trpc/*", directQueries(services, allOperations));
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => respondWithError(payloadTooLarge()),

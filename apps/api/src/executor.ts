@@ -71,14 +71,15 @@ export async function execute(
   /** False when the transport already validates input and output with the same schemas (tRPC). */
   validate = true,
 ): Promise<Outcome> {
-  const withNul = nulPaths(rawInput);
+  // The input as sent (`undefined` when there is none); a tRPC router has parsed it already.
+  const parsed = validate ? op.input.safeParse(rawInput) : { success: true as const, data: rawInput };
+  if (!parsed.success) throw validationError(parsed.error);
+  const withNul = nulPaths(parsed.data);
   if (withNul.length > 0) {
     throw new DomainError("VALIDATION_FAILED", "The request is not valid.", {
       fields: Object.fromEntries(withNul.map((p) => [p, "must not contain NUL characters"])),
     });
   }
-  const parsed = validate ? op.input.safeParse(rawInput ?? {}) : { success: true as const, data: rawInput };
-  if (!parsed.success) throw validationError(parsed.error);
   // Without an Idempotency-Key, the unit of work is forked from the root only if the use case needs one.
   const run = async (em: UseCaseContext["em"], { lazy = false } = {}) => {
     const result = await op.run(

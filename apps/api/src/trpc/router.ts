@@ -1,7 +1,7 @@
 import type { Principal } from "@arcadia/domain";
 import { DomainError } from "@arcadia/domain";
 import { initTRPC, TRPCError, type TRPCRouterRecord } from "@trpc/server";
-import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import type { z } from "zod";
 import { ZodError } from "zod";
 import { principalFromHeader } from "../auth.ts";
@@ -45,30 +45,47 @@ export function domainErrorOf(error: TRPCError): DomainError {
   return toDomainError(cause);
 }
 
+/** The tRPC code a product error travels under (its HTTP status's; INTERNAL_SERVER_ERROR if none). */
+export function trpcCodeOf(domain: DomainError): TRPC_ERROR_CODE_KEY {
+  return TRPC_CODE_OF[STATUS_OF[domain.code]] ?? "INTERNAL_SERVER_ERROR";
+}
+
+/**
+ * The error a tRPC client receives: the JSON-RPC `code` number, our message, and in `data` the
+ * product's stable code, HTTP status, the procedure's path and any details. The router's
+ * formatter and the direct query path (direct.ts) both build it here.
+ */
+export function errorShape(domain: DomainError, jsonRpcCode: number, path: string | undefined) {
+  const { error: body } = errorBody(domain);
+  return {
+    code: jsonRpcCode,
+    message: body.message,
+    data: {
+      code: body.code,
+      httpStatus: STATUS_OF[body.code],
+      path,
+      ...(body.details ? { details: body.details } : {}),
+    },
+  };
+}
+
+/** The shape for a product error raised in a procedure (what `rethrow` below makes of it). */
+export function productErrorShape(domain: DomainError, path: string | undefined) {
+  return errorShape(domain, TRPC_ERROR_CODES_BY_KEY[trpcCodeOf(domain)], path);
+}
+
 const t = initTRPC.context<TrpcContext>().create({
   isDev: false,
-  errorFormatter({ shape, error }) {
-    const domain = domainErrorOf(error);
-    const { error: body } = errorBody(domain);
-    return {
-      code: shape.code,
-      message: body.message,
-      data: {
-        code: body.code,
-        httpStatus: STATUS_OF[body.code],
-        path: shape.data.path,
-        ...(body.details ? { details: body.details } : {}),
-      },
-    };
-  },
+  errorFormatter: ({ shape, error }) => errorShape(domainErrorOf(error), shape.code, shape.data.path),
 });
 
 function rethrow(error: unknown): never {
   const domain = toDomainError(error);
   throw new TRPCError({
-    code: TRPC_CODE_OF[STATUS_OF[domain.code]] ?? "INTERNAL_SERVER_ERROR",
+    code: trpcCodeOf(domain),
     message: domain.message,
-    cause: domain,
+    // An unexpected error travels as itself, so that onError logs what actually went wrong.
+    cause: domain.code === "INTERNAL" && error instanceof Error ? error : domain,
   });
 }
 

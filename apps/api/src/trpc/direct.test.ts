@@ -1,0 +1,161 @@
+import { testBackends } from "@arcadia/db/testing";
+import { DEFAULT_REGIONS } from "@arcadia/domain";
+import { createLogger } from "@arcadia/runtime";
+import fc from "fast-check";
+import { Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newApp } from "../app.ts";
+import { PrincipalCache } from "../auth.ts";
+import type { Services } from "../executor.ts";
+import { allOperations } from "../operations/index.ts";
+import { type Harness, startHarness } from "../testing/harness.ts";
+import { directQueries } from "./direct.ts";
+
+/** The header the test app answers with when the direct path leaves a request to tRPC's adapter. */
+const FELL_THROUGH = "x-fell-through";
+
+const QUERIES = allOperations.filter((op) => op.kind === "query").map((op) => op.name);
+
+describe.each(testBackends())("direct tRPC queries on %s", (backend) => {
+  let h: Harness;
+  let direct: Hono;
+  let reference: ReturnType<typeof newApp>;
+  let tokens: string[];
+  let ids: string[];
+
+  beforeAll(async () => {
+    h = await startHarness(backend);
+    const own = await h.tenant();
+    const other = await h.tenant();
+    const subscribed = await h.deployment(own.admin, "direct-own");
+    const subscribe = await h.request("POST", `/api/v1/deployments/${subscribed}/subscribe`, {
+      token: own.admin,
+      body: { planCode: "studio", addons: [{ code: "storage_50gb" }] },
+    });
+    expect(subscribe.status).toBe(201);
+    const bare = await h.deployment(own.admin, "direct-bare");
+    const theirs = await h.deployment(other.admin, "direct-theirs");
+    tokens = [h.adminToken, own.admin, own.viewer, other.viewer, "not-a-token"];
+    ids = [subscribed, bare, theirs, "00000000-0000-7000-8000-000000000000", "not-an-id"];
+    // Both paths over the same database, each with a token cache of its own.
+    const services = (): Services => ({
+      orm: h.db.orm,
+      now: () => new Date("2026-11-25T12:00:00Z"),
+      regions: DEFAULT_REGIONS,
+      logger: createLogger("silent"),
+      principals: new PrincipalCache(),
+    });
+    direct = new Hono();
+    direct.get("/trpc/*", directQueries(services(), allOperations), (c) =>
+      c.body(null, 204, { [FELL_THROUGH]: "yes" }),
+    );
+    reference = newApp(services(), { directQueries: false });
+  });
+  afterAll(() => h?.close());
+
+  const inputOf = () =>
+    fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom(null, 7, "text", [1], {}),
+      fc.record(
+        {
+          id: fc.oneof(
+            fc.nat({ max: 4 }).map((i) => ids[i]),
+            fc.constant("\u0000"),
+            fc.integer(),
+          ),
+          code: fc.constantFrom("studio", "hobby", "nope", ""),
+          limit: fc.constantFrom(1, 2, 0, -1, 1000, "5"),
+          cursor: fc.constantFrom("", "x", "eyJ9"),
+          stray: fc.constant(true),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+
+  const request = fc.record({
+    names: fc.array(fc.constantFrom(...QUERIES, "deployments.create", "nope", ""), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    batch: fc.constantFrom(undefined, "1", "0"),
+    inputs: fc.array(inputOf(), { minLength: 3, maxLength: 3 }),
+    encoding: fc.constantFrom("json", "json", "json", "malformed", "not-an-object", "absent"),
+    token: fc.option(fc.nat({ max: 4 }), { nil: undefined }),
+    headers: fc.constantFrom<Record<string, string>>(
+      {},
+      {},
+      { "content-type": "application/json" },
+      { "content-type": "text/plain" },
+      { "trpc-accept": "application/jsonl" },
+      { accept: "application/json, application/jsonl" },
+    ),
+  });
+
+  function urlOf(r: typeof request extends fc.Arbitrary<infer T> ? T : never) {
+    const batch = r.batch === "1";
+    const params = new URLSearchParams();
+    if (r.batch !== undefined) params.set("batch", r.batch);
+    const input = batch ? Object.fromEntries(r.names.map((_, i) => [String(i), r.inputs[i]])) : r.inputs[0];
+    if (r.encoding === "json" && input !== undefined) params.set("input", JSON.stringify(input));
+    if (r.encoding === "malformed") params.set("input", '{"0":');
+    if (r.encoding === "not-an-object") params.set("input", "[1,2]");
+    const path = batch ? r.names.join(",") : r.names[0];
+    return `http://localhost/trpc/${path}?${params}`;
+  }
+
+  it("answers generated queries exactly as tRPC's adapter does, or leaves them to it", async () => {
+    let served = 0;
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        runs++;
+        const url = urlOf(r);
+        const headers: Record<string, string> = { ...r.headers };
+        if (r.token !== undefined) headers.authorization = `Bearer ${tokens[r.token]}`;
+        const ours = await direct.request(url, { headers });
+        if (ours.headers.has(FELL_THROUGH)) return;
+        served++;
+        const theirs = await reference.request(url, { headers });
+        expect({ url, status: ours.status, body: await ours.text() }).toEqual({
+          url,
+          status: theirs.status,
+          body: await theirs.text(),
+        });
+        expect(ours.headers.get("content-type")).toBe(theirs.headers.get("content-type"));
+        expect(ours.headers.get("vary")).toBe(theirs.headers.get("vary"));
+      }),
+      { numRuns: 300 },
+    );
+    // The comparison means something only if the direct path answered a fair share itself.
+    expect(served).toBeGreaterThan(runs / 4);
+  });
+
+  it("answers what the typed client sends (a batch of one) directly, errors included", async () => {
+    const url = `http://localhost/trpc/deployments.get,catalog.listPlans?batch=1&input=${encodeURIComponent(
+      JSON.stringify({ 0: { id: ids[2] }, 1: {} }),
+    )}`;
+    const headers = { authorization: `Bearer ${tokens[1]}` };
+    const ours = await direct.request(url, { headers });
+    expect(ours.status).toBe(207);
+    const body = await ours.json();
+    expect(body[0].error.data).toMatchObject({ code: "NOT_FOUND", httpStatus: 404, path: "deployments.get" });
+    expect(body[1].result.data.map((p: { code: string }) => p.code)).toEqual(["hobby", "scale", "studio"]);
+    expect(await (await reference.request(url, { headers })).json()).toEqual(body);
+  });
+
+  it("leaves mutations, streaming and bodies to tRPC's adapter", async () => {
+    const headers = { authorization: `Bearer ${tokens[0]}` };
+    const cases: [string, Record<string, string>][] = [
+      ["/trpc/deployments.create", headers],
+      ["/trpc/deployments.get?batch=1", { ...headers, "trpc-accept": "application/jsonl" }],
+      ["/trpc/deployments.get", { ...headers, "content-length": "2" }],
+      ["/trpc/deployments.get?connectionParams=%7B%7D", headers],
+      ["/trpc/deployments.get/", headers],
+    ];
+    for (const [path, h_] of cases) {
+      const ours = await direct.request(`http://localhost${path}`, { headers: h_ });
+      expect(ours.headers.get(FELL_THROUGH), path).toBe("yes");
+    }
+  });
+});
