@@ -6,9 +6,9 @@ import { allOperations } from "../operations/index.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 
 /**
- * Drill 2: generated hostile input on every endpoint — wrong types, huge and empty strings, control
- * characters, unknown fields, malformed JSON, bad ids. Never a 5xx, always an error code from the
- * contract, and the database unchanged.
+ * Drill 2: generated hostile input on every endpoint, REST and tRPC — wrong types, huge and empty
+ * strings, control characters, unknown fields, malformed JSON, bad ids, unknown procedures, batches.
+ * Never a 5xx, always an error code from the contract, and the database unchanged.
  */
 // Every code of the contract except INTERNAL, which would be a 5xx.
 const KNOWN_CODES = new Set<string>(ERROR_CODES.filter((code) => code !== "INTERNAL"));
@@ -127,6 +127,71 @@ describe.each(testBackends())("hostile input on %s", (backend) => {
             KNOWN_CODES.has(r.body?.error?.code),
             `${op.method} ${path} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`,
           ).toBe(true);
+          expect(JSON.stringify(r.body)).not.toMatch(/node_modules|\.ts:\d+|select .* from|insert into/i);
+        },
+      ),
+      { numRuns: Number(process.env.HOSTILE_RUNS ?? 300) },
+    );
+    expect(tried).toBe(Number(process.env.HOSTILE_RUNS ?? 300));
+    expect(await snapshot()).toEqual(before);
+    expect(h.serverErrors).toEqual([]);
+  });
+
+  it("answers every generated tRPC call, batched or not, without a 5xx, changing nothing", async () => {
+    const before = await snapshot();
+    const names = [...allOperations.map((o) => o.name), "deployments", "nope.nope", ""];
+    let tried = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...names), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.dictionary(fc.string({ maxLength: 12 }), nasty, { maxKeys: 5 }), {
+          minLength: 3,
+          maxLength: 3,
+        }),
+        fc.oneof(fc.constant(deploymentId), nasty.map(text)),
+        fc.constantFrom("GET", "POST"),
+        fc.boolean(),
+        fc.constantFrom("json", "malformed", "scalar", "absent"),
+        fc.constantFrom<"admin" | "viewer" | "operator">("admin", "viewer", "operator"),
+        async (procedures, fieldSets, idValue, method, batch, shape, who) => {
+          tried += 1;
+          const token = who === "operator" ? h.adminToken : who === "admin" ? t.admin : t.viewer;
+          // Every generated input carries an unknown field, so that no generated write is valid.
+          const inputs = fieldSets.map((fields) => ({ ...fields, id: idValue, "¬unknown": true }));
+          const input = batch
+            ? Object.fromEntries(procedures.map((_, i) => [String(i), inputs[i]]))
+            : inputs[0];
+          const encoded =
+            shape === "json"
+              ? JSON.stringify(input)
+              : shape === "malformed"
+                ? `{"0": ${JSON.stringify(fieldSets[0]).slice(0, 20)}`
+                : shape === "scalar"
+                  ? text(idValue)
+                  : "";
+          const path = `/trpc/${encodeURIComponent(batch ? procedures.join(",") : procedures[0]!)}`;
+          const query = new URLSearchParams(batch ? { batch: "1" } : {});
+          if (method === "GET" && encoded) query.set("input", encoded);
+          const r = await h.request(method, `${path}?${query}`, {
+            token,
+            ...(method === "POST"
+              ? { rawBody: encoded, headers: { "content-type": "application/json" } }
+              : {}),
+          });
+          const where = `${method} ${path}?${query} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
+          if (r.status >= 500) throw new Error(`${where}: ${h.serverErrors.at(-1)?.slice(0, 1500)}`);
+          const items: { error?: { data?: { code?: string } }; result?: unknown }[] = Array.isArray(r.body)
+            ? r.body
+            : [r.body];
+          for (const item of items) {
+            if (item?.result !== undefined) {
+              // Only a read may succeed (a write's input always has an unknown field).
+              expect(r.status, where).toBeLessThan(300);
+              continue;
+            }
+            const code = item?.error?.data?.code ?? (item as { error?: { code?: string } })?.error?.code;
+            expect(KNOWN_CODES.has(code as string), where).toBe(true);
+          }
           expect(JSON.stringify(r.body)).not.toMatch(/node_modules|\.ts:\d+|select .* from|insert into/i);
         },
       ),
