@@ -27,8 +27,10 @@ describe("the closed-loop load", () => {
     const server = createServer((req, res) => {
       served += 1;
       const chunked = served % 2 === 0;
-      res.writeHead(req.url === "/bad" ? 500 : 200, chunked ? {} : { "content-length": "2" });
-      res.end("ok");
+      // Every third answer is larger than a socket read, so that it arrives in pieces.
+      const body = served % 3 === 0 ? "x".repeat(200_000) : "ok";
+      res.writeHead(req.url === "/bad" ? 500 : 200, chunked ? {} : { "content-length": String(body.length) });
+      res.end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const address = server.address();
@@ -46,10 +48,12 @@ describe("the closed-loop load", () => {
 });
 
 describe("interleaved load", () => {
-  it("gives each contender the same time in alternating turns, each lane counting on across turns", async () => {
+  it("gives each contender a warm-up, then the same time in alternating turns, each lane counting on", async () => {
+    const served = [0, 0];
     const servers = await Promise.all(
-      [0, 1].map(async () => {
+      [0, 1].map(async (k) => {
         const server = createServer((_req, res) => {
+          served[k] = served[k]! + 1;
           res.writeHead(200, { "content-length": "0" });
           res.end();
         });
@@ -68,7 +72,7 @@ describe("interleaved load", () => {
     });
     const result = await interleaved(
       { a: contender("a", servers[0]!.port), b: contender("b", servers[1]!.port) },
-      { seconds: 0.6, turn: 0.2, connections: 2, headers: {} },
+      { seconds: 0.6, turn: 0.2, connections: 2, headers: {}, warmup: 0.2 },
     );
     await Promise.all(servers.map(({ server }) => new Promise((resolve) => server.close(resolve))));
     for (const name of ["a", "b"] as const) {
@@ -76,5 +80,8 @@ describe("interleaved load", () => {
       expect(result[name].requests).toBeGreaterThan(0);
       expect(result[name].perSecond).toBe(Math.round(result[name].requests / 0.6));
     }
+    // The warm-up's requests were served but not counted.
+    expect(served[0]).toBeGreaterThan(result.a.requests);
+    expect(served[1]).toBeGreaterThan(result.b.requests);
   });
 });

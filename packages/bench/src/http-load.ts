@@ -49,35 +49,62 @@ export function frameResponse(data: Buffer): { length: number; status: number } 
   }
 }
 
-/** One keep-alive connection: one request in flight at a time. */
-class Connection {
-  private buffer: Buffer = Buffer.alloc(0);
-  private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | null = null;
+/** Bytes read per socket read: a response larger than this arrives in several reads. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
-  private constructor(private readonly socket: Socket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-      const framed = frameResponse(this.buffer);
-      if (!framed || !this.waiting) return;
-      this.buffer = this.buffer.subarray(framed.length);
-      const { resolve } = this.waiting;
-      this.waiting = null;
-      resolve(framed.status);
-    });
-    const fail = (error: Error) => {
-      this.waiting?.reject(error);
-      this.waiting = null;
-    };
-    socket.on("error", fail);
-    socket.on("close", () => fail(new Error("connection closed")));
+/**
+ * One keep-alive connection: one request in flight at a time. Socket reads land in one buffer the
+ * connection keeps (`onread`), so receiving allocates nothing unless a response spans reads: the
+ * load generator shares the servers' cores, and its own garbage collections would show up as
+ * latency in every lane at once.
+ */
+class Connection {
+  private partial: Buffer | null = null;
+  private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | null = null;
+  private socket!: Socket;
+
+  private constructor() {}
+
+  private received(data: Buffer): void {
+    const whole = this.partial ? Buffer.concat([this.partial, data]) : data;
+    const framed = frameResponse(whole);
+    if (!framed) {
+      // The read buffer is reused by the next read: keep a copy of what has arrived so far.
+      this.partial = whole === data ? Buffer.from(data) : whole;
+      return;
+    }
+    this.partial = null;
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.resolve(framed.status);
   }
 
   static open(port: number): Promise<Connection> {
+    const connection = new Connection();
+    const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     return new Promise((resolve, reject) => {
-      const socket = connect(port, "127.0.0.1", () => {
+      const socket = connect({
+        port,
+        host: "127.0.0.1",
+        onread: {
+          buffer,
+          callback: (length) => {
+            connection.received(buffer.subarray(0, length));
+            return true;
+          },
+        },
+      });
+      connection.socket = socket;
+      socket.once("connect", () => {
         socket.off("error", reject);
         socket.setNoDelay(true);
-        resolve(new Connection(socket));
+        const fail = (error: Error) => {
+          connection.waiting?.reject(error);
+          connection.waiting = null;
+        };
+        socket.on("error", fail);
+        socket.on("close", () => fail(new Error("connection closed")));
+        resolve(connection);
       });
       socket.once("error", reject);
     });
@@ -104,13 +131,49 @@ function encode(request: LoadRequest, headers: Record<string, string>): Buffer {
   return body ? Buffer.concat([head, body]) : head;
 }
 
+/** Encoded requests by their text, so that a request sent again costs no allocation. */
+class RequestCache {
+  private readonly encoded = new Map<string, Buffer>();
+  constructor(private readonly headers: Record<string, string>) {}
+
+  get(request: LoadRequest): Buffer {
+    const key = `${request.method} ${request.path}\n${request.body ?? ""}`;
+    let bytes = this.encoded.get(key);
+    if (!bytes) {
+      if (this.encoded.size >= 10_000) this.encoded.clear();
+      bytes = encode(request, this.headers);
+      this.encoded.set(key, bytes);
+    }
+    return bytes;
+  }
+}
+
+/** Latencies in milliseconds, in a growing typed array (no boxed numbers for the collector). */
+class Latencies {
+  private values = new Float64Array(1 << 16);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.values.subarray(0, this.length));
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
 }
 
 interface Slice {
-  readonly latencies: number[];
+  readonly latencies: Latencies;
   readonly errors: number;
 }
 
@@ -124,7 +187,11 @@ async function slice(
   counters: number[],
 ): Promise<Slice> {
   const lanes = await Promise.all(Array.from({ length: connections }, () => Connection.open(port)));
-  const latencies: number[] = [];
+  const requests = new RequestCache(headers);
+  const latencies = new Latencies();
+  // Start the stretch with a collected heap (when the process runs with --expose-gc), so that the
+  // load generator's own major collections fall between stretches rather than inside one.
+  (globalThis as { gc?: () => void }).gc?.();
   let errors = 0;
   const until = performance.now() + seconds * 1000;
   try {
@@ -133,7 +200,7 @@ async function slice(
         while (performance.now() < until) {
           const i = counters[lane] ?? 0;
           counters[lane] = i + 1;
-          const request = encode(next(lane, i), headers);
+          const request = requests.get(next(lane, i));
           const started = performance.now();
           const status = await connection.send(request);
           latencies.push(performance.now() - started);
@@ -148,7 +215,7 @@ async function slice(
 }
 
 function summary(slices: readonly Slice[], seconds: number): LoadResult {
-  const latencies = slices.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const latencies = slices.flatMap((s) => s.latencies.toArray()).sort((a, b) => a - b);
   return {
     requests: latencies.length,
     errors: slices.reduce((sum, s) => sum + s.errors, 0),
@@ -179,16 +246,29 @@ export interface Contender {
 
 /**
  * Loads the contenders in turns of `turn` seconds, the order rotating every round, until each has
- * had `seconds`. On a shared machine whose speed drifts (other tenants, CPU steal), every contender
+ * had `seconds` (after `warmup` seconds each, not measured). On a shared machine whose speed drifts (other tenants, CPU steal), every contender
  * then meets the same slow and fast patches, so their ratio holds still from run to run.
  */
 export async function interleaved<K extends string>(
   contenders: Record<K, Contender>,
-  options: { seconds: number; turn: number; connections: number; headers: Record<string, string> },
+  options: {
+    seconds: number;
+    turn: number;
+    connections: number;
+    headers: Record<string, string>;
+    /** Seconds of load each contender gets first, not measured (JIT compilation, pools, caches). */
+    warmup?: number;
+  },
 ): Promise<Record<K, LoadResult>> {
   const names = Object.keys(contenders) as K[];
   const slices = new Map<K, Slice[]>(names.map((name) => [name, []]));
   const counters = new Map<K, number[]>(names.map((name) => [name, []]));
+  if (options.warmup) {
+    for (const name of names) {
+      const { port, next } = contenders[name];
+      await slice(port, options.connections, options.warmup, options.headers, next, counters.get(name)!);
+    }
+  }
   const rounds = Math.max(1, Math.round(options.seconds / options.turn));
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < names.length; k++) {

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { apiBenchmark, CONNECTIONS, LIGHT_CONNECTIONS, TURN_SECONDS } from "./api-load.ts";
+import { apiBenchmark, CONNECTIONS, LIGHT_CONNECTIONS, TURN_SECONDS, WARMUP_SECONDS } from "./api-load.ts";
 import type { LoadResult } from "./http-load.ts";
 
 const adminUrl =
@@ -86,7 +86,7 @@ const row = (what: string, r: LoadResult, baseline: LoadResult) =>
   `| ${what} | ${r.perSecond.toLocaleString("en")} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${Math.round((r.perSecond * 100) / baseline.perSecond)}% |`;
 const apiTable = [
   row("GET /api/v1/deployments/{id} (REST)", apiResult.read.api, apiResult.read.bare),
-  row("deployments.get (tRPC)", apiResult.read.trpc, apiResult.read.bare),
+  row("deployments.get (tRPC, a batch of one)", apiResult.read.trpc, apiResult.read.bare),
   row("bare node:http + pg, same document", apiResult.read.bare, apiResult.read.bare),
   row(
     `GET /api/v1/deployments/{id} (REST), ${LIGHT_CONNECTIONS} connections`,
@@ -147,9 +147,14 @@ Closed-loop load against PostgreSQL with 256 deployments (each subscribed to \`s
 add-ons, five events): ${CONNECTIONS} connections (${LIGHT_CONNECTIONS} on the "${LIGHT_CONNECTIONS} connections" lines), each sending its next
 request when the previous answer has arrived. The API and the bare baseline each run in a process
 of their own with a pool of 10 connections; the load generator (\`http-load.ts\`: keep-alive
-sockets, responses only framed, about a tenth of a core) runs in a third. The contenders of a group
-take ${TURN_SECONDS}-second turns, alternating, until each has had ${apiSeconds} s: this shared machine's speed drifts
-(CPU steal), and taking turns exposes all of them to the same drift.
+sockets, requests encoded once, responses read into one reused buffer and only framed, about 15%
+of a core) runs in a third. Each contender of a group first gets ${WARMUP_SECONDS} s of unmeasured load (V8
+compiles the hot paths during the first seconds), then the contenders take ${TURN_SECONDS}-second turns,
+alternating, until each has had ${apiSeconds} s: this shared machine's speed drifts (CPU steal), and taking
+turns exposes all of them to the same drift. The load generator runs with \`--expose-gc\` and
+collects its heap between turns: it shares the cores with the servers, and a collection of its own
+in the middle of a turn used to show up as latency in all ${CONNECTIONS} lanes at once (most of the p99 in
+earlier runs).
 
 - **Reads** fetch the full deployment document (deployment, subscription with plan version, add-ons
   and plan history, events).
@@ -173,14 +178,14 @@ What they rest on: the hot paths run plain SQL on connections borrowed from the 
 (\`withConnection\`/\`inTransaction\` in \`packages/db/src/shared/sql.ts\`) around the domain's
 rules; the document is one prepared statement with JSON aggregates; subscribing is one lookup and
 one insert statement; REST bodies are read straight from Node's request; no unit of work is forked
-unless a use case needs one; tokens are cached for five seconds.
+unless a use case needs one; tokens are cached for five seconds; plain tRPC queries are answered
+by the API's own dispatch (\`apps/api/src/trpc/direct.ts\`, held byte-identical to tRPC's adapter
+by a generated test) instead of the adapter, which cost more CPU than the read itself.
 
 On p99: at ${CONNECTIONS} closed-loop connections the two cores are saturated (server, PostgreSQL
-and load generator), so latency is mostly queueing: compare the API's p99 with the bare server's
-on its own line, which meets 25 ms only barely or not at all from run to run. The ${LIGHT_CONNECTIONS}-connection
-lines show the latency of a request that does not queue.
-tRPC reads pay for its fetch adapter (a web Request with abort signals per call, the procedure's
-middleware chain) on top of the same use case.
+and load generator), so latency is mostly queueing behind the other ${CONNECTIONS - 1} requests: compare the
+API's p99 with the bare server's on its own line. The ${LIGHT_CONNECTIONS}-connection lines show the latency of
+a request that does not queue.
 
 Reading the rollover numbers: the SPEC's target of 10,000 subscriptions/s was set on a machine where the
 set-based floor runs at about 36,000/s, i.e. about 28% of the floor. On this machine the floor
