@@ -2,7 +2,7 @@ import {
   type Database,
   dataDirFromEnv,
   ensureBootstrapToken,
-  newSecret,
+  issueStartupAdminToken,
   openDatabase,
   useCaseContext,
 } from "@arcadia/db";
@@ -53,9 +53,9 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
       "authenticate with the token in BOOTSTRAP_ADMIN_TOKEN: Authorization: Bearer $BOOTSTRAP_ADMIN_TOKEN",
     );
   } else {
-    // Shown once, like every token secret; set BOOTSTRAP_ADMIN_TOKEN to choose your own.
-    const secret = newSecret();
-    await ensureBootstrapToken(ctx, secret);
+    // Shown once, like every token secret, and valid until the next start-up generates another;
+    // set BOOTSTRAP_ADMIN_TOKEN to choose a lasting one.
+    const { secret } = await issueStartupAdminToken(ctx);
     logger.info(`generated a platform_admin token: Authorization: Bearer ${secret}`, { token: secret });
   }
 
