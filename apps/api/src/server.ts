@@ -1,9 +1,12 @@
+import { readFile, writeFile } from "node:fs/promises";
 import {
+  authenticate,
   type Database,
   dataDirFromEnv,
   ensureBootstrapToken,
-  issueStartupAdminToken,
+  newSecret,
   openDatabase,
+  type UseCaseContext,
   useCaseContext,
 } from "@arcadia/db";
 import type { Config, Logger } from "@arcadia/runtime";
@@ -30,6 +33,31 @@ function redact(url: string): string {
 }
 
 /**
+ * Without BOOTSTRAP_ADMIN_TOKEN: a platform_admin token to print. An embedded database keeps it in a
+ * file beside its folder (readable by its owner only) and the next start-up prints the same one
+ * while it still works, so restarts neither change the token nor pile up new ones. On PostgreSQL
+ * there is no such folder: every start-up generates one (production sets BOOTSTRAP_ADMIN_TOKEN).
+ */
+async function generatedAdminToken(ctx: UseCaseContext, db: Database, logger: Logger): Promise<void> {
+  const file = db.dataDir ? `${db.dataDir}.admin-token` : null;
+  const kept = file ? (await readFile(file, "utf8").catch(() => "")).trim() : "";
+  if (kept && (await authenticate(ctx, kept))?.role === "platform_admin") {
+    logger.info(`platform_admin token (kept from an earlier start): Authorization: Bearer ${kept}`, {
+      token: kept,
+      savedIn: file,
+    });
+    return;
+  }
+  const secret = newSecret();
+  await ensureBootstrapToken(ctx, secret);
+  if (file) await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  logger.info(`generated a platform_admin token: Authorization: Bearer ${secret}`, {
+    token: secret,
+    ...(file ? { savedIn: file } : { hint: "set BOOTSTRAP_ADMIN_TOKEN to choose a lasting one" }),
+  });
+}
+
+/**
  * Opens the database (PostgreSQL, or the embedded default), applies migrations, makes sure an admin
  * token exists, and serves the API. Prints where it listens and how to authenticate.
  */
@@ -53,10 +81,7 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
       "authenticate with the token in BOOTSTRAP_ADMIN_TOKEN: Authorization: Bearer $BOOTSTRAP_ADMIN_TOKEN",
     );
   } else {
-    // Shown once, like every token secret, and valid until the next start-up generates another;
-    // set BOOTSTRAP_ADMIN_TOKEN to choose a lasting one.
-    const { secret } = await issueStartupAdminToken(ctx);
-    logger.info(`generated a platform_admin token: Authorization: Bearer ${secret}`, { token: secret });
+    await generatedAdminToken(ctx, db, logger);
   }
 
   const app = newApp(services);

@@ -9,6 +9,8 @@ export interface Database {
   /** The URL clients use; for the embedded database, its loopback socket. */
   readonly url: string;
   readonly kind: "postgres" | "embedded";
+  /** The folder the embedded database lives in (none for PostgreSQL). */
+  readonly dataDir?: string;
   close(): Promise<void>;
 }
 
@@ -31,9 +33,10 @@ export const defaultDataDir = fileURLToPath(new URL("../../../.data/pglite", imp
 export async function openDatabase(options: OpenOptions = {}): Promise<Database> {
   let embedded: EmbeddedPostgres | null = null;
   let url = options.url;
+  const dataDir = url ? undefined : (options.dataDir ?? defaultDataDir);
   if (!url) {
     embedded = await startEmbeddedPostgres({
-      dataDir: options.dataDir ?? defaultDataDir,
+      dataDir: dataDir!,
       port: options.embeddedPort ?? 54329,
     });
     url = embedded.url;
@@ -54,6 +57,7 @@ export async function openDatabase(options: OpenOptions = {}): Promise<Database>
     orm,
     url,
     kind: embedded ? "embedded" : "postgres",
+    ...(dataDir ? { dataDir } : {}),
     async close() {
       await orm.close(true);
       await embedded?.stop();

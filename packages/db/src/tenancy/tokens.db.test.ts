@@ -10,14 +10,7 @@ import {
   testContext,
 } from "../testing/index.ts";
 import { createTenant, listTenants } from "./tenants.ts";
-import {
-  authenticate,
-  ensureBootstrapToken,
-  hashSecret,
-  issueStartupAdminToken,
-  issueToken,
-  revokeToken,
-} from "./tokens.ts";
+import { authenticate, ensureBootstrapToken, hashSecret, issueToken, revokeToken } from "./tokens.ts";
 
 describe.each(testBackends())("tenants and tokens on %s", (backend) => {
   let db: TestDatabase;
@@ -76,27 +69,5 @@ describe.each(testBackends())("tenants and tokens on %s", (backend) => {
         hashSecret("bootstrap-secret-123"),
       ]);
     expect(rows[0]?.n).toBe(1);
-  });
-
-  it("keeps one start-up admin token valid: each start-up's revokes the earlier ones, nothing else", async () => {
-    await ensureBootstrapToken(ctx(), "lasting-bootstrap-secret");
-    const [tenant] = await listTenants(ctx(), operator);
-    const other = await issueToken(ctx(), operator, { role: "platform_admin", name: "ops" });
-    const viewer = await issueToken(ctx(), operator, {
-      role: "tenant_viewer",
-      tenantId: tenant!.id,
-      name: "v",
-    });
-    const first = await issueStartupAdminToken(ctx());
-    expect(await authenticate(ctx(), first.secret)).toMatchObject({ role: "platform_admin", tenantId: null });
-    clock.advance(1000);
-    const second = await issueStartupAdminToken(ctx());
-    expect(second.secret).not.toBe(first.secret);
-    expect(await authenticate(ctx(), first.secret)).toBeNull();
-    expect(await authenticate(ctx(), second.secret)).toMatchObject({ id: second.token.id });
-    for (const secret of ["lasting-bootstrap-secret", other.secret, viewer.secret])
-      expect(await authenticate(ctx(), secret)).not.toBeNull();
-    const revoked = await db.orm.em.fork().findOneOrFail(ApiToken, { id: first.token.id });
-    expect(revoked.revokedAt?.toISOString()).toBe(clock.now().toISOString());
   });
 });

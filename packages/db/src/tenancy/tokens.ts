@@ -114,34 +114,3 @@ export async function ensureBootstrapToken(ctx: UseCaseContext, secret: string):
   }
   return token;
 }
-
-/** The name of the platform_admin token a start-up without BOOTSTRAP_ADMIN_TOKEN generates. */
-export const STARTUP_TOKEN_NAME = "generated at start-up";
-
-/**
- * A new platform_admin token for a start-up without BOOTSTRAP_ADMIN_TOKEN (its secret is printed
- * once). The tokens earlier start-ups generated are revoked in the same transaction, so only the
- * one just printed works: restarts do not pile up valid admin secrets in old logs.
- */
-export async function issueStartupAdminToken(ctx: UseCaseContext): Promise<IssuedToken> {
-  const secret = newSecret();
-  const token = await ctx.em.transactional(async (em) => {
-    await em.nativeUpdate(
-      ApiToken,
-      { name: STARTUP_TOKEN_NAME, role: "platform_admin", revokedAt: null },
-      { revokedAt: ctx.now() },
-    );
-    const issued = new ApiToken({
-      id: ctx.newId(),
-      tenantId: null,
-      role: "platform_admin",
-      name: STARTUP_TOKEN_NAME,
-      secretHash: hashSecret(secret),
-      createdAt: ctx.now(),
-      revokedAt: null,
-    });
-    em.persist(issued);
-    return issued;
-  });
-  return { token, secret };
-}
