@@ -13,7 +13,7 @@ import { allOperations } from "./operations/index.ts";
 import { MAX_BODY_BYTES, payloadTooLarge } from "./rest/body.ts";
 import { mountRest } from "./rest/routes.ts";
 import { directQueries } from "./trpc/direct.ts";
-import { appRouter, domainErrorOf } from "./trpc/router.ts";
+import { appRouter, domainErrorOf, MAX_BATCH_CALLS } from "./trpc/router.ts";
 
 export { MAX_BODY_BYTES } from "./rest/body.ts";
 
@@ -95,6 +95,7 @@ export function newApp(input: Services, options: AppOptions = {}): Hono<Env> {
     trpcServer({
       endpoint: "/trpc",
       router: appRouter,
+      maxBatchSize: MAX_BATCH_CALLS,
       createContext: (_opts, c) => ({
         services,
         authorization: c.req.header("authorization"),

@@ -11,6 +11,7 @@ import type { Services } from "../executor.ts";
 import { allOperations } from "../operations/index.ts";
 import { type Harness, startHarness } from "../testing/harness.ts";
 import { directQueries } from "./direct.ts";
+import { MAX_BATCH_CALLS } from "./router.ts";
 
 /** The header the test app answers with when the direct path leaves a request to tRPC's adapter. */
 const FELL_THROUGH = "x-fell-through";
@@ -210,6 +211,12 @@ describe.each(testBackends())("direct tRPC queries on %s", (backend) => {
       ["/trpc/deployments.get", { ...headers, "content-length": "2" }],
       ["/trpc/deployments.get?connectionParams=%7B%7D", headers],
       ["/trpc/deployments.get/", headers],
+      [
+        `/trpc/${Array(MAX_BATCH_CALLS + 1)
+          .fill("catalog.listPlans")
+          .join(",")}?batch=1`,
+        headers,
+      ],
     ];
     for (const [path, h_] of cases) {
       const ours = await direct.request(`http://localhost${path}`, { headers: h_ });

@@ -4,7 +4,7 @@ import { principalFromHeader } from "../auth.ts";
 import { toDomainError } from "../errors.ts";
 import { execute, type Services } from "../executor.ts";
 import type { Operation } from "../operations/operation.ts";
-import { productErrorShape } from "./router.ts";
+import { MAX_BATCH_CALLS, productErrorShape } from "./router.ts";
 
 /**
  * Direct dispatch of plain tRPC queries.
@@ -17,7 +17,7 @@ import { productErrorShape } from "./router.ts";
  *
  * Anything else falls through to tRPC's own adapter: mutations, streaming (`trpc-accept` or
  * `accept: application/jsonl`), another content type, a body, `connectionParams`, an unknown
- * procedure, input that is not JSON, a batch whose input is not an object. `direct.test.ts` sends
+ * procedure, input that is not JSON, a batch whose input is not an object, a batch over the limit. `direct.test.ts` sends
  * generated requests to both paths and requires identical answers.
  */
 export function directQueries(services: Services, operations: readonly Operation[]) {
@@ -91,8 +91,10 @@ function plainQueryCalls(c: Context, queries: ReadonlyMap<string, Operation>): P
   const params = new URLSearchParams(mark < 0 ? "" : url.slice(mark + 1));
   if (params.has("connectionParams")) return null;
   const batch = params.get("batch") === "1";
+  const names = batch ? match[1]!.split(",") : [match[1]!];
+  if (names.length > MAX_BATCH_CALLS) return null;
   const ops: Operation[] = [];
-  for (const name of batch ? match[1]!.split(",") : [match[1]!]) {
+  for (const name of names) {
     const op = queries.get(name);
     if (!op) return null;
     ops.push(op);

@@ -3,6 +3,7 @@ import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createClient, type RouterOutputs } from "../client.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
+import { MAX_BATCH_CALLS } from "./router.ts";
 
 /** The error payload a tRPC client receives (our formatter's `data`). */
 function errorData(error: unknown): { code: string; httpStatus: number; details?: unknown } {
@@ -97,5 +98,38 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
       region: "au-syd",
     });
     expect(again).toEqual(first);
+  });
+
+  it("refuses a batch of more than MAX_BATCH_CALLS calls whole, and serves one of exactly that many", async () => {
+    const batch = (n: number, name: string) => `/trpc/${Array(n).fill(name).join(",")}?batch=1`;
+    const each = (n: number, input: (i: number) => unknown) =>
+      JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), input(i)])));
+    const queries = (n: number) =>
+      `${batch(n, "catalog.listPlans")}&input=${encodeURIComponent(each(n, () => ({})))}`;
+    const full = await h.request("GET", queries(MAX_BATCH_CALLS), { token: t.viewer });
+    expect(full.status).toBe(200);
+    expect(full.body).toHaveLength(MAX_BATCH_CALLS);
+    const over = await h.request("GET", queries(MAX_BATCH_CALLS + 1), { token: t.viewer });
+    expect(over.status).toBe(400);
+    expect(over.body.error.data).toMatchObject({
+      code: "VALIDATION_FAILED",
+      httpStatus: 400,
+      details: { fields: { "(batch)": `at most ${MAX_BATCH_CALLS} calls` } },
+    });
+    const before = await h.request("GET", "/api/v1/deployments", { token: t.admin });
+    const writes = each(MAX_BATCH_CALLS + 1, (i) => ({
+      slug: `batch-${i}`,
+      displayName: "B",
+      region: "au-syd",
+    }));
+    const refused = await h.request("POST", batch(MAX_BATCH_CALLS + 1, "deployments.create"), {
+      token: t.admin,
+      rawBody: writes,
+      headers: { "content-type": "application/json" },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.data.code).toBe("VALIDATION_FAILED");
+    const after = await h.request("GET", "/api/v1/deployments", { token: t.admin });
+    expect(after.body.items).toEqual(before.body.items);
   });
 });

@@ -28,10 +28,18 @@ const TRPC_CODE_OF: Record<number, TRPC_ERROR_CODE_KEY> = {
 };
 
 /** The product's error for a tRPC error: ours travel as the cause; tRPC's own are translated. */
+/** The most calls one tRPC batch may carry; a larger batch is refused whole (400). */
+export const MAX_BATCH_CALLS = 50;
+
 export function domainErrorOf(error: TRPCError): DomainError {
   const cause = error.cause;
   if (cause instanceof DomainError) return cause;
   if (error.code === "BAD_REQUEST" && cause instanceof ZodError) return validationError(cause);
+  if (error.code === "BAD_REQUEST" && error.message === "Batch call exceeds maximum size") {
+    return new DomainError("VALIDATION_FAILED", `A batch may carry at most ${MAX_BATCH_CALLS} calls.`, {
+      fields: { "(batch)": `at most ${MAX_BATCH_CALLS} calls` },
+    });
+  }
   if (error.code === "PARSE_ERROR" || error.code === "BAD_REQUEST") {
     return new DomainError("VALIDATION_FAILED", "The request is not valid.", {
       fields: { "(input)": "malformed" },
