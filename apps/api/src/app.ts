@@ -13,7 +13,8 @@ import { allOperations } from "./operations/index.ts";
 import { MAX_BODY_BYTES, payloadTooLarge } from "./rest/body.ts";
 import { mountRest } from "./rest/routes.ts";
 import { directQueries } from "./trpc/direct.ts";
-import { appRouter, domainErrorOf, MAX_BATCH_CALLS } from "./trpc/router.ts";
+import { MAX_BATCH_CALLS } from "./trpc/limits.ts";
+import { appRouter, domainErrorOf } from "./trpc/router.ts";
 
 export { MAX_BODY_BYTES } from "./rest/body.ts";
 

@@ -11,7 +11,7 @@ import type { Services } from "../executor.ts";
 import { allOperations } from "../operations/index.ts";
 import { type Harness, startHarness } from "../testing/harness.ts";
 import { directQueries } from "./direct.ts";
-import { MAX_BATCH_CALLS } from "./router.ts";
+import { MAX_BATCH_CALLS } from "./limits.ts";
 
 /** The header the test app answers with when the direct path leaves a request to tRPC's adapter. */
 const FELL_THROUGH = "x-fell-through";

@@ -4,7 +4,8 @@ import { principalFromHeader } from "../auth.ts";
 import { toDomainError } from "../errors.ts";
 import { execute, type Services } from "../executor.ts";
 import type { Operation } from "../operations/operation.ts";
-import { MAX_BATCH_CALLS, productErrorShape } from "./router.ts";
+import { MAX_BATCH_CALLS } from "./limits.ts";
+import { productErrorShape } from "./router.ts";
 
 /**
  * Direct dispatch of plain tRPC queries.

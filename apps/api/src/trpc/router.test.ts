@@ -3,7 +3,7 @@ import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createClient, type RouterOutputs } from "../client.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
-import { MAX_BATCH_CALLS } from "./router.ts";
+import { MAX_BATCH_CALLS } from "./limits.ts";
 
 /** The error payload a tRPC client receives (our formatter's `data`). */
 function errorData(error: unknown): { code: string; httpStatus: number; details?: unknown } {
@@ -131,5 +131,30 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
     expect(refused.body.error.data.code).toBe("VALIDATION_FAILED");
     const after = await h.request("GET", "/api/v1/deployments", { token: t.admin });
     expect(after.body.items).toEqual(before.body.items);
+  });
+
+  it("the typed client splits what one tick asks for into batches the server accepts", async () => {
+    const client = createClient({ url: h.url, token: t.admin });
+    const id = await h.deployment(t.admin, "many-reads");
+    // More calls than one batch may carry, each with an input long enough that together they
+    // would pass the URL limit too.
+    const reads = await Promise.all(
+      Array.from({ length: MAX_BATCH_CALLS * 2 + 7 }, (_, i) =>
+        i % 2 === 0
+          ? client.deployments.get.query({ id })
+          : client.deployments.list.query({ cursor: undefined, limit: 1 + (i % 50), state: "active" }),
+      ),
+    );
+    expect(reads).toHaveLength(MAX_BATCH_CALLS * 2 + 7);
+    expect((reads[0] as RouterOutputs["deployments"]["get"]).deployment.id).toBe(id);
+    // Long inputs: forty 500-character cursors would make a 20 KiB URL, over Node's 16 KiB limit.
+    // Split, every call reaches the server and gets its own answer (here: the cursor is refused).
+    const answers = await Promise.allSettled(
+      Array.from({ length: 40 }, () => client.deployments.list.query({ cursor: "x".repeat(500) })),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe("rejected");
+      expect(errorData((answer as PromiseRejectedResult).reason).code).toBe("VALIDATION_FAILED");
+    }
   });
 });

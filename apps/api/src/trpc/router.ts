@@ -9,6 +9,7 @@ import { errorBody, STATUS_OF, toDomainError, validationError } from "../errors.
 import { execute, type Services } from "../executor.ts";
 import { catalog, deployments, invoices, resources, subscriptions, tenancy } from "../operations/index.ts";
 import type { Operation } from "../operations/operation.ts";
+import { MAX_BATCH_CALLS } from "./limits.ts";
 
 export interface TrpcContext {
   readonly services: Services;
@@ -28,9 +29,6 @@ const TRPC_CODE_OF: Record<number, TRPC_ERROR_CODE_KEY> = {
 };
 
 /** The product's error for a tRPC error: ours travel as the cause; tRPC's own are translated. */
-/** The most calls one tRPC batch may carry; a larger batch is refused whole (400). */
-export const MAX_BATCH_CALLS = 50;
-
 export function domainErrorOf(error: TRPCError): DomainError {
   const cause = error.cause;
   if (cause instanceof DomainError) return cause;
