@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DomainError } from "@arcadia/domain";
 import { trpcServer } from "@hono/trpc-server";
+import { TRPCError } from "@trpc/server";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -25,6 +26,16 @@ function respondWithError(error: DomainError) {
     status: STATUS_OF[error.code],
     headers: { "content-type": "application/json" },
   });
+}
+
+function keyedBatch(): DomainError {
+  return new DomainError(
+    "VALIDATION_FAILED",
+    "An Idempotency-Key covers one call: send keyed mutations one per request.",
+    {
+      fields: { "Idempotency-Key": "covers one call, not a batch" },
+    },
+  );
 }
 
 async function databaseReachable(services: Services, timeoutMs: number): Promise<boolean> {
@@ -97,11 +108,15 @@ export function newApp(input: Services, options: AppOptions = {}): Hono<Env> {
       endpoint: "/trpc",
       router: appRouter,
       maxBatchSize: MAX_BATCH_CALLS,
-      createContext: (_opts, c) => ({
-        services,
-        authorization: c.req.header("authorization"),
-        idempotencyKey: c.req.header("idempotency-key"),
-      }),
+      createContext: ({ info }, c) => {
+        const idempotencyKey = c.req.header("idempotency-key");
+        // A key stands for one write: a keyed batch of several would store one call's answer
+        // under it and refuse the others. Refused before any call runs.
+        if (idempotencyKey !== undefined && info.type === "mutation" && info.calls.length > 1) {
+          throw new TRPCError({ code: "BAD_REQUEST", cause: keyedBatch() });
+        }
+        return { services, authorization: c.req.header("authorization"), idempotencyKey };
+      },
       onError: ({ error, path }) => {
         const domain = domainErrorOf(error);
         if (domain.code === "INTERNAL")

@@ -1,4 +1,4 @@
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpLink, splitLink } from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { MAX_BATCH_CALLS, MAX_BATCH_URL_LENGTH } from "./trpc/limits.ts";
 import type { AppRouter } from "./trpc/router.ts";
@@ -7,24 +7,37 @@ export type { AppRouter };
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
-/** A typed tRPC client: `createClient({ url: "http://127.0.0.1:3000", token })`. */
+/**
+ * A typed tRPC client: `createClient({ url: "http://127.0.0.1:3000", token })`. Queries asked for
+ * in the same tick go as batches (within the server's limits); each mutation goes as a request of
+ * its own, so that it carries its own Idempotency-Key (`idempotencyKey` is asked once per mutation).
+ */
 export function createClient(options: {
   url: string;
   token: string;
   idempotencyKey?: () => string | undefined;
 }) {
   const base = options.url.replace(/\/+$/, "");
+  const url = base.endsWith("/trpc") ? base : `${base}/trpc`;
+  const authorization = `Bearer ${options.token}`;
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: base.endsWith("/trpc") ? base : `${base}/trpc`,
-        // The server's limits: more calls in one tick, or longer inputs, go as several batches.
-        maxItems: MAX_BATCH_CALLS,
-        maxURLLength: MAX_BATCH_URL_LENGTH,
-        headers: () => {
-          const key = options.idempotencyKey?.();
-          return { authorization: `Bearer ${options.token}`, ...(key ? { "idempotency-key": key } : {}) };
-        },
+      splitLink({
+        condition: (op) => op.type === "mutation",
+        true: httpLink({
+          url,
+          headers: () => {
+            const key = options.idempotencyKey?.();
+            return { authorization, ...(key ? { "idempotency-key": key } : {}) };
+          },
+        }),
+        false: httpBatchLink({
+          url,
+          // The server's limits: more calls in one tick, or longer inputs, go as several batches.
+          maxItems: MAX_BATCH_CALLS,
+          maxURLLength: MAX_BATCH_URL_LENGTH,
+          headers: () => ({ authorization }),
+        }),
       }),
     ],
   });

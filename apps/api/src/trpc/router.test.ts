@@ -85,6 +85,51 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
     });
   });
 
+  it("gives each mutation its own Idempotency-Key, even when several go out in one tick", async () => {
+    let n = 0;
+    const client = createClient({ url: h.url, token: t.admin, idempotencyKey: () => `tick-key-${++n}` });
+    const [a, b] = await Promise.all([
+      client.deployments.create.mutate({ slug: "tick-a", displayName: "A", region: "au-syd" }),
+      client.deployments.create.mutate({ slug: "tick-b", displayName: "B", region: "au-syd" }),
+    ]);
+    expect([a.slug, b.slug]).toEqual(["tick-a", "tick-b"]);
+    // Retried with its key, a mutation is replayed, not done again.
+    const replay = await h.request("POST", "/trpc/deployments.create", {
+      token: t.admin,
+      body: { slug: "tick-a", displayName: "A", region: "au-syd" },
+      headers: { "idempotency-key": "tick-key-1" },
+    });
+    expect(replay.status).toBe(200);
+    expect([a.id, b.id]).toContain(replay.body.result.data.id);
+  });
+
+  it("refuses a keyed batch of several mutations before running any, and takes a keyed batch of one", async () => {
+    const create = (slug: string) => ({ slug, displayName: "K", region: "au-syd" });
+    const send = (path: string, body: unknown, key: string) =>
+      h.request("POST", path, {
+        token: t.admin,
+        rawBody: JSON.stringify(body),
+        headers: { "content-type": "application/json", "idempotency-key": key },
+      });
+    const refused = await send(
+      "/trpc/deployments.create,deployments.create?batch=1",
+      { 0: create("keyed-a"), 1: create("keyed-b") },
+      "batch-key-1",
+    );
+    expect(refused.status).toBe(400);
+    for (const item of refused.body) {
+      expect(item.error.data).toMatchObject({
+        code: "VALIDATION_FAILED",
+        details: { fields: { "Idempotency-Key": "covers one call, not a batch" } },
+      });
+    }
+    const listed = await h.request("GET", "/api/v1/deployments?limit=200", { token: t.admin });
+    expect(listed.body.items.map((d: { slug: string }) => d.slug)).not.toContain("keyed-a");
+    const one = await send("/trpc/deployments.create?batch=1", { 0: create("keyed-c") }, "batch-key-2");
+    expect(one.status).toBe(200);
+    expect(one.body[0].result.data.slug).toBe("keyed-c");
+  });
+
   it("honours Idempotency-Key on mutations", async () => {
     const client = createClient({ url: h.url, token: t.admin, idempotencyKey: () => "trpc-key-1" });
     const first = await client.deployments.create.mutate({
