@@ -108,14 +108,14 @@ export function newApp(input: Services, options: AppOptions = {}): Hono<Env> {
       endpoint: "/trpc",
       router: appRouter,
       maxBatchSize: MAX_BATCH_CALLS,
-      createContext: ({ info }, c) => {
+      createContext: ({ info, resHeaders }, c) => {
         const idempotencyKey = c.req.header("idempotency-key");
         // A key stands for one write: a keyed batch of several would store one call's answer
         // under it and refuse the others. Refused before any call runs.
         if (idempotencyKey !== undefined && info.type === "mutation" && info.calls.length > 1) {
           throw new TRPCError({ code: "BAD_REQUEST", cause: keyedBatch() });
         }
-        return { services, authorization: c.req.header("authorization"), idempotencyKey };
+        return { services, authorization: c.req.header("authorization"), idempotencyKey, resHeaders };
       },
       onError: ({ error, path }) => {
         const domain = domainErrorOf(error);

@@ -100,6 +100,14 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
       headers: { "idempotency-key": "tick-key-1" },
     });
     expect(replay.status).toBe(200);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    const fresh = await h.request("POST", "/trpc/deployments.create", {
+      token: t.admin,
+      body: { slug: "tick-c", displayName: "C", region: "au-syd" },
+      headers: { "idempotency-key": "tick-key-fresh" },
+    });
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get("idempotent-replayed")).toBeNull();
     expect([a.id, b.id]).toContain(replay.body.result.data.id);
   });
 

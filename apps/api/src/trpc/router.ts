@@ -15,6 +15,8 @@ export interface TrpcContext {
   readonly services: Services;
   readonly authorization: string | undefined;
   readonly idempotencyKey: string | undefined;
+  /** The response's headers (the fetch adapter's), for `Idempotent-Replayed`. */
+  readonly resHeaders?: Headers;
 }
 
 const TRPC_CODE_OF: Record<number, TRPC_ERROR_CODE_KEY> = {
@@ -119,6 +121,8 @@ async function run<I extends z.ZodObject, O extends z.ZodType>(
       ctx.idempotencyKey,
       false,
     );
+    // As over REST: a replayed answer says so.
+    if (outcome.replayed) ctx.resHeaders?.set("Idempotent-Replayed", "true");
     return outcome.body as z.output<O>;
   } catch (error) {
     rethrow(error);
