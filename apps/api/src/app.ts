@@ -15,7 +15,7 @@ import { MAX_BODY_BYTES, payloadTooLarge } from "./rest/body.ts";
 import { mountRest } from "./rest/routes.ts";
 import { directQueries } from "./trpc/direct.ts";
 import { MAX_BATCH_CALLS } from "./trpc/limits.ts";
-import { appRouter, domainErrorOf } from "./trpc/router.ts";
+import { appRouter, domainErrorOf, productErrorShape } from "./trpc/router.ts";
 
 export { MAX_BODY_BYTES } from "./rest/body.ts";
 
@@ -85,12 +85,22 @@ export function newApp(input: Services, options: AppOptions = {}): Hono<Env> {
   });
 
   if (options.directQueries !== false) app.get("/trpc/*", directQueries(services, allOperations));
-  const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => respondWithError(payloadTooLarge()),
-  });
-  // REST reads its bodies itself, straight from Node's request, with the same limit (rest/body.ts).
-  app.use("/trpc/*", limit);
+  // REST reads its bodies itself, straight from Node's request, with the same limit (rest/body.ts);
+  // tRPC's adapter reads the web Request, so the limit stands in front of it, answering in tRPC's
+  // error shape (a whole-request error: one object, no procedure path) so clients find data.code.
+  app.use(
+    "/trpc/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        const domain = payloadTooLarge();
+        return new Response(JSON.stringify({ error: productErrorShape(domain, undefined) }), {
+          status: STATUS_OF[domain.code],
+          headers: { "content-type": "application/json" },
+        });
+      },
+    }),
+  );
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) =>

@@ -1,7 +1,9 @@
 import { testBackends } from "@arcadia/db/testing";
 import { TRPCClientError } from "@trpc/client";
+import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createClient, type RouterOutputs } from "../client.ts";
+import { MAX_BODY_BYTES } from "../rest/body.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 import { MAX_BATCH_CALLS } from "./limits.ts";
 
@@ -209,5 +211,23 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
       expect(answer.status).toBe("rejected");
       expect(errorData((answer as PromiseRejectedResult).reason).code).toBe("VALIDATION_FAILED");
     }
+  });
+
+  it("refuses a body over 1 MiB with 413 in tRPC's error shape, so the client sees data.code", async () => {
+    const client = createClient({ url: h.url, token: t.admin });
+    const failure = await client.deployments.create
+      .mutate({ slug: "huge", displayName: "x".repeat(MAX_BODY_BYTES), region: "au-syd" })
+      .catch((e: unknown) => e);
+    expect(errorData(failure)).toMatchObject({ code: "PAYLOAD_TOO_LARGE", httpStatus: 413 });
+    const batched = await h.request("POST", "/trpc/deployments.create,deployments.create?batch=1", {
+      token: t.admin,
+      rawBody: JSON.stringify({ 0: { pad: "x".repeat(MAX_BODY_BYTES) } }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(batched.status).toBe(413);
+    expect(batched.body.error).toMatchObject({
+      code: TRPC_ERROR_CODES_BY_KEY.PAYLOAD_TOO_LARGE,
+      data: { code: "PAYLOAD_TOO_LARGE", httpStatus: 413 },
+    });
   });
 });
