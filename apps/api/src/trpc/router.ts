@@ -1,6 +1,7 @@
 import type { Principal } from "@arcadia/domain";
 import { DomainError } from "@arcadia/domain";
 import { initTRPC, TRPCError, type TRPCRouterRecord } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import type { z } from "zod";
 import { ZodError } from "zod";
@@ -50,6 +51,15 @@ export function domainErrorOf(error: TRPCError): DomainError {
   }
   if (error.code === "PAYLOAD_TOO_LARGE")
     return new DomainError("PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB.");
+  if (error.code === "UNSUPPORTED_MEDIA_TYPE") {
+    return new DomainError("VALIDATION_FAILED", "Send the input as JSON.", {
+      fields: { "content-type": "must be application/json" },
+    });
+  }
+  // Any other 4xx is tRPC's own refusal of the request (ours carry a DomainError): not our fault.
+  if (getHTTPStatusCodeFromError(error) < 500) {
+    return new DomainError("VALIDATION_FAILED", "The request is not valid.");
+  }
   return toDomainError(cause);
 }
 
