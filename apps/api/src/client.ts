@@ -7,10 +7,17 @@ export type { AppRouter };
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
+/** What a call may carry in its tRPC context: `mutate(input, { context: { idempotencyKey } })`. */
+export interface CallContext {
+  /** This mutation's Idempotency-Key: send the same one when retrying it. */
+  readonly idempotencyKey?: string;
+}
+
 /**
  * A typed tRPC client: `createClient({ url: "http://127.0.0.1:3000", token })`. Queries asked for
  * in the same tick go as batches (within the server's limits); each mutation goes as a request of
- * its own, so that it carries its own Idempotency-Key (`idempotencyKey` is asked once per mutation).
+ * its own with its own Idempotency-Key: the one in the call's context, else `idempotencyKey()`
+ * (asked once per request, so a retry needs the key passed in the context to be recognised).
  */
 export function createClient(options: {
   url: string;
@@ -26,8 +33,8 @@ export function createClient(options: {
         condition: (op) => op.type === "mutation",
         true: httpLink({
           url,
-          headers: () => {
-            const key = options.idempotencyKey?.();
+          headers: ({ op }) => {
+            const key = (op.context as CallContext).idempotencyKey ?? options.idempotencyKey?.();
             return { authorization, ...(key ? { "idempotency-key": key } : {}) };
           },
         }),

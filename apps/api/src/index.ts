@@ -1,5 +1,5 @@
 export { newApp } from "./app.ts";
-export type { AppRouter, RouterInputs, RouterOutputs } from "./client.ts";
+export type { AppRouter, CallContext, RouterInputs, RouterOutputs } from "./client.ts";
 export { createClient } from "./client.ts";
 export type { Services } from "./executor.ts";
 export { listen } from "./listen.ts";

@@ -2,7 +2,7 @@ import { testBackends } from "@arcadia/db/testing";
 import { TRPCClientError } from "@trpc/client";
 import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { createClient, type RouterOutputs } from "../client.ts";
+import { type CallContext, createClient, type RouterOutputs } from "../client.ts";
 import { MAX_BODY_BYTES } from "../rest/body.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 import { MAX_BATCH_CALLS } from "./limits.ts";
@@ -138,6 +138,21 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
     const one = await send("/trpc/deployments.create?batch=1", { 0: create("keyed-c") }, "batch-key-2");
     expect(one.status).toBe(200);
     expect(one.body[0].result.data.slug).toBe("keyed-c");
+  });
+
+  it("takes a mutation's Idempotency-Key from its call context, so that a retry is recognised", async () => {
+    let generated = 0;
+    const client = createClient({ url: h.url, token: t.admin, idempotencyKey: () => `gen-${++generated}` });
+    const input = { slug: "ctx-retry", displayName: "R", region: "au-syd" } as const;
+    const context = { idempotencyKey: "ctx-key-1" } satisfies CallContext;
+    const first = await client.deployments.create.mutate(input, { context });
+    const retried = await client.deployments.create.mutate(input, { context });
+    expect(retried).toEqual(first);
+    expect(generated).toBe(0);
+    // Without a key in the context, each request gets a fresh one: a second create is a new write.
+    const other = await client.deployments.create.mutate(input).catch((e: unknown) => e);
+    expect(errorData(other).code).toBe("SLUG_TAKEN");
+    expect(generated).toBe(1);
   });
 
   it("honours Idempotency-Key on mutations", async () => {
