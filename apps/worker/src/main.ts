@@ -6,28 +6,52 @@ import { dataDirFromEnv, openDatabase } from "@arcadia/db";
 import { configFromEnv, createLogger, onShutdown } from "@arcadia/runtime";
 import { runPass, startScheduler } from "./scheduler.ts";
 
-const { values } = parseArgs({
-  options: {
-    once: { type: "boolean", default: false },
-    now: { type: "string" },
-    "batch-size": { type: "string" },
-    concurrency: { type: "string" },
-  },
-  strict: true,
-});
+const USAGE = "usage: pnpm worker [--once] [--now <ISO-8601 instant>] [--batch-size N] [--concurrency N]";
+/** An instant with no doubt about its time zone: a UTC date, or a date and time with Z or an offset. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/i;
 
 const config = configFromEnv();
 const logger = createLogger(config.logLevel, { service: "worker", pid: process.pid });
-const now = values.now ? new Date(values.now) : new Date();
-if (Number.isNaN(now.getTime())) {
-  logger.error("--now must be an ISO-8601 instant, e.g. 2027-01-01T00:00:00Z", { now: values.now });
+
+/** A refused command line: one error line saying what is wrong and how to call, exit 2. */
+function refuse(message: string, fields: Record<string, unknown> = {}): never {
+  logger.error(message, { ...fields, usage: USAGE });
   process.exit(2);
+}
+
+let values: { once?: boolean; now?: string; "batch-size"?: string; concurrency?: string };
+try {
+  ({ values } = parseArgs({
+    options: {
+      once: { type: "boolean", default: false },
+      now: { type: "string" },
+      "batch-size": { type: "string" },
+      concurrency: { type: "string" },
+    },
+    strict: true,
+  }));
+} catch (error) {
+  refuse(error instanceof Error ? error.message : String(error));
+}
+/** Whether `text` names a real calendar date (Date itself rolls 2026-02-30 over into March). */
+function realDate(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split("-").map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+const now = values.now ? new Date(values.now) : new Date();
+if (
+  values.now !== undefined &&
+  (!ISO_INSTANT.test(values.now) || Number.isNaN(now.getTime()) || !realDate(values.now))
+) {
+  refuse("--now must be an ISO-8601 instant with its time zone, e.g. 2027-01-01T00:00:00Z", {
+    now: values.now,
+  });
 }
 function positive(flag: "batch-size" | "concurrency"): number | undefined {
   const value = values[flag] ? Number(values[flag]) : undefined;
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-    logger.error(`--${flag} must be a positive whole number`);
-    process.exit(2);
+    refuse(`--${flag} must be a positive whole number`, { [flag]: values[flag] });
   }
   return value;
 }

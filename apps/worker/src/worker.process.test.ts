@@ -124,3 +124,42 @@ describe.each(testBackends())("worker processes on %s", (backend: Backend) => {
     });
   });
 });
+
+describe("the worker's command line", () => {
+  /** Runs the worker with `args` only (it refuses them before opening any database). */
+  function run(args: string[]): Promise<{ code: number | null; output: string }> {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
+      cwd: workerDir,
+      env: { ...process.env, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr!.on("data", (chunk) => {
+      output += chunk;
+    });
+    return new Promise((resolve) => child.on("exit", (code) => resolve({ code, output })));
+  }
+
+  it.each([
+    [["--bogus"], "Unknown option '--bogus'"],
+    [["--once", "--concurrency", "-1"], "--concurrency"],
+    [["--once", "--batch-size", "0"], "--batch-size must be a positive whole number"],
+    [["--once", "--now", "garbage"], "--now must be an ISO-8601 instant"],
+    [["--once", "--now", "2027-01-01T00:00:00"], "--now must be an ISO-8601 instant"],
+    [["--once", "--now", "Jan 1 2027"], "--now must be an ISO-8601 instant"],
+    [["--once", "--now", "2026-13-01T00:00:00Z"], "--now must be an ISO-8601 instant"],
+    [["--once", "--now", "2026-02-30T00:00:00Z"], "--now must be an ISO-8601 instant"],
+  ])("refuses %j with one error line, its usage and exit 2", async (args, message) => {
+    const { code, output } = await run(args);
+    expect(code).toBe(2);
+    const lines = output.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!);
+    expect(line).toMatchObject({ level: "error", usage: expect.stringContaining("pnpm worker") });
+    expect(line.msg).toContain(message);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+});
