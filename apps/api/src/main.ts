@@ -1,9 +1,9 @@
 // `pnpm start` (API + in-process worker scheduler) and `pnpm api` (API only).
-import { configFromEnv, createLogger, onShutdown } from "@arcadia/runtime";
+import { configFromEnvOrExit, createLogger, onShutdown } from "@arcadia/runtime";
 import { startScheduler } from "@arcadia/worker";
 import { startApi } from "./server.ts";
 
-const config = configFromEnv();
+const config = configFromEnvOrExit("api");
 const logger = createLogger(config.logLevel, { service: "api", pid: process.pid });
 const withScheduler = process.argv.includes("--with-scheduler") && config.scheduler;
 

@@ -3,14 +3,14 @@
 
 import { parseArgs } from "node:util";
 import { dataDirFromEnv, openDatabase } from "@arcadia/db";
-import { configFromEnv, createLogger, onShutdown } from "@arcadia/runtime";
+import { configFromEnvOrExit, createLogger, onShutdown } from "@arcadia/runtime";
 import { runPass, startScheduler } from "./scheduler.ts";
 
 const USAGE = "usage: pnpm worker [--once] [--now <ISO-8601 instant>] [--batch-size N] [--concurrency N]";
 /** An instant with no doubt about its time zone: a UTC date, or a date and time with Z or an offset. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/i;
 
-const config = configFromEnv();
+const config = configFromEnvOrExit("worker");
 const logger = createLogger(config.logLevel, { service: "worker", pid: process.pid });
 
 /** A refused command line: one error line saying what is wrong and how to call, exit 2. */

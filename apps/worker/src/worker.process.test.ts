@@ -127,10 +127,13 @@ describe.each(testBackends())("worker processes on %s", (backend: Backend) => {
 
 describe("the worker's command line", () => {
   /** Runs the worker with `args` only (it refuses them before opening any database). */
-  function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  function run(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number | null; output: string }> {
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
       cwd: workerDir,
-      env: { ...process.env, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" },
+      env: { ...process.env, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -161,5 +164,17 @@ describe("the worker's command line", () => {
     expect(line).toMatchObject({ level: "error", usage: expect.stringContaining("pnpm worker") });
     expect(line.msg).toContain(message);
     expect(output).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of"],
+    [{ PORT: "abc" }, "PORT must be a port number"],
+  ])("refuses the setting %j with one error line and exit 2", async (env, message) => {
+    const { code, output } = await run(["--once"], env);
+    expect(code).toBe(2);
+    const lines = output.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", service: "worker" });
+    expect(JSON.parse(lines[0]!).msg).toContain(message);
   });
 });

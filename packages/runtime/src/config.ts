@@ -1,5 +1,5 @@
 import { DEFAULT_REGIONS } from "@arcadia/domain";
-import { LOG_LEVELS, type LogLevel } from "./logger.ts";
+import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.ts";
 
 export interface Config {
   readonly port: number;
@@ -39,4 +39,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     regions,
   };
+}
+
+/**
+ * The configuration of a process that cannot run without one: a bad setting (`PORT=abc`,
+ * `LOG_LEVEL=loud`) is one JSON error line naming it, and exit code 2, not a stack trace.
+ */
+export function configFromEnvOrExit(service: string, env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return configFromEnv(env);
+  } catch (error) {
+    createLogger("error", { service, pid: process.pid }).error(
+      error instanceof Error ? error.message : String(error),
+    );
+    process.exit(2);
+  }
 }
