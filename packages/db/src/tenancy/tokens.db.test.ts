@@ -70,4 +70,23 @@ describe.each(testBackends())("tenants and tokens on %s", (backend) => {
       ]);
     expect(rows[0]?.n).toBe(1);
   });
+
+  it("revokes a token once when revocations race: the others find it revoked", async () => {
+    const [tenant] = await listTenants(ctx(), operator);
+    const { token } = await issueToken(ctx(), operator, {
+      role: "tenant_viewer",
+      tenantId: tenant!.id,
+      name: "r",
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        revokeToken(ctx(), operator, token.id).then(
+          () => "revoked",
+          (error: unknown) => (error as { code?: string }).code,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === "revoked")).toHaveLength(1);
+    expect(outcomes.filter((o) => o === "CONFLICT")).toHaveLength(5);
+  });
 });

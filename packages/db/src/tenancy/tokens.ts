@@ -9,6 +9,7 @@ import {
   Tenant,
   unwrap,
 } from "@arcadia/domain";
+import { LockMode } from "@mikro-orm/core";
 import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound } from "../shared/lookup.ts";
 
@@ -63,7 +64,10 @@ export async function issueToken(
 /** Revokes a token the principal could have issued; others are NOT_FOUND (or FORBIDDEN for viewers). */
 export async function revokeToken(ctx: UseCaseContext, principal: Principal, id: string): Promise<ApiToken> {
   return ctx.em.transactional(async (em) => {
-    const token = isUuid(id) ? await em.findOne(ApiToken, { id }) : null;
+    // Locked, so that of two concurrent revocations one revokes and the other finds it revoked.
+    const token = isUuid(id)
+      ? await em.findOne(ApiToken, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE })
+      : null;
     if (!token) throw notFound("Token");
     if (principal.role !== "platform_admin" && token.tenantId !== principal.tenantId) throw notFound("Token");
     unwrap(checkTokenIssue(principal, token.role, token.tenantId));
