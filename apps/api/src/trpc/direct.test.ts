@@ -57,10 +57,11 @@ describe.each(testBackends())("direct tRPC queries on %s", (backend) => {
       "not-an-id",
       "",
     ];
-    // Both paths over the same database, each with a token cache of its own.
+    // Both paths over the same database and one fixed clock, each with a token cache of its own.
+    const at = new Date();
     const services = (): Services => ({
       orm: h.db.orm,
-      now: () => new Date("2026-11-25T12:00:00Z"),
+      now: () => at,
       regions: DEFAULT_REGIONS,
       logger: createLogger("silent"),
       principals: new PrincipalCache(),
