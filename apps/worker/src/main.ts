@@ -4,11 +4,16 @@
 import { parseArgs } from "node:util";
 import { dataDirFromEnv, openDatabase } from "@arcadia/db";
 import { configFromEnvOrExit, createLogger, onShutdown } from "@arcadia/runtime";
+import { z } from "zod";
 import { runPass, startScheduler } from "./scheduler.ts";
 
 const USAGE = "usage: pnpm worker [--once] [--now <ISO-8601 instant>] [--batch-size N] [--concurrency N]";
-/** An instant with no doubt about its time zone: a UTC date, or a date and time with Z or an offset. */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/i;
+/**
+ * An instant with no doubt about its time zone, on a date that exists: a UTC date, or a date and
+ * time with Z or an offset (zod's ISO checks; `Date` alone reads a zone-less time as local and rolls
+ * 2026-02-30 over into March).
+ */
+const ISO_INSTANT = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
 
 const config = configFromEnvOrExit("worker");
 const logger = createLogger(config.logLevel, { service: "worker", pid: process.pid });
@@ -33,17 +38,8 @@ try {
 } catch (error) {
   refuse(error instanceof Error ? error.message : String(error));
 }
-/** Whether `text` names a real calendar date (Date itself rolls 2026-02-30 over into March). */
-function realDate(text: string): boolean {
-  const [year, month, day] = text.slice(0, 10).split("-").map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
 const now = values.now ? new Date(values.now) : new Date();
-if (
-  values.now !== undefined &&
-  (!ISO_INSTANT.test(values.now) || Number.isNaN(now.getTime()) || !realDate(values.now))
-) {
+if (values.now !== undefined && !ISO_INSTANT.safeParse(values.now).success) {
   refuse("--now must be an ISO-8601 instant with its time zone, e.g. 2027-01-01T00:00:00Z", {
     now: values.now,
   });
