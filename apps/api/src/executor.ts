@@ -3,24 +3,13 @@ import {
   IDEMPOTENCY_WINDOW_MS,
   IdempotencyRecord,
   newId,
-  type Orm,
   type UseCaseContext,
   useCaseContext,
 } from "@arcadia/db";
 import { DomainError, type Principal } from "@arcadia/domain";
-import type { Logger } from "@arcadia/runtime";
-import type { PrincipalCache } from "./auth.ts";
 import { validationError } from "./errors.ts";
 import type { Operation } from "./operations/operation.ts";
-
-export interface Services {
-  readonly orm: Orm;
-  /** Short-lived cache of authenticated tokens (see auth.ts); none means every request looks up. */
-  readonly principals?: PrincipalCache;
-  readonly now: () => Date;
-  readonly regions: readonly string[];
-  readonly logger: Logger;
-}
+import type { Services } from "./services.ts";
 
 export interface Outcome {
   readonly status: number;

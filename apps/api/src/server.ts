@@ -11,8 +11,8 @@ import {
 } from "@arcadia/db";
 import type { Config, Logger } from "@arcadia/runtime";
 import { newApp } from "./app.ts";
-import type { Services } from "./executor.ts";
 import { listen } from "./listen.ts";
+import type { Services } from "./services.ts";
 
 export interface RunningApi {
   readonly url: string;

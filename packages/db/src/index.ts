@@ -3,6 +3,7 @@ export * from "./billing/statements.ts";
 export * from "./catalog/catalog.ts";
 export * from "./database.ts";
 export * from "./deployments/deployments.ts";
+export type * from "./deployments/document.ts";
 export * from "./embedded/embedded-postgres.ts";
 export { IdempotencyRecord } from "./mapping/index.ts";
 export * from "./migrate.ts";

@@ -1,7 +1,7 @@
 import type { UseCaseContext } from "@arcadia/db";
 import type { Principal } from "@arcadia/domain";
 import type { z } from "zod";
-import type { Services } from "../executor.ts";
+import type { Services } from "../services.ts";
 
 export type HttpMethod = "get" | "post" | "patch" | "delete";
 

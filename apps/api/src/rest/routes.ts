@@ -2,8 +2,9 @@ import { DomainError } from "@arcadia/domain";
 import type { Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { principalFromHeader } from "../auth.ts";
-import { execute, type Services } from "../executor.ts";
+import { execute } from "../executor.ts";
 import { type Operation, pathParams } from "../operations/operation.ts";
+import type { Services } from "../services.ts";
 import { bodyText, MAX_BODY_BYTES } from "./body.ts";
 
 export const REST_BASE = "/api/v1";

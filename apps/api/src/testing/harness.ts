@@ -3,8 +3,8 @@ import { type Backend, createTestDatabase, type TestDatabase } from "@arcadia/db
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import { createLogger } from "@arcadia/runtime";
 import { newApp } from "../app.ts";
-import type { Services } from "../executor.ts";
 import { listen } from "../listen.ts";
+import type { Services } from "../services.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
 export interface HttpResult<T = any> {

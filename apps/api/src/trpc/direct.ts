@@ -2,8 +2,9 @@ import type { Context, Next } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { principalFromHeader } from "../auth.ts";
 import { toDomainError } from "../errors.ts";
-import { execute, type Services } from "../executor.ts";
+import { execute } from "../executor.ts";
 import type { Operation } from "../operations/operation.ts";
+import type { Services } from "../services.ts";
 import { MAX_BATCH_CALLS } from "./limits.ts";
 import { productErrorShape } from "./router.ts";
 

@@ -7,9 +7,10 @@ import type { z } from "zod";
 import { ZodError } from "zod";
 import { principalFromHeader } from "../auth.ts";
 import { errorBody, STATUS_OF, toDomainError, validationError } from "../errors.ts";
-import { execute, type Services } from "../executor.ts";
+import { execute } from "../executor.ts";
 import { catalog, deployments, invoices, resources, subscriptions, tenancy } from "../operations/index.ts";
 import type { Operation } from "../operations/operation.ts";
+import type { Services } from "../services.ts";
 import { MAX_BATCH_CALLS } from "./limits.ts";
 
 export interface TrpcContext {

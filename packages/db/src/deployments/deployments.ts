@@ -33,19 +33,8 @@ import {
   UPDATE_STATE,
   UPDATE_SUBSCRIPTION_STATUS,
 } from "../statements.ts";
+import type { DeploymentDocument, SubscriptionDocument } from "./document.ts";
 import { deploymentFromRow, readDeploymentDocument } from "./document-read-model.ts";
-
-export interface SubscriptionDocument {
-  readonly subscription: Subscription;
-  readonly addons: AddonAttachment[];
-  readonly planChanges: PlanChange[];
-}
-
-export interface DeploymentDocument {
-  readonly deployment: Deployment;
-  readonly subscription: SubscriptionDocument | null;
-  readonly events: DeploymentEvent[];
-}
 
 /** Loads a deployment the principal may see, optionally locking its row for the transaction. */
 export async function findVisibleDeployment(

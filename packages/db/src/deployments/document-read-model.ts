@@ -13,7 +13,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { instant as date, instantOrNull as dateOrNull, type Row, withConnection } from "../shared/sql.ts";
 import { DEPLOYMENT_DOCUMENT } from "../statements.ts";
-import type { DeploymentDocument } from "./deployments.ts";
+import type { DeploymentDocument } from "./document.ts";
 
 /**
  * The deployment document (deployment, subscription with plan versions, add-ons and plan history,

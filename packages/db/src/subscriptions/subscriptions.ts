@@ -17,11 +17,8 @@ import {
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { resolvePlanVersion, unknownPlan } from "../catalog/catalog.ts";
-import {
-  findVisibleDeployment,
-  loadSubscriptionDocument,
-  type SubscriptionDocument,
-} from "../deployments/deployments.ts";
+import { findVisibleDeployment, loadSubscriptionDocument } from "../deployments/deployments.ts";
+import type { SubscriptionDocument } from "../deployments/document.ts";
 import { deploymentFromRow, planVersionFromRow } from "../deployments/document-read-model.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { onUniqueViolation } from "../shared/errors.ts";

@@ -1,0 +1,13 @@
+import type { Orm } from "@arcadia/db";
+import type { Logger } from "@arcadia/runtime";
+import type { PrincipalCache } from "./principal-cache.ts";
+
+/** What every request handler is given: the database, the clock, the configured regions, the logger. */
+export interface Services {
+  readonly orm: Orm;
+  /** Short-lived cache of authenticated tokens (see principal-cache.ts); none means every request looks up. */
+  readonly principals?: PrincipalCache;
+  readonly now: () => Date;
+  readonly regions: readonly string[];
+  readonly logger: Logger;
+}
