@@ -1,7 +1,9 @@
+import { CATALOG_NAME_MAX, CATALOG_NAME_RULE, TRIAL_DAYS_MAX, TRIAL_DAYS_RULE } from "@arcadia/domain";
 import { z } from "zod";
-import { ZCode, ZCurrency, ZDecimal, ZId, ZInstant, ZNonNegativeCents } from "./common.ts";
+import { ZCatalogCode, ZCode, ZCurrency, ZDecimal, ZId, ZInstant, ZNonNegativeCents } from "./common.ts";
 
-export const ZIncludes = z.record(z.string().max(63), ZDecimal).describe("resource kind → included quantity");
+export const ZIncludes = z.record(ZCatalogCode, ZDecimal).describe("resource kind → included quantity");
+const ZCatalogName = z.string().min(1, CATALOG_NAME_RULE).max(CATALOG_NAME_MAX, CATALOG_NAME_RULE);
 
 export const ZPlanVersion = z
   .object({
@@ -34,12 +36,12 @@ export const ZGetPlanRequest = z.strictObject({ code: ZCode });
 const versionFields = {
   priceCents: ZNonNegativeCents,
   currency: ZCurrency.optional(),
-  trialDays: z.number().int().min(0).max(365).optional(),
+  trialDays: z.number().int().min(0, TRIAL_DAYS_RULE).max(TRIAL_DAYS_MAX, TRIAL_DAYS_RULE).optional(),
   includes: ZIncludes.optional(),
 };
 export const ZCreatePlanRequest = z.strictObject({
-  code: ZCode,
-  name: z.string().max(200),
+  code: ZCatalogCode,
+  name: ZCatalogName,
   ...versionFields,
 });
 export const ZPublishPlanVersionRequest = z.strictObject({ code: ZCode, ...versionFields });
@@ -62,9 +64,9 @@ export const ZAddon = z
 export const ZListAddonsRequest = z.strictObject({});
 export const ZAddonList = z.array(ZAddon);
 export const ZCreateAddonRequest = z.strictObject({
-  code: ZCode,
-  name: z.string().max(200),
-  resourceKind: ZCode,
+  code: ZCatalogCode,
+  name: ZCatalogName,
+  resourceKind: ZCatalogCode,
   qty: ZDecimal,
   priceCents: ZNonNegativeCents,
   currency: ZCurrency.optional(),
@@ -72,7 +74,7 @@ export const ZCreateAddonRequest = z.strictObject({
 });
 export const ZUpdateAddonRequest = z.strictObject({
   code: ZCode,
-  name: z.string().max(200).optional(),
+  name: ZCatalogName.optional(),
   priceCents: ZNonNegativeCents.optional(),
   active: z.boolean().optional(),
 });

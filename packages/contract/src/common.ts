@@ -1,4 +1,13 @@
-import { ERROR_CODES } from "@arcadia/domain";
+import {
+  CATALOG_CODE_PATTERN,
+  CATALOG_CODE_RULE,
+  CURRENCY_PATTERN,
+  CURRENCY_RULE,
+  DECIMAL_TEXT_PATTERN,
+  DECIMAL_TEXT_RULE,
+  ERROR_CODES,
+  MAX_CENTS,
+} from "@arcadia/domain";
 import { z } from "zod";
 
 /** Ids are uuids; any string is accepted here and an unknown one answers NOT_FOUND. */
@@ -9,14 +18,32 @@ export const ZNonNegativeCents = z
   .number()
   .int()
   .min(0)
-  .max(Number.MAX_SAFE_INTEGER)
+  .max(MAX_CENTS)
   .describe("integer minor units (cents)");
 export const ZDecimal = z
   .string()
-  .regex(/^-?\d{1,18}(\.\d{1,6})?$/, 'must be a decimal number written as a string, e.g. "50" or "0.5"')
+  .regex(DECIMAL_TEXT_PATTERN, DECIMAL_TEXT_RULE)
   .describe("decimal quantity as a string");
-export const ZCurrency = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as AUD");
+export const ZCurrency = z.string().regex(CURRENCY_PATTERN, CURRENCY_RULE);
+/** A catalog code being looked up: an unknown one answers NOT_FOUND / UNKNOWN_PLAN, not 400. */
 export const ZCode = z.string().min(1).max(63);
+/** A new catalog code (plan, add-on, resource kind), in the domain's pattern. */
+export const ZCatalogCode = z.string().regex(CATALOG_CODE_PATTERN, CATALOG_CODE_RULE);
+
+/**
+ * Text the domain counts in characters (code points, as JSON Schema's maxLength does, where zod's
+ * max counts UTF-16 units): checked with the domain's own predicate, published with its bounds.
+ */
+export function characters(
+  bounds: { min?: number; max: number },
+  accepts: (text: string) => boolean,
+  rule: string,
+) {
+  return z
+    .string()
+    .refine(accepts, rule)
+    .meta({ ...(bounds.min !== undefined ? { minLength: bounds.min } : {}), maxLength: bounds.max });
+}
 export const ZLimit = z.coerce.number().int().min(1).max(200).optional();
 export const ZCursor = z.string().max(500).optional();
 

@@ -1,10 +1,34 @@
-import { DEPLOYMENT_STATES, LLM_MODES, ROLES } from "@arcadia/domain";
+import {
+  DEFAULT_REGIONS,
+  DEPLOYMENT_STATES,
+  DISPLAY_NAME_MAX,
+  DISPLAY_NAME_RULE,
+  isDisplayName,
+  isReason,
+  LLM_MODES,
+  REASON_MAX,
+  REASON_RULE,
+  ROLES,
+  SLUG_PATTERN,
+  SLUG_RULE,
+} from "@arcadia/domain";
 import { z } from "zod";
-import { page, ZCursor, ZId, ZInstant, ZLimit } from "./common.ts";
+import { characters, page, ZCursor, ZId, ZInstant, ZLimit } from "./common.ts";
 import { ZSubscription } from "./subscriptions.ts";
 
 export const ZDeploymentState = z.enum(DEPLOYMENT_STATES);
 export const ZLlmMode = z.enum(LLM_MODES);
+export const ZSlug = z.string().regex(SLUG_PATTERN, SLUG_RULE);
+export const ZDisplayName = characters({ min: 1, max: DISPLAY_NAME_MAX }, isDisplayName, DISPLAY_NAME_RULE);
+export const ZReason = characters({ max: REASON_MAX }, isReason, REASON_RULE);
+/** Regions are configuration (REGIONS), so the server checks the configured list; these are the defaults. */
+export const ZRegion = z
+  .string()
+  .max(100)
+  .meta({
+    description: `one of the configured regions (default: ${DEFAULT_REGIONS.join(", ")})`,
+    examples: [...DEFAULT_REGIONS],
+  });
 
 export const ZDeployment = z
   .object({
@@ -62,9 +86,9 @@ export const ZDeploymentPage = page(ZDeployment);
 export const ZGetDeploymentRequest = z.strictObject({ id: ZId });
 
 export const ZCreateDeploymentRequest = z.strictObject({
-  slug: z.string().max(100),
-  displayName: z.string().max(1000),
-  region: z.string().max(100),
+  slug: ZSlug,
+  displayName: ZDisplayName,
+  region: ZRegion,
   llmMode: ZLlmMode.optional(),
   trial: z.boolean().optional(),
   tenantId: ZId.optional(),
@@ -72,7 +96,7 @@ export const ZCreateDeploymentRequest = z.strictObject({
 
 export const ZUpdateDeploymentRequest = z.strictObject({
   id: ZId,
-  displayName: z.string().max(1000).optional(),
+  displayName: ZDisplayName.optional(),
   llmMode: ZLlmMode.optional(),
   billingActionSuspended: z.boolean().optional(),
 });
@@ -80,7 +104,7 @@ export const ZUpdateDeploymentRequest = z.strictObject({
 export const ZTransitionRequest = z.strictObject({
   id: ZId,
   to: ZDeploymentState,
-  reason: z.string().max(2000).nullish(),
+  reason: ZReason.nullish(),
 });
 export const ZTransitionResponse = z
   .object({ deployment: ZDeployment, event: ZDeploymentEvent })

@@ -1,9 +1,10 @@
+import { LINE_KINDS, STATEMENT_STATUSES } from "@arcadia/domain";
 import { z } from "zod";
 import { page, ZCurrency, ZCursor, ZId, ZInstant, ZLimit, ZNonNegativeCents } from "./common.ts";
 
 export const ZStatementLine = z
   .object({
-    kind: z.enum(["plan", "addon"]),
+    kind: z.enum(LINE_KINDS),
     description: z.string(),
     refId: ZId.describe("the plan version or add-on attachment billed"),
     unitPriceCents: ZNonNegativeCents.describe("monthly price snapshot"),
@@ -24,7 +25,7 @@ export const ZStatement = z
     periodEnd: ZInstant,
     currency: ZCurrency,
     totalCents: ZNonNegativeCents,
-    status: z.literal("open"),
+    status: z.enum(STATEMENT_STATUSES),
     issuedAt: ZInstant,
     lines: z.array(ZStatementLine),
   })

@@ -1,5 +1,6 @@
+import { PROVIDER_REF_MAX, PROVIDER_REF_RULE } from "@arcadia/domain";
 import { z } from "zod";
-import { ZDecimal, ZId, ZInstant } from "./common.ts";
+import { ZCatalogCode, ZDecimal, ZId, ZInstant } from "./common.ts";
 
 export const ZCloudResource = z
   .object({
@@ -18,8 +19,8 @@ export const ZListResourcesRequest = z.strictObject({ id: ZId });
 export const ZResourceList = z.array(ZCloudResource);
 export const ZRegisterResourceRequest = z.strictObject({
   id: ZId,
-  kind: z.string().max(63),
-  providerRef: z.string().max(500),
+  kind: ZCatalogCode,
+  providerRef: z.string().min(1, PROVIDER_REF_RULE).max(PROVIDER_REF_MAX, PROVIDER_REF_RULE),
   qty: ZDecimal,
 });
 export const ZReleaseResourceRequest = z.strictObject({ id: ZId, resourceId: ZId });

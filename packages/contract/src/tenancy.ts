@@ -1,6 +1,13 @@
-import { ROLES } from "@arcadia/domain";
+import {
+  isTenantName,
+  ROLES,
+  TENANT_NAME_MAX,
+  TENANT_NAME_RULE,
+  TENANT_SLUG_PATTERN,
+  TENANT_SLUG_RULE,
+} from "@arcadia/domain";
 import { z } from "zod";
-import { ZId, ZInstant } from "./common.ts";
+import { characters, ZId, ZInstant } from "./common.ts";
 
 export const ZRole = z.enum(ROLES);
 
@@ -8,7 +15,10 @@ export const ZTenant = z
   .object({ id: ZId, slug: z.string(), name: z.string(), createdAt: ZInstant })
   .meta({ id: "Tenant" });
 
-export const ZCreateTenantRequest = z.strictObject({ slug: z.string().max(100), name: z.string().max(200) });
+export const ZCreateTenantRequest = z.strictObject({
+  slug: z.string().regex(TENANT_SLUG_PATTERN, TENANT_SLUG_RULE),
+  name: characters({ min: 1, max: TENANT_NAME_MAX }, isTenantName, TENANT_NAME_RULE),
+});
 export const ZListTenantsRequest = z.strictObject({});
 export const ZTenantList = z.array(ZTenant);
 

@@ -17,6 +17,7 @@ export * from "./shared/errors.ts";
 export * from "./shared/intervals.ts";
 export * from "./shared/money.ts";
 export * from "./shared/periods.ts";
+export * from "./shared/text.ts";
 export * from "./subscriptions/operations.ts";
 export * from "./subscriptions/subscription.ts";
 export * from "./tenancy/tenant.ts";

@@ -1,3 +1,25 @@
+import { ZCreateDeploymentRequest, ZCreateTenantRequest } from "@arcadia/contract";
+import {
+  CATALOG_CODE_PATTERN,
+  CATALOG_NAME_MAX,
+  CURRENCY_PATTERN,
+  createDeployment,
+  createTenant,
+  DECIMAL_TEXT_PATTERN,
+  DEFAULT_REGIONS,
+  DEPLOYMENT_STATES,
+  DISPLAY_NAME_MAX,
+  LINE_KINDS,
+  MAX_CENTS,
+  REASON_MAX,
+  SLUG_PATTERN,
+  STATEMENT_STATUSES,
+  SUBSCRIPTION_STATUSES,
+  TENANT_NAME_MAX,
+  TENANT_SLUG_PATTERN,
+  TRIAL_DAYS_MAX,
+} from "@arcadia/domain";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { allOperations } from "../operations/index.ts";
 import { openApiDocument } from "./document.ts";
@@ -12,7 +34,7 @@ describe("the OpenAPI document", () => {
         {
           operationId: string;
           responses: Record<string, unknown>;
-          requestBody?: unknown;
+          requestBody?: { content: { "application/json": { schema: { properties: Record<string, unknown> } } } };
           parameters: { name: string; in: string }[];
         }
       >
@@ -49,5 +71,73 @@ describe("the OpenAPI document", () => {
     );
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) expect(doc.components.schemas[ref], ref).toBeDefined();
+  });
+
+  const body = (path: string, method: string) =>
+    doc.paths[`/api/v1${path}`]![method]!.requestBody!.content["application/json"].schema.properties;
+  const component = (name: string) =>
+    (doc.components.schemas[name] as { properties: Record<string, unknown> }).properties;
+
+  it("states the domain's own rules: patterns, lengths, bounds and enums", () => {
+    expect(body("/deployments", "post")).toMatchObject({
+      slug: { pattern: SLUG_PATTERN.source },
+      displayName: { minLength: 1, maxLength: DISPLAY_NAME_MAX },
+      region: { examples: [...DEFAULT_REGIONS] },
+    });
+    expect(body("/deployments/{id}/transition", "post").reason).toEqual({
+      anyOf: [{ type: "string", maxLength: REASON_MAX }, { type: "null" }],
+    });
+    expect(body("/tenants", "post")).toMatchObject({
+      slug: { pattern: TENANT_SLUG_PATTERN.source },
+      name: { minLength: 1, maxLength: TENANT_NAME_MAX },
+    });
+    expect(body("/plans", "post")).toMatchObject({
+      code: { pattern: CATALOG_CODE_PATTERN.source },
+      name: { maxLength: CATALOG_NAME_MAX },
+      priceCents: { minimum: 0, maximum: MAX_CENTS },
+      currency: { pattern: CURRENCY_PATTERN.source },
+      trialDays: { minimum: 0, maximum: TRIAL_DAYS_MAX },
+      includes: { additionalProperties: { pattern: DECIMAL_TEXT_PATTERN.source } },
+    });
+    expect(component("Deployment").state).toMatchObject({ enum: [...DEPLOYMENT_STATES] });
+    expect(component("Subscription").status).toMatchObject({ enum: [...SUBSCRIPTION_STATUSES] });
+    expect(component("StatementLine").kind).toMatchObject({ enum: [...LINE_KINDS] });
+    expect(component("Statement").status).toMatchObject({ enum: [...STATEMENT_STATUSES] });
+  });
+
+  it("accepts exactly the names and slugs the domain accepts", () => {
+    const text = fc.oneof(
+      fc.string({ maxLength: 120 }),
+      fc.string({ unit: "grapheme", maxLength: 120 }),
+      fc.string({ unit: "binary", minLength: 95, maxLength: 105 }),
+      fc.stringMatching(/^[a-z0-9-]{1,70}$/),
+    );
+    const now = new Date(0);
+    fc.assert(
+      fc.property(text, (value) => {
+        const deployment = createDeployment({
+          id: "d",
+          eventId: "e",
+          tenantId: "t",
+          slug: value,
+          displayName: value,
+          region: "au-syd",
+          actor: { type: "system", id: "test" },
+          now,
+          regions: ["au-syd"],
+        });
+        const fields = deployment.ok ? {} : (deployment.error.details.fields as Record<string, string>);
+        const contract = ZCreateDeploymentRequest.safeParse({ slug: value, displayName: value, region: "au-syd" });
+        const refused = contract.success ? [] : contract.error.issues.map((issue) => issue.path.join("."));
+        expect(refused.sort()).toEqual(Object.keys(fields).sort());
+        const tenant = createTenant({ id: "t", slug: value, name: value, now });
+        const tenantFields = tenant.ok ? {} : (tenant.error.details.fields as Record<string, string>);
+        const tenantContract = ZCreateTenantRequest.safeParse({ slug: value, name: value });
+        expect(
+          (tenantContract.success ? [] : tenantContract.error.issues.map((i) => i.path.join("."))).sort(),
+        ).toEqual(Object.keys(tenantFields).sort());
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,5 +1,6 @@
 import {
   Deployment,
+  LINE_KINDS,
   STATEMENT_STATUSES,
   Statement,
   StatementLine,
@@ -43,7 +44,7 @@ export const StatementLineSchema = new EntitySchema<StatementLine>({
     id: { type: "uuid", primary: true },
     statementId: { kind: "m:1", entity: () => Statement, mapToPk: true, fieldName: "statement_id" },
     position: { type: "integer" },
-    kind: { type: "text", enum: true, items: () => ["plan", "addon"] as unknown as string[] },
+    kind: { type: "text", enum: true, items: () => LINE_KINDS as unknown as string[] },
     description: { type: "text" },
     refId: { type: "uuid" },
     unitPriceCents: { type: moneyType() },

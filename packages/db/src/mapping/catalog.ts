@@ -1,4 +1,4 @@
-import { Addon, Plan, PlanVersion } from "@arcadia/domain";
+import { Addon, CURRENCY_PATTERN, Plan, PlanVersion, TRIAL_DAYS_MAX } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
 import { instant, moneyType, QuantityType } from "./types.ts";
 
@@ -30,8 +30,11 @@ export const PlanVersionSchema = new EntitySchema<PlanVersion>({
   checks: [
     { name: "plan_versions_version_check", expression: "version >= 1" },
     { name: "plan_versions_price_check", expression: "price_cents >= 0" },
-    { name: "plan_versions_currency_check", expression: "currency ~ '^[A-Z]{3}$'" },
-    { name: "plan_versions_trial_days_check", expression: "trial_days >= 0 and trial_days <= 365" },
+    { name: "plan_versions_currency_check", expression: `currency ~ '${CURRENCY_PATTERN.source}'` },
+    {
+      name: "plan_versions_trial_days_check",
+      expression: `trial_days >= 0 and trial_days <= ${TRIAL_DAYS_MAX}`,
+    },
   ],
 });
 
@@ -53,6 +56,6 @@ export const AddonSchema = new EntitySchema<Addon>({
   checks: [
     { name: "addons_price_check", expression: "price_cents >= 0" },
     { name: "addons_qty_check", expression: "qty > 0" },
-    { name: "addons_currency_check", expression: "currency ~ '^[A-Z]{3}$'" },
+    { name: "addons_currency_check", expression: `currency ~ '${CURRENCY_PATTERN.source}'` },
   ],
 });

@@ -1,4 +1,13 @@
-import { DEPLOYMENT_STATES, Deployment, DeploymentEvent, LLM_MODES, ROLES, Tenant } from "@arcadia/domain";
+import {
+  DEPLOYMENT_STATES,
+  Deployment,
+  DeploymentEvent,
+  LLM_MODES,
+  REASON_MAX,
+  ROLES,
+  SLUG_PATTERN,
+  Tenant,
+} from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
 import { instant, oneOf } from "./types.ts";
 
@@ -23,7 +32,7 @@ export const DeploymentSchema = new EntitySchema<Deployment>({
   uniques: [{ name: "deployments_tenant_slug_unique", properties: ["tenantId", "slug"] }],
   indexes: [{ name: "deployments_tenant_created_index", properties: ["tenantId", "createdAt", "id"] }],
   checks: [
-    { name: "deployments_slug_check", expression: "slug ~ '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$'" },
+    { name: "deployments_slug_check", expression: `slug ~ '${SLUG_PATTERN.source}'` },
     { name: "deployments_sequence_check", expression: "last_event_sequence >= 1" },
   ],
 });
@@ -56,6 +65,9 @@ export const DeploymentEventSchema = new EntitySchema<DeploymentEvent>({
       name: "deployment_events_actor_check",
       expression: `(actor_type = 'system' and actor_role is null) or (actor_type = 'principal' and actor_role is not null and ${oneOf("actor_role", ROLES)})`,
     },
-    { name: "deployment_events_reason_check", expression: "reason is null or char_length(reason) <= 500" },
+    {
+      name: "deployment_events_reason_check",
+      expression: `reason is null or char_length(reason) <= ${REASON_MAX}`,
+    },
   ],
 });

@@ -34,7 +34,8 @@ export interface StatementInput {
   readonly events: readonly StateChange[];
 }
 
-export type StatementLineKind = "plan" | "addon";
+export const LINE_KINDS = ["plan", "addon"] as const;
+export type StatementLineKind = (typeof LINE_KINDS)[number];
 
 export interface ComputedLine {
   readonly kind: StatementLineKind;

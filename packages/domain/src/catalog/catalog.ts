@@ -1,9 +1,19 @@
 import { type DecimalString, isDecimalString, normalizeDecimal } from "../shared/decimal.ts";
 import { fail, ok, type Result } from "../shared/errors.ts";
-import { type Cents, CURRENCY_PATTERN, DEFAULT_CURRENCY, isCents } from "../shared/money.ts";
+import { type Cents, CURRENCY_PATTERN, CURRENCY_RULE, DEFAULT_CURRENCY, isCents } from "../shared/money.ts";
 
 export const CATALOG_CODE_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
+export const CATALOG_CODE_RULE = "must be lower-case letters, digits and underscores";
+/** Plan and add-on names, in UTF-16 code units (as they were first checked). */
+export const CATALOG_NAME_MAX = 100;
+export const CATALOG_NAME_RULE = `must be 1–${CATALOG_NAME_MAX} characters`;
 export const DEFAULT_TRIAL_DAYS = 14;
+export const TRIAL_DAYS_MAX = 365;
+export const TRIAL_DAYS_RULE = `must be a whole number of days from 0 to ${TRIAL_DAYS_MAX}`;
+
+function isCatalogName(name: string): boolean {
+  return name.trim().length > 0 && name.length <= CATALOG_NAME_MAX;
+}
 
 /** Resource kind → included quantity, e.g. { storage: "10", compute: "1" }. */
 export type Includes = Record<string, DecimalString>;
@@ -60,11 +70,11 @@ function checkPrice(problems: Problems, priceCents: unknown) {
 }
 
 function checkCurrency(problems: Problems, currency: string) {
-  if (!CURRENCY_PATTERN.test(currency)) problems.currency = "must be an ISO 4217 code such as AUD";
+  if (!CURRENCY_PATTERN.test(currency)) problems.currency = CURRENCY_RULE;
 }
 
 function checkCode(problems: Problems, code: string) {
-  if (!CATALOG_CODE_PATTERN.test(code)) problems.code = "must be lower-case letters, digits and underscores";
+  if (!CATALOG_CODE_PATTERN.test(code)) problems.code = CATALOG_CODE_RULE;
 }
 
 function checkIncludes(problems: Problems, includes: Includes): Includes {
@@ -93,7 +103,7 @@ export interface PlanVersionInput {
 export function createPlan(input: { id: string; code: string; name: string; now: Date }): Result<Plan> {
   const problems: Problems = {};
   checkCode(problems, input.code);
-  if (input.name.trim().length === 0 || input.name.length > 100) problems.name = "must be 1–100 characters";
+  if (!isCatalogName(input.name)) problems.name = CATALOG_NAME_RULE;
   return validation(problems, "The plan is not valid.", () => new Plan({ ...input, createdAt: input.now }));
 }
 
@@ -111,8 +121,8 @@ export function publishPlanVersion(
   const currency = input.currency ?? DEFAULT_CURRENCY;
   checkCurrency(problems, currency);
   const trialDays = input.trialDays ?? DEFAULT_TRIAL_DAYS;
-  if (!Number.isSafeInteger(trialDays) || trialDays < 0 || trialDays > 365) {
-    problems.trialDays = "must be a whole number of days from 0 to 365";
+  if (!Number.isSafeInteger(trialDays) || trialDays < 0 || trialDays > TRIAL_DAYS_MAX) {
+    problems.trialDays = TRIAL_DAYS_RULE;
   }
   const includes = checkIncludes(problems, input.includes ?? {});
   return validation(
@@ -145,7 +155,7 @@ export interface AddonInput {
 export function createAddon(input: AddonInput & { id: string; now: Date }): Result<Addon> {
   const problems: Problems = {};
   checkCode(problems, input.code);
-  if (input.name.trim().length === 0 || input.name.length > 100) problems.name = "must be 1–100 characters";
+  if (!isCatalogName(input.name)) problems.name = CATALOG_NAME_RULE;
   if (!CATALOG_CODE_PATTERN.test(input.resourceKind))
     problems.resourceKind = "must be a code such as storage";
   if (!isDecimalString(input.qty) || input.qty.startsWith("-") || normalizeDecimal(input.qty) === "0") {
@@ -183,8 +193,8 @@ export interface AddonPatch {
 export function updateAddon(addon: Addon, patch: AddonPatch, now: Date): Result<Addon> {
   const problems: Problems = {};
   if (patch.priceCents !== undefined) checkPrice(problems, patch.priceCents);
-  if (patch.name !== undefined && (patch.name.trim().length === 0 || patch.name.length > 100)) {
-    problems.name = "must be 1–100 characters";
+  if (patch.name !== undefined && !isCatalogName(patch.name)) {
+    problems.name = CATALOG_NAME_RULE;
   }
   return validation(problems, "The add-on change is not valid.", () => {
     if (patch.name !== undefined) addon.name = patch.name;

@@ -3,7 +3,16 @@ import { actorColumns, DeploymentEvent } from "../lifecycle/event.ts";
 import type { DeploymentState } from "../lifecycle/states.ts";
 import { checkTransition } from "../lifecycle/transition.ts";
 import { fail, ok, type Result } from "../shared/errors.ts";
-import { Deployment, DISPLAY_NAME_MAX, type LlmMode, REASON_MAX, SLUG_PATTERN } from "./deployment.ts";
+import {
+  Deployment,
+  DISPLAY_NAME_RULE,
+  isDisplayName,
+  isReason,
+  type LlmMode,
+  REASON_RULE,
+  SLUG_PATTERN,
+  SLUG_RULE,
+} from "./deployment.ts";
 
 export interface NewDeployment {
   readonly id: string;
@@ -28,13 +37,10 @@ function validateFields(
 ) {
   const problems: Record<string, string> = {};
   if (fields.slug !== undefined && !SLUG_PATTERN.test(fields.slug)) {
-    problems.slug = "must be a DNS label: 3–63 lower-case letters, digits or inner hyphens";
+    problems.slug = SLUG_RULE;
   }
-  if (fields.displayName !== undefined) {
-    const length = [...fields.displayName].length;
-    if (length < 1 || length > DISPLAY_NAME_MAX || fields.displayName.trim().length === 0) {
-      problems.displayName = `must be 1–${DISPLAY_NAME_MAX} characters`;
-    }
+  if (fields.displayName !== undefined && !isDisplayName(fields.displayName)) {
+    problems.displayName = DISPLAY_NAME_RULE;
   }
   if (fields.region !== undefined && !regions.includes(fields.region)) {
     problems.region = `must be one of ${regions.join(", ")}`;
@@ -95,9 +101,9 @@ export function transitionDeployment(
   deployment: Deployment,
   input: TransitionInput,
 ): Result<DeploymentEvent> {
-  if (input.reason != null && [...input.reason].length > REASON_MAX) {
+  if (input.reason != null && !isReason(input.reason)) {
     return fail("VALIDATION_FAILED", "The reason is too long.", {
-      fields: { reason: `must be at most ${REASON_MAX} characters` },
+      fields: { reason: REASON_RULE },
     });
   }
   const from = deployment.state;

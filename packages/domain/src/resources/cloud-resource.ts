@@ -2,6 +2,10 @@ import { CATALOG_CODE_PATTERN } from "../catalog/catalog.ts";
 import { type DecimalString, isDecimalString, normalizeDecimal } from "../shared/decimal.ts";
 import { fail, ok, type Result } from "../shared/errors.ts";
 
+/** Provider references, in UTF-16 code units. */
+export const PROVIDER_REF_MAX = 200;
+export const PROVIDER_REF_RULE = `must be 1–${PROVIDER_REF_MAX} characters`;
+
 /** Something provisioned for exactly one deployment (a volume, a VM), counted against entitlements. */
 export class CloudResource {
   id!: string;
@@ -28,8 +32,8 @@ export function registerResource(input: {
 }): Result<CloudResource> {
   const fields: Record<string, string> = {};
   if (!CATALOG_CODE_PATTERN.test(input.kind)) fields.kind = "must be a resource kind such as storage";
-  if (input.providerRef.trim().length === 0 || input.providerRef.length > 200)
-    fields.providerRef = "must be 1–200 characters";
+  if (input.providerRef.trim().length === 0 || input.providerRef.length > PROVIDER_REF_MAX)
+    fields.providerRef = PROVIDER_REF_RULE;
   if (!isDecimalString(input.qty) || input.qty.startsWith("-") || normalizeDecimal(input.qty) === "0") {
     fields.qty = "must be a positive decimal";
   }

@@ -6,6 +6,9 @@
 export type DecimalString = string;
 
 export const DECIMAL_PATTERN = /^-?(0|[1-9]\d{0,17})(\.\d{1,6})?$/;
+/** How a quantity may be written at the API: up to 18 whole and 6 fractional digits. */
+export const DECIMAL_TEXT_PATTERN = /^-?\d{1,18}(\.\d{1,6})?$/;
+export const DECIMAL_TEXT_RULE = 'must be a decimal number written as a string, e.g. "50" or "0.5"';
 export const MAX_DECIMAL_SCALE = 6;
 
 interface Scaled {

@@ -44,5 +44,8 @@ export function sumCents(amounts: readonly Cents[]): Cents {
   return toCents(total);
 }
 
+/** The largest amount: integer minor units stay exact in a JS number up to 2^53 − 1. */
+export const MAX_CENTS = Number.MAX_SAFE_INTEGER;
 export const CURRENCY_PATTERN = /^[A-Z]{3}$/;
+export const CURRENCY_RULE = "must be an ISO 4217 code such as AUD";
 export const DEFAULT_CURRENCY = "AUD";

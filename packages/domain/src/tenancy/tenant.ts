@@ -1,5 +1,6 @@
 import type { Role } from "../lifecycle/actors.ts";
 import { fail, ok, type Result } from "../shared/errors.ts";
+import { characterCount } from "../shared/text.ts";
 
 /** A customer organisation: owns deployments and tenant-scoped tokens. */
 export class Tenant {
@@ -29,12 +30,19 @@ export class ApiToken {
 }
 
 export const TENANT_SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+export const TENANT_SLUG_RULE = "must be a DNS label of 3–63 characters";
+/** Tenant names are counted in characters (code points). */
+export const TENANT_NAME_MAX = 100;
+export const TENANT_NAME_RULE = `must be 1–${TENANT_NAME_MAX} characters`;
+
+export function isTenantName(name: string): boolean {
+  return name.trim().length > 0 && characterCount(name) <= TENANT_NAME_MAX;
+}
 
 export function createTenant(input: { id: string; slug: string; name: string; now: Date }): Result<Tenant> {
   const fields: Record<string, string> = {};
-  if (!TENANT_SLUG_PATTERN.test(input.slug)) fields.slug = "must be a DNS label of 3–63 characters";
-  if (input.name.trim().length === 0 || [...input.name].length > 100)
-    fields.name = "must be 1–100 characters";
+  if (!TENANT_SLUG_PATTERN.test(input.slug)) fields.slug = TENANT_SLUG_RULE;
+  if (!isTenantName(input.name)) fields.name = TENANT_NAME_RULE;
   if (Object.keys(fields).length > 0)
     return fail("VALIDATION_FAILED", "The tenant is not valid.", { fields });
   return ok(new Tenant({ id: input.id, slug: input.slug, name: input.name, createdAt: input.now }));
