@@ -34,7 +34,9 @@ describe("the OpenAPI document", () => {
         {
           operationId: string;
           responses: Record<string, unknown>;
-          requestBody?: { content: { "application/json": { schema: { properties: Record<string, unknown> } } } };
+          requestBody?: {
+            content: { "application/json": { schema: { properties: Record<string, unknown> } } };
+          };
           parameters: { name: string; in: string }[];
         }
       >
@@ -127,7 +129,11 @@ describe("the OpenAPI document", () => {
           regions: ["au-syd"],
         });
         const fields = deployment.ok ? {} : (deployment.error.details.fields as Record<string, string>);
-        const contract = ZCreateDeploymentRequest.safeParse({ slug: value, displayName: value, region: "au-syd" });
+        const contract = ZCreateDeploymentRequest.safeParse({
+          slug: value,
+          displayName: value,
+          region: "au-syd",
+        });
         const refused = contract.success ? [] : contract.error.issues.map((issue) => issue.path.join("."));
         expect(refused.sort()).toEqual(Object.keys(fields).sort());
         const tenant = createTenant({ id: "t", slug: value, name: value, now });
