@@ -102,6 +102,7 @@ async function document(id: string) {
           })),
           planHistory: d.plan_changes.map((c: Row) => ({
             id: c.id,
+            sequence: c.sequence,
             kind: c.kind,
             fromPlanVersion: null,
             toPlanVersion: version(c, "t_"),

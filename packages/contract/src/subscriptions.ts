@@ -24,6 +24,13 @@ export const ZAddonAttachment = z
 export const ZPlanChange = z
   .object({
     id: ZId,
+    sequence: z
+      .number()
+      .int()
+      .min(1)
+      .describe(
+        "1, 2, 3… in the order the changes were made; of changes effective at one instant the last holds",
+      ),
     kind: z.enum(PLAN_CHANGE_KINDS),
     fromPlanVersion: ZSubscriptionPlanVersion.nullable(),
     toPlanVersion: ZSubscriptionPlanVersion,

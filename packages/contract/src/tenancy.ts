@@ -12,12 +12,28 @@ import { characters, ZId, ZInstant } from "./common.ts";
 export const ZRole = z.enum(ROLES);
 
 export const ZTenant = z
-  .object({ id: ZId, slug: z.string(), name: z.string(), createdAt: ZInstant })
+  .object({
+    id: ZId,
+    slug: z.string(),
+    name: z.string(),
+    sandbox: z
+      .boolean()
+      .describe("a sandbox's data lives on its test clock; it never becomes an ordinary tenant"),
+    clock: z
+      .object({ frozenAt: ZInstant.describe("the sandbox's now") })
+      .nullable()
+      .describe("the test clock of a sandbox; null for an ordinary tenant"),
+    createdAt: ZInstant,
+  })
   .meta({ id: "Tenant" });
 
 export const ZCreateTenantRequest = z.strictObject({
   slug: z.string().regex(TENANT_SLUG_PATTERN, TENANT_SLUG_RULE),
   name: characters({ min: 1, max: TENANT_NAME_MAX }, isTenantName, TENANT_NAME_RULE),
+  testClock: z
+    .strictObject({ frozenAt: ZInstant.describe("where the clock starts") })
+    .optional()
+    .describe("makes the tenant a sandbox whose time is this clock, moved only by advancing it"),
 });
 export const ZListTenantsRequest = z.strictObject({});
 export const ZTenantList = z.array(ZTenant);

@@ -9,6 +9,7 @@ export { IdempotencyRecord } from "./mapping/index.ts";
 export * from "./migrate.ts";
 export * from "./orm.ts";
 export * from "./resources/resources.ts";
+export { type Clock, type ClockReader, tenantClocks } from "./shared/clock.ts";
 export { type UseCaseContext, useCaseContext } from "./shared/context.ts";
 export * from "./shared/idempotency.ts";
 export * from "./shared/ids.ts";

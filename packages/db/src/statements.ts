@@ -66,7 +66,7 @@ export const DEPLOYMENT_DOCUMENT = prepared(
             order by a.attached_at, a.id), '[]'::json)
        from subscriptions s join subscription_addons a on a.subscription_id = s.id
       where s.deployment_id = d.id) as addons,
-    (select coalesce(json_agg(x order by x.requested_at, x.id), '[]'::json) from (
+    (select coalesce(json_agg(x order by x.sequence), '[]'::json) from (
        select c.*, ${VERSION_COLUMNS("f", "fp", "f_")}, ${VERSION_COLUMNS("t", "tp", "t_")}
          from subscriptions s join subscription_plan_changes c on c.subscription_id = s.id
          left join plan_versions f on f.id = c.from_plan_version_id left join plans fp on fp.id = f.plan_id
@@ -129,8 +129,8 @@ export const INSERT_SUBSCRIPTION = prepared(
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ), plan_change as (
        insert into subscription_plan_changes (id, subscription_id, from_plan_version_id, to_plan_version_id, kind,
-         requested_at, effective_at, actor_type, actor_id, actor_role, superseded_at)
-       values ($14, $1, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+         requested_at, effective_at, actor_type, actor_id, actor_role, superseded_at, sequence)
+       values ($14, $1, $15, $16, $17, $18, $19, $20, $21, $22, $23, $32)
      )
      insert into subscription_addons (id, subscription_id, addon_code, resource_kind, qty, price_cents, currency,
        attached_at, detached_at)

@@ -21,3 +21,4 @@ export * from "./shared/text.ts";
 export * from "./subscriptions/operations.ts";
 export * from "./subscriptions/subscription.ts";
 export * from "./tenancy/tenant.ts";
+export * from "./tenancy/test-clock.ts";

@@ -22,11 +22,17 @@ export const createTenantOp = operation({
   method: "post",
   path: "/tenants",
   status: 201,
-  summary: "Create a tenant",
+  summary: "Create a tenant (with testClock: a sandbox)",
   access: "platform_admin",
   input: C.ZCreateTenantRequest,
   output: C.ZTenant,
-  run: async ({ ctx, principal }, input) => presentTenant(await createTenant(ctx, principal, input)),
+  run: async ({ ctx, principal }, { testClock, ...input }) =>
+    presentTenant(
+      await createTenant(ctx, principal, {
+        ...input,
+        testClock: testClock ? { frozenAt: new Date(testClock.frozenAt) } : null,
+      }),
+    ),
 });
 
 export const createTokenOp = operation({

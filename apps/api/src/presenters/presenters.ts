@@ -26,7 +26,14 @@ const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function presentTenant(t: Tenant) {
-  return { id: t.id, slug: t.slug, name: t.name, createdAt: iso(t.createdAt) };
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    sandbox: t.sandbox,
+    clock: t.clockFrozenAt ? { frozenAt: iso(t.clockFrozenAt) } : null,
+    createdAt: iso(t.createdAt),
+  };
 }
 
 export function presentToken(t: ApiToken) {
@@ -135,6 +142,7 @@ export function presentAttachment(a: AddonAttachment) {
 function presentPlanChange(c: PlanChange) {
   return {
     id: c.id,
+    sequence: c.sequence,
     kind: c.kind,
     fromPlanVersion: c.fromPlanVersion ? snapshotOf(c.fromPlanVersion) : null,
     toPlanVersion: snapshotOf(c.toPlanVersion),

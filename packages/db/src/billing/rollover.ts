@@ -18,9 +18,29 @@ import type { Orm } from "../orm.ts";
 import { newId } from "../shared/ids.ts";
 import { instant, instantOrNull, sqlOn } from "../shared/sql.ts";
 
+/**
+ * Whose data a pass touches. The real-time worker's passes take every ordinary tenant and leave
+ * sandboxes alone (their time is their test clock); an advance of a test clock runs the same passes
+ * for its one sandbox tenant, at each due instant.
+ */
+export type PassScope =
+  | { readonly kind: "ordinary" }
+  | { readonly kind: "sandbox"; readonly tenantId: string };
+
+export const ORDINARY_TENANTS: PassScope = { kind: "ordinary" };
+
+/** The SQL condition (with its parameters) that keeps a pass to its scope; `tenant` names the tenant_id column. */
+export function scopeCondition(scope: PassScope, tenant: string): { sql: string; params: unknown[] } {
+  return scope.kind === "ordinary"
+    ? { sql: `not exists (select 1 from tenants t where t.id = ${tenant} and t.sandbox)`, params: [] }
+    : { sql: `${tenant} = ?`, params: [scope.tenantId] };
+}
+
 export interface RolloverOptions {
   /** The worker's clock: periods ending at or before it are closed. */
   readonly now: Date;
+  /** Ordinary tenants (the default) or one sandbox tenant at its clock's instant. */
+  readonly scope?: PassScope;
   /** Subscriptions claimed per transaction; memory is bounded by this, not by the total. */
   readonly batchSize?: number;
   /** Most periods closed per subscription per batch (catch-up continues in the next batch). */
@@ -67,6 +87,7 @@ interface PlanChangeRow {
   subscription_id: string;
   effective_at: Date;
   requested_at: Date;
+  sequence: number;
   plan_version_id: string;
   plan_code: string;
   version: number;
@@ -110,28 +131,30 @@ function groupBy<T, K extends keyof T>(rows: T[], key: K): Map<T[K], T[]> {
  * anywhere leaves the batch unclaimed and unbilled, and the unique (subscription, period_start)
  * constraint is the backstop against a second statement.
  */
-async function rollOverBatch(
+export async function rollOverBatch(
   em: EntityManager,
   now: Date,
   batchSize: number,
   maxPeriods: number,
+  scope: PassScope = ORDINARY_TENANTS,
 ): Promise<{ claimed: number; statements: ComputedStatement[] }> {
   const sql = sqlOn(em);
+  const inScope = scopeCondition(scope, "subscriptions.tenant_id");
   const claimed = await sql<ClaimedRow[]>(
     `select id, deployment_id, tenant_id, status, current_period_start, current_period_end, cancelled_at, created_at, plan_version_id
        from subscriptions
-      where ended_at is null and current_period_end <= ?
+      where ended_at is null and current_period_end <= ? and ${inScope.sql}
       order by current_period_end, id
       limit ?
       for update skip locked`,
-    [now, batchSize],
+    [now, ...inScope.params, batchSize],
   );
   if (claimed.length === 0) return { claimed: 0, statements: [] };
   const subscriptionIds = ids(claimed);
   const deploymentIds = JSON.stringify(claimed.map((c) => c.deployment_id));
   // One connection runs one query at a time: these go in sequence.
   const changeRows = await sql<PlanChangeRow[]>(
-    `select c.subscription_id, c.effective_at, c.requested_at, v.id as plan_version_id, p.code as plan_code, v.version, v.price_cents, v.currency
+    `select c.subscription_id, c.effective_at, c.requested_at, c.sequence, v.id as plan_version_id, p.code as plan_code, v.version, v.price_cents, v.currency
          from subscription_plan_changes c
          join plan_versions v on v.id = c.to_plan_version_id
          join plans p on p.id = v.plan_id
@@ -184,6 +207,7 @@ async function rollOverBatch(
         toPlanVersion: version,
         effectiveAt: instant(c.effective_at),
         requestedAt: instant(c.requested_at),
+        sequence: c.sequence,
         supersededAt: null,
       } as PlanChange;
     });
@@ -216,6 +240,7 @@ async function rollOverBatch(
     }));
     const planChanges = changes.map((c) => ({
       effectiveAt: c.effectiveAt,
+      sequence: c.sequence,
       planVersion: {
         id: c.toPlanVersion.id,
         planCode: c.toPlanVersion.plan.code,
@@ -239,7 +264,7 @@ async function rollOverBatch(
         attachments,
         events,
       });
-      statements.push({ ...computed, id: newId(now.getTime()), subscription: row });
+      statements.push({ ...computed, id: newId(), subscription: row });
       rollOverPeriod(subscription, changes, now);
     }
     advanced.push({
@@ -324,21 +349,23 @@ async function rollOverBatch(
  * batch; rows another worker holds are skipped. Deployments under the operator override are not
  * claimed; they are counted as skipped.
  */
-async function convertTrialsBatch(
+export async function convertTrialsBatch(
   em: EntityManager,
   now: Date,
   batchSize: number,
   workerId: string,
+  scope: PassScope = ORDINARY_TENANTS,
 ): Promise<number> {
   const sql = sqlOn(em);
+  const inScope = scopeCondition(scope, "d.tenant_id");
   const due = await sql<{ deployment_id: string }[]>(
     `select d.id as deployment_id
        from deployments d join subscriptions s on s.deployment_id = d.id
-      where d.state = 'trial' and d.billing_action_suspended = false and s.trial_ends_at <= ?
+      where d.state = 'trial' and d.billing_action_suspended = false and s.trial_ends_at <= ? and ${inScope.sql}
       order by s.trial_ends_at, d.id
       limit ?
       for update of d, s skip locked`,
-    [now, batchSize],
+    [now, ...inScope.params, batchSize],
   );
   if (due.length === 0) return 0;
   const deploymentIds = due.map((d) => d.deployment_id);
@@ -356,7 +383,7 @@ async function convertTrialsBatch(
     const subscription = subscriptionOf.get(deployment.id);
     if (!subscription || !trialHasEnded(deployment, subscription, now)) continue;
     const result = convertTrial(deployment, subscription, {
-      eventId: newId(now.getTime()),
+      eventId: newId(),
       lastEventAt: lastEventAt.get(deployment.id) ?? deployment.createdAt,
       workerId,
     });
@@ -367,11 +394,12 @@ async function convertTrialsBatch(
   return converted;
 }
 
-async function countSkippedByOverride(em: EntityManager, now: Date): Promise<number> {
+async function countSkippedByOverride(em: EntityManager, now: Date, scope: PassScope): Promise<number> {
+  const inScope = scopeCondition(scope, "d.tenant_id");
   const rows = await sqlOn(em)<{ n: number }[]>(
     `select count(*)::int as n from deployments d join subscriptions s on s.deployment_id = d.id
-      where d.state = 'trial' and d.billing_action_suspended = true and s.trial_ends_at <= ?`,
-    [now],
+      where d.state = 'trial' and d.billing_action_suspended = true and s.trial_ends_at <= ? and ${inScope.sql}`,
+    [now, ...inScope.params],
   );
   return rows[0]?.n ?? 0;
 }
@@ -386,6 +414,7 @@ export async function runRolloverPass(orm: Orm, options: RolloverOptions): Promi
   const maxPeriods = options.maxPeriodsPerBatch ?? 24;
   const workerId = options.workerId ?? WORKER_ACTOR_ID;
   const { now } = options;
+  const scope = options.scope ?? ORDINARY_TENANTS;
   let trialsConverted = 0;
   let subscriptionsProcessed = 0;
   let statementsIssued = 0;
@@ -396,17 +425,17 @@ export async function runRolloverPass(orm: Orm, options: RolloverOptions): Promi
   while (!stop()) {
     const converted = await orm.em
       .fork()
-      .transactional((em) => convertTrialsBatch(em, now, batchSize, workerId));
+      .transactional((em) => convertTrialsBatch(em, now, batchSize, workerId, scope));
     trialsConverted += converted;
     if (converted < batchSize) break;
   }
-  const skippedByOverride = await countSkippedByOverride(orm.em.fork(), now);
+  const skippedByOverride = await countSkippedByOverride(orm.em.fork(), now, scope);
 
   const stream = async () => {
     while (!stop()) {
       const { claimed, statements } = await orm.em
         .fork()
-        .transactional((em) => rollOverBatch(em, now, batchSize, maxPeriods));
+        .transactional((em) => rollOverBatch(em, now, batchSize, maxPeriods, scope));
       if (claimed === 0) break;
       batches += 1;
       subscriptionsProcessed += claimed;

@@ -116,6 +116,7 @@ export function statementInputs(
       .filter((c) => c.supersededAt === null)
       .map((c) => ({
         effectiveAt: c.effectiveAt,
+        sequence: c.sequence,
         planVersion: {
           id: c.toPlanVersion.id,
           planCode: c.toPlanVersion.plan.code,

@@ -78,7 +78,7 @@ export async function createPlan(
   input: { code: string; name: string } & PlanVersionInput,
 ): Promise<PlanWithVersions> {
   unwrap(requirePlatformAdmin(principal));
-  const now = ctx.now();
+  const now = ctx.clock.wallNow();
   const plan = unwrap(newPlan({ id: ctx.newId(), code: input.code, name: input.name, now }));
   const version = unwrap(nextVersion(plan, 0, { ...input, id: ctx.newId(), now }));
   await onUniqueViolation(
@@ -102,7 +102,9 @@ export async function publishPlanVersion(
     if (!plan) throw new DomainError("NOT_FOUND", `Plan ${code} not found.`);
     const latest = await em.findOne(PlanVersion, { plan: plan.id }, { orderBy: { version: "desc" } });
     em.persist(
-      unwrap(nextVersion(plan, latest?.version ?? 0, { ...input, id: ctx.newId(), now: ctx.now() })),
+      unwrap(
+        nextVersion(plan, latest?.version ?? 0, { ...input, id: ctx.newId(), now: ctx.clock.wallNow() }),
+      ),
     );
   });
   return getPlan(ctx, code);
@@ -118,7 +120,7 @@ export async function createAddon(
   input: AddonInput,
 ): Promise<Addon> {
   unwrap(requirePlatformAdmin(principal));
-  const addon = unwrap(newAddon({ ...input, id: ctx.newId(), now: ctx.now() }));
+  const addon = unwrap(newAddon({ ...input, id: ctx.newId(), now: ctx.clock.wallNow() }));
   await onUniqueViolation(
     () => ctx.em.transactional(async (em) => em.persist(addon).flush()),
     "CONFLICT",
@@ -138,6 +140,6 @@ export async function updateAddon(
   return ctx.em.transactional(async (em) => {
     const addon = await em.findOne(Addon, { code }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!addon) throw new DomainError("NOT_FOUND", `Add-on ${code} not found.`);
-    return unwrap(patchAddon(addon, patch, ctx.now()));
+    return unwrap(patchAddon(addon, patch, ctx.clock.wallNow()));
   });
 }

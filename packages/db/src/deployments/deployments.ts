@@ -61,7 +61,7 @@ export async function loadSubscriptionDocument(
       { subscriptionId: subscription.id },
       { orderBy: { attachedAt: "asc", id: "asc" } },
     ),
-    em.find(PlanChange, { subscriptionId: subscription.id }, { orderBy: { requestedAt: "asc", id: "asc" } }),
+    em.find(PlanChange, { subscriptionId: subscription.id }, { orderBy: { sequence: "asc" } }),
   ]);
   return { subscription, addons, planChanges };
 }
@@ -119,7 +119,7 @@ export async function createDeployment(
   input: NewDeploymentInput,
 ): Promise<DeploymentDocument> {
   const tenantId = unwrap(tenantForWrite(principal, input.tenantId));
-  const now = ctx.now();
+  const now = await ctx.clock.tenantNow(ctx.em, tenantId);
   const { deployment, event } = unwrap(
     newDeployment({
       ...input,
@@ -152,7 +152,8 @@ export async function updateDeployment(
   return ctx.em.transactional(async (em) => {
     const deployment = await findVisibleDeployment(em, principal, id, true);
     unwrap(requireWriter(principal));
-    return unwrap(patchDeployment(deployment, patch, actorOf(principal), ctx.now()));
+    const now = await ctx.clock.tenantNow(em, deployment.tenantId);
+    return unwrap(patchDeployment(deployment, patch, actorOf(principal), now));
   });
 }
 
@@ -173,7 +174,7 @@ export async function transitionDeployment(
     const [row] = isUuid(id) ? await sql(LOCK_DEPLOYMENT, [id]) : [];
     const deployment = visible(row ? deploymentFromRow(row) : null, principal, "Deployment");
     const [locked] = await sql(LOCK_SUBSCRIPTION_STATUS, [deployment.id]);
-    const now = ctx.now();
+    const now = await ctx.clock.tenantNow(sql, deployment.tenantId);
     const event = unwrap(
       transition(deployment, {
         to: input.to,

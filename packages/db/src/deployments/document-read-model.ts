@@ -141,6 +141,7 @@ function documentFromRow(d: Row, deployment: Deployment): DeploymentDocument {
       new PlanChange({
         id: c.id as string,
         subscriptionId: c.subscription_id as string,
+        sequence: Number(c.sequence),
         fromPlanVersion: planVersionFromRow(c, "f_", versions),
         toPlanVersion: planVersionFromRow(c, "t_", versions)!,
         kind: c.kind as PlanChange["kind"],

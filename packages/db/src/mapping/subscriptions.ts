@@ -78,6 +78,7 @@ export const PlanChangeSchema = new EntitySchema<PlanChange>({
   properties: {
     id: { type: "uuid", primary: true },
     subscriptionId: { kind: "m:1", entity: () => Subscription, mapToPk: true, fieldName: "subscription_id" },
+    sequence: { type: "int" },
     fromPlanVersion: { kind: "m:1", entity: () => PlanVersion, nullable: true, eager: true },
     toPlanVersion: { kind: "m:1", entity: () => PlanVersion, eager: true },
     kind: { type: "text", enum: true, items: () => PLAN_CHANGE_KINDS as unknown as string[] },
@@ -91,7 +92,11 @@ export const PlanChangeSchema = new EntitySchema<PlanChange>({
   indexes: [
     { name: "subscription_plan_changes_subscription_index", properties: ["subscriptionId", "effectiveAt"] },
   ],
+  uniques: [
+    { name: "subscription_plan_changes_sequence_unique", properties: ["subscriptionId", "sequence"] },
+  ],
   checks: [
+    { name: "subscription_plan_changes_sequence_check", expression: "sequence >= 1" },
     {
       name: "subscription_plan_changes_actor_check",
       expression: `(actor_type = 'system' and actor_role is null) or (actor_type = 'principal' and actor_role is not null and ${oneOf("actor_role", ROLES)})`,

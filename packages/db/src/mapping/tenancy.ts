@@ -9,8 +9,11 @@ export const TenantSchema = new EntitySchema<Tenant>({
     id: { type: "uuid", primary: true },
     slug: { type: "text", unique: "tenants_slug_unique" },
     name: { type: "text" },
+    sandbox: { type: "boolean", default: false },
+    clockFrozenAt: { ...instant, nullable: true },
     createdAt: { ...instant },
   },
+  checks: [{ name: "tenants_clock_check", expression: "sandbox = (clock_frozen_at is not null)" }],
 });
 
 export const ApiTokenSchema = new EntitySchema<ApiToken>({

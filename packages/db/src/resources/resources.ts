@@ -37,7 +37,8 @@ export async function registerResource(
   return ctx.em.transactional(async (em) => {
     const deployment = await findVisibleDeployment(em, principal, deploymentId);
     unwrap(requirePlatformAdmin(principal));
-    const resource = unwrap(register({ ...input, id: ctx.newId(), deployment, now: ctx.now() }));
+    const now = await ctx.clock.tenantNow(em, deployment.tenantId);
+    const resource = unwrap(register({ ...input, id: ctx.newId(), deployment, now }));
     em.persist(resource);
     return resource;
   });
@@ -60,7 +61,7 @@ export async function releaseResource(
         )
       : null;
     if (!resource) throw notFound("Resource");
-    return unwrap(release(resource, ctx.now()));
+    return unwrap(release(resource, await ctx.clock.tenantNow(em, deployment.tenantId)));
   });
 }
 

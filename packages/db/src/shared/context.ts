@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { type Clock, tenantClocks } from "./clock.ts";
 import { newId } from "./ids.ts";
 
 /**
@@ -13,14 +14,19 @@ export interface UseCaseContext {
    * use cases use it so that they never fork a unit of work they do not need.
    */
   readonly sqlEm: EntityManager;
-  readonly now: () => Date;
+  /**
+   * "Now", per tenant (shared/clock.ts): `await ctx.clock.tenantNow(db, tenantId)` for a tenant's
+   * data (a sandbox's test clock), `ctx.clock.wallNow()` for what is no tenant's.
+   */
+  readonly clock: Clock;
   readonly newId: () => string;
   readonly regions: readonly string[];
 }
 
 /**
- * A context over a unit of work, with time-ordered ids taken from the same clock. With `lazy`, `em`
- * is the root entity manager and the unit of work is forked from it on first use.
+ * A context over a unit of work, with time-ordered ids taken from the wall clock `now` (which is
+ * also what ordinary tenants' "now" is). With `lazy`, `em` is the root entity manager and the unit
+ * of work is forked from it on first use.
  */
 export function useCaseContext(
   em: EntityManager,
@@ -29,7 +35,8 @@ export function useCaseContext(
   options: { lazy?: boolean } = {},
 ): UseCaseContext {
   const ids = () => newId(now().getTime());
-  if (!options.lazy) return { em, sqlEm: em, now, newId: ids, regions };
+  const clock = tenantClocks(now);
+  if (!options.lazy) return { em, sqlEm: em, clock, newId: ids, regions };
   let made: EntityManager | undefined;
   return {
     get em() {
@@ -39,7 +46,7 @@ export function useCaseContext(
     get sqlEm() {
       return made ?? em;
     },
-    now,
+    clock,
     newId: ids,
     regions,
   };

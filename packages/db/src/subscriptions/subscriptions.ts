@@ -90,7 +90,7 @@ export async function subscribe(
           if (!addon) throw unknownAddon(code);
           return addon;
         });
-        const now = ctx.now();
+        const now = await ctx.clock.tenantNow(sql, deployment.tenantId);
         const { subscription, planChange } = unwrap(
           createSubscription({
             id: ctx.newId(),
@@ -170,6 +170,7 @@ async function insertSubscription(
     column("currency"),
     column("attachedAt"),
     column("detachedAt"),
+    c.sequence,
   ]);
 }
 
@@ -183,7 +184,8 @@ export async function attachAddon(
   return ctx.em.transactional(async (em) => {
     const subscription = await lockSubscription(em, principal, deploymentId);
     const addon = await findAddon(em, code);
-    const attachment = unwrap(attach(subscription, addon, { id: ctx.newId(), now: ctx.now() }));
+    const now = await ctx.clock.tenantNow(em, subscription.tenantId);
+    const attachment = unwrap(attach(subscription, addon, { id: ctx.newId(), now }));
     em.persist(attachment);
     return attachment;
   });
@@ -201,7 +203,7 @@ export async function detachAddon(
       ? await em.findOne(AddonAttachment, { id: attachmentId, subscriptionId: subscription.id })
       : null;
     if (!attachment) throw notFound("Add-on attachment");
-    return unwrap(detach(attachment, ctx.now()));
+    return unwrap(detach(attachment, await ctx.clock.tenantNow(em, subscription.tenantId)));
   });
 }
 
@@ -214,12 +216,18 @@ export async function changePlan(
   await ctx.em.transactional(async (em) => {
     const subscription = await lockSubscription(em, principal, deploymentId);
     const target = await resolvePlanVersion(em, input.planCode, input.planVersion);
-    const now = ctx.now();
+    const now = await ctx.clock.tenantNow(em, subscription.tenantId);
     const scheduled = await em.find(PlanChange, {
       subscriptionId: subscription.id,
       supersededAt: null,
       effectiveAt: { $gt: now },
     });
+    // Under the subscription's lock, so the next sequence is this change's alone (and the unique
+    // (subscription_id, sequence) constraint is the backstop).
+    const [last] = await em.execute<{ n: number }[]>(
+      "select coalesce(max(sequence), 0)::int as n from subscription_plan_changes where subscription_id = ?",
+      [subscription.id],
+    );
     const planChange = unwrap(
       change(subscription, {
         id: ctx.newId(),
@@ -228,6 +236,7 @@ export async function changePlan(
         actor: actorOf(principal),
         now,
         scheduled,
+        lastSequence: last?.n ?? 0,
       }),
     );
     if (planChange) em.persist(planChange);

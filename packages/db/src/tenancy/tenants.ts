@@ -11,10 +11,10 @@ import { onUniqueViolation } from "../shared/errors.ts";
 export async function createTenant(
   ctx: UseCaseContext,
   principal: Principal,
-  input: { slug: string; name: string },
+  input: { slug: string; name: string; testClock?: { frozenAt: Date } | null },
 ): Promise<Tenant> {
   unwrap(requirePlatformAdmin(principal));
-  const tenant = unwrap(newTenant({ id: ctx.newId(), ...input, now: ctx.now() }));
+  const tenant = unwrap(newTenant({ id: ctx.newId(), ...input, now: ctx.clock.wallNow() }));
   await onUniqueViolation(
     () => ctx.em.transactional(async (em) => em.persist(tenant).flush()),
     "SLUG_TAKEN",

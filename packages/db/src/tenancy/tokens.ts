@@ -53,7 +53,7 @@ export async function issueToken(
       role: input.role,
       name,
       secretHash: hashSecret(secret),
-      createdAt: ctx.now(),
+      createdAt: ctx.clock.wallNow(),
       revokedAt: null,
     });
     em.persist(token);
@@ -71,7 +71,7 @@ export async function revokeToken(ctx: UseCaseContext, principal: Principal, id:
     if (!token) throw notFound("Token");
     if (principal.role !== "platform_admin" && token.tenantId !== principal.tenantId) throw notFound("Token");
     unwrap(checkTokenIssue(principal, token.role, token.tenantId));
-    unwrap(revoke(token, ctx.now()));
+    unwrap(revoke(token, ctx.clock.wallNow()));
     return token;
   });
 }
@@ -100,7 +100,7 @@ export async function ensureBootstrapToken(ctx: UseCaseContext, secret: string):
       role: "platform_admin",
       name: "bootstrap admin",
       secretHash,
-      createdAt: ctx.now(),
+      createdAt: ctx.clock.wallNow(),
       revokedAt: null,
     })
     .onConflict("secret_hash")

@@ -16,10 +16,21 @@ export interface TenantFixture {
   readonly viewer: Principal;
 }
 
-/** A tenant with principals of both tenant roles (principals only; tokens are tested on their own). */
-export async function tenantFixture(orm: Orm, clock: TestClock): Promise<TenantFixture> {
+/**
+ * A tenant with principals of both tenant roles (principals only; tokens are tested on their own);
+ * with `testClock`, a sandbox whose clock starts there.
+ */
+export async function tenantFixture(
+  orm: Orm,
+  clock: TestClock,
+  options: { testClock?: Date } = {},
+): Promise<TenantFixture> {
   const slug = `t-${randomBytes(4).toString("hex")}`;
-  const tenant = await createTenant(testContext(orm, clock), operator, { slug, name: `Tenant ${slug}` });
+  const tenant = await createTenant(testContext(orm, clock), operator, {
+    slug,
+    name: `Tenant ${slug}`,
+    testClock: options.testClock ? { frozenAt: options.testClock } : null,
+  });
   return {
     tenantId: tenant.id,
     admin: { id: `${tenant.id.slice(0, 8)}-admin`, role: "tenant_admin", tenantId: tenant.id },

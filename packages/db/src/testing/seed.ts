@@ -43,8 +43,8 @@ export async function seedSubscriptions(orm: Orm, seed: BulkSeed): Promise<{ ten
        select gen_random_uuid(), d.id, ?, ?, 'active', ?, ?, ?, ? from d
        returning id
      ), c as (
-       insert into subscription_plan_changes (id, subscription_id, from_plan_version_id, to_plan_version_id, kind, requested_at, effective_at, actor_type, actor_id, actor_role)
-       select gen_random_uuid(), s.id, null, ?, 'initial', ?, ?, 'system', 'seed', null from s
+       insert into subscription_plan_changes (id, subscription_id, from_plan_version_id, to_plan_version_id, kind, requested_at, effective_at, actor_type, actor_id, actor_role, sequence)
+       select gen_random_uuid(), s.id, null, ?, 'initial', ?, ?, 'system', 'seed', null, 1 from s
      )
      insert into subscription_addons (id, subscription_id, addon_code, resource_kind, qty, price_cents, currency, attached_at)
      select gen_random_uuid(), s.id, a.code, a.resource_kind, a.qty, a.price_cents, a.currency, ?

@@ -70,6 +70,44 @@ describe("rollOverPeriod", () => {
     expect(subscription.currentPeriodEnd.toISOString()).toBe("2027-03-01T00:00:00.000Z");
   });
 
+  it("a pending change applied at the period end, then an immediate one at that instant: the later holds", () => {
+    const { subscription, changes } = setup();
+    const scale = pv("scale", 19900);
+    const hobby = pv("hobby", 0);
+    const end = subscription.currentPeriodEnd;
+    const pending = unwrap(
+      changePlan(subscription, {
+        id: "pc2",
+        target: scale,
+        effective: "period_end",
+        actor,
+        now: created,
+        scheduled: [],
+        lastSequence: 1,
+      }),
+    )!;
+    rollOverPeriod(subscription, [...changes, pending], end);
+    expect(subscription.planVersion.id).toBe(scale.id);
+    const immediate = unwrap(
+      changePlan(subscription, {
+        id: "pc3",
+        target: hobby,
+        effective: "immediate",
+        actor,
+        now: end,
+        scheduled: [],
+        lastSequence: 2,
+      }),
+    )!;
+    expect(immediate.effectiveAt).toEqual(pending.effectiveAt);
+    for (const log of [
+      [...changes, pending, immediate],
+      [immediate, pending, ...changes],
+    ]) {
+      expect(planVersionAt(log, end)?.id).toBe(hobby.id);
+    }
+  });
+
   it("applies a period-end plan change when the period rolls", () => {
     const { subscription, changes, studio } = setup();
     const scale = pv("scale", 19900);
@@ -82,6 +120,7 @@ describe("rollOverPeriod", () => {
           actor,
           now: created,
           scheduled: [],
+          lastSequence: 1,
         }),
       )!,
     );

@@ -15,14 +15,17 @@ export function duePeriod(subscription: Subscription, now: Date): Period | null 
   return { start: subscription.currentPeriodStart, end: subscription.currentPeriodEnd };
 }
 
-function inForce(changes: readonly PlanChange[]): PlanChange[] {
+/**
+ * The changes in force in the order they apply: by effective instant, and among changes effective
+ * at the same instant in the order they were made (`sequence`), so the last one made holds (SPEC
+ * §3.4). Instants alone tie: a frozen test clock, or two changes within one millisecond.
+ */
+export function inForce<T extends Pick<PlanChange, "supersededAt" | "effectiveAt" | "sequence">>(
+  changes: readonly T[],
+): T[] {
   return changes
     .filter((change) => change.supersededAt === null)
-    .sort(
-      (a, b) =>
-        a.effectiveAt.getTime() - b.effectiveAt.getTime() ||
-        a.requestedAt.getTime() - b.requestedAt.getTime(),
-    );
+    .sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime() || a.sequence - b.sequence);
 }
 
 /** The plan version in effect at an instant, read from the plan-change log. */

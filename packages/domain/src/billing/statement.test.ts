@@ -26,7 +26,7 @@ function input(overrides: Partial<StatementInput> = {}): StatementInput {
     period: NOV,
     currency: "AUD",
     subscribedAt: at("2026-10-01T00:00:00Z"),
-    planChanges: [{ planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z") }],
+    planChanges: [{ planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z"), sequence: 1 }],
     attachments: [],
     events: events(["active", "2026-10-01T00:00:00Z"]),
     ...overrides,
@@ -53,7 +53,7 @@ describe("statementForPeriod", () => {
     const s = statementForPeriod(
       input({
         subscribedAt: at("2026-11-16T00:00:00Z"),
-        planChanges: [{ planVersion: studio, effectiveAt: at("2026-11-16T00:00:00Z") }],
+        planChanges: [{ planVersion: studio, effectiveAt: at("2026-11-16T00:00:00Z"), sequence: 1 }],
         events: events(["active", "2026-11-16T00:00:00Z"]),
       }),
     );
@@ -112,8 +112,8 @@ describe("statementForPeriod", () => {
     const s = statementForPeriod(
       input({
         planChanges: [
-          { planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z") },
-          { planVersion: scale, effectiveAt: at("2026-11-11T00:00:00Z") },
+          { planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z"), sequence: 1 },
+          { planVersion: scale, effectiveAt: at("2026-11-11T00:00:00Z"), sequence: 2 },
         ],
       }),
     );
@@ -124,12 +124,62 @@ describe("statementForPeriod", () => {
     expect(s.totalCents).toBe(14900);
   });
 
+  it("of changes effective at one instant, the last made holds, whatever order they are read in", () => {
+    const hobby = { id: "pv-hobby-1", planCode: "hobby", version: 1, priceCents: 0 };
+    const made = [
+      { planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z"), sequence: 1 },
+      { planVersion: hobby, effectiveAt: at("2026-11-11T00:00:00Z"), sequence: 2 },
+      { planVersion: scale, effectiveAt: at("2026-11-11T00:00:00Z"), sequence: 3 },
+    ];
+    for (const planChanges of [made, [...made].reverse(), [made[2]!, made[0]!, made[1]!]]) {
+      const s = statementForPeriod(input({ planChanges }));
+      expect(s.lines.map((l) => [l.refId, l.billableMs, l.amountCents])).toEqual([
+        ["pv-studio-1", 10 * DAY, 1633],
+        ["pv-scale-1", 20 * DAY, 13267],
+      ]);
+    }
+  });
+
+  it("the statement does not depend on the order the plan changes are read in", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 3 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.integer(),
+        (list, seed) => {
+          // Few distinct instants, so ties are common (a frozen test clock makes them routine).
+          const changes = list.map(([priceCents, slot], i) => ({
+            planVersion: { id: `pv${i}`, planCode: "p", version: i + 1, priceCents },
+            effectiveAt: new Date(NOV.start.getTime() + slot * 7 * DAY),
+            sequence: i + 1,
+          }));
+          const shuffled = changes
+            .map((c, i) => ({ c, k: Math.imul(i + 1, seed | 1) >>> 0 }))
+            .sort((a, b) => a.k - b.k)
+            .map(({ c }) => c);
+          const inOrder = statementForPeriod(input({ planChanges: changes }));
+          expect(statementForPeriod(input({ planChanges: shuffled }))).toEqual(inOrder);
+          // Among changes effective at one instant only the last made can have billable time.
+          for (const line of inOrder.lines) {
+            const change = changes.find((c) => c.planVersion.id === line.refId)!;
+            const later = changes.filter(
+              (c) => c.effectiveAt.getTime() === change.effectiveAt.getTime() && c.sequence > change.sequence,
+            );
+            expect(later).toEqual([]);
+          }
+        },
+      ),
+    );
+  });
+
   it("ignores a change effective at the period's end (it belongs to the next period)", () => {
     const s = statementForPeriod(
       input({
         planChanges: [
-          { planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z") },
-          { planVersion: scale, effectiveAt: NOV.end },
+          { planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z"), sequence: 1 },
+          { planVersion: scale, effectiveAt: NOV.end, sequence: 2 },
         ],
       }),
     );
@@ -146,7 +196,7 @@ describe("statementForPeriod", () => {
   it("keeps a zero-price plan as a 0-cent line that shows its billable time", () => {
     const hobby = { id: "pv-hobby-1", planCode: "hobby", version: 1, priceCents: 0 };
     const s = statementForPeriod(
-      input({ planChanges: [{ planVersion: hobby, effectiveAt: at("2026-10-01T00:00:00Z") }] }),
+      input({ planChanges: [{ planVersion: hobby, effectiveAt: at("2026-10-01T00:00:00Z"), sequence: 1 }] }),
     );
     expect(s.lines).toHaveLength(1);
     expect(s.lines[0]!.amountCents).toBe(0);
@@ -197,6 +247,7 @@ const scenario = periodArb.chain((period) => {
         ([priceCents, effectiveAt], i): PlanSegmentSource => ({
           planVersion: { id: `pv${i}`, planCode: "p", version: i + 1, priceCents },
           effectiveAt,
+          sequence: i + 1,
         }),
       ),
     ),
@@ -257,7 +308,11 @@ describe("statement properties", () => {
           currency: "AUD",
           subscribedAt: period.start,
           planChanges: [
-            { planVersion: { id: "pv", planCode: "p", version: 1, priceCents }, effectiveAt: period.start },
+            {
+              planVersion: { id: "pv", planCode: "p", version: 1, priceCents },
+              effectiveAt: period.start,
+              sequence: 1,
+            },
           ],
           attachments: [],
           events: [{ sequence: 1, toState: "active", occurredAt: period.start }],
@@ -288,6 +343,7 @@ describe("statement properties", () => {
               ...splitInstants.map((effectiveAt, i) => ({
                 planVersion: { ...base.planVersion, id: `split${i}` },
                 effectiveAt,
+                sequence: base.sequence + i + 1,
               })),
             ],
           });

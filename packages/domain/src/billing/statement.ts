@@ -11,6 +11,8 @@ export interface PlanSegmentSource {
     readonly priceCents: Cents;
   };
   readonly effectiveAt: Date;
+  /** The change's place in the subscription's log: among changes effective at one instant, the last holds. */
+  readonly sequence: number;
 }
 
 export interface AttachmentSource {
@@ -80,7 +82,9 @@ export function statementForPeriod(input: StatementInput): ComputedStatement {
     .filter((interval): interval is Interval => interval !== null);
 
   const lines: ComputedLine[] = [];
-  const changes = [...input.planChanges].sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime());
+  const changes = [...input.planChanges].sort(
+    (a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime() || a.sequence - b.sequence,
+  );
   changes.forEach((change, index) => {
     const next = changes[index + 1];
     const segment: Interval = {

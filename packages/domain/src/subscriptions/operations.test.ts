@@ -178,6 +178,7 @@ describe("changePlan", () => {
         actor,
         now,
         scheduled: [],
+        lastSequence: 1,
       }),
     );
     expect(subscription.planVersion).toBe(scale);
@@ -196,6 +197,7 @@ describe("changePlan", () => {
         actor,
         now,
         scheduled: [],
+        lastSequence: 1,
       }),
     );
     expect(subscription.planVersion).toBe(planVersion);
@@ -214,6 +216,7 @@ describe("changePlan", () => {
         actor,
         now,
         scheduled: [],
+        lastSequence: 1,
       }),
     )!;
     const result = unwrap(
@@ -224,6 +227,7 @@ describe("changePlan", () => {
         actor,
         now,
         scheduled: [scheduled],
+        lastSequence: 2,
       }),
     );
     expect(result).toBeNull();
@@ -241,6 +245,7 @@ describe("changePlan", () => {
       actor,
       now,
       scheduled: [],
+      lastSequence: 1,
     });
     expect(mismatch.ok ? "ok" : mismatch.error.code).toBe("CURRENCY_MISMATCH");
     const same = changePlan(subscription, {
@@ -250,6 +255,7 @@ describe("changePlan", () => {
       actor,
       now,
       scheduled: [],
+      lastSequence: 1,
     });
     expect(same.ok ? "ok" : same.error.code).toBe("CONFLICT");
   });

@@ -60,6 +60,7 @@ export function createSubscription(
     subscriptionId: subscription.id,
     fromPlanVersion: null,
     toPlanVersion: planVersion,
+    sequence: 1,
     kind: "initial",
     requestedAt: now,
     effectiveAt: now,
@@ -151,6 +152,8 @@ export interface PlanChangeInput {
   readonly now: Date;
   /** Scheduled changes not yet in effect; a new request replaces them. */
   readonly scheduled: readonly PlanChange[];
+  /** The highest `sequence` in the subscription's plan-change log: the new change comes after it. */
+  readonly lastSequence: number;
 }
 
 /** Where a period-end change takes effect: the end of the period in progress at `now`. */
@@ -195,6 +198,7 @@ export function changePlan(subscription: Subscription, input: PlanChangeInput): 
   const change = new PlanChange({
     id: input.id,
     subscriptionId: subscription.id,
+    sequence: input.lastSequence + 1,
     fromPlanVersion: current,
     toPlanVersion: target,
     kind: input.effective,

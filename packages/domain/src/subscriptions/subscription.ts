@@ -56,6 +56,11 @@ export type PlanChangeKind = (typeof PLAN_CHANGE_KINDS)[number];
 export class PlanChange {
   id!: string;
   subscriptionId!: string;
+  /**
+   * 1, 2, 3… per subscription in the order the changes were made: the total order of the log
+   * (instants tie under a frozen clock or within a millisecond; the last change made holds).
+   */
+  sequence!: number;
   fromPlanVersion!: PlanVersion | null;
   toPlanVersion!: PlanVersion;
   kind!: PlanChangeKind;

@@ -2,11 +2,18 @@ import type { Role } from "../lifecycle/actors.ts";
 import { fail, ok, type Result } from "../shared/errors.ts";
 import { characterCount } from "../shared/text.ts";
 
-/** A customer organisation: owns deployments and tenant-scoped tokens. */
+/**
+ * A customer organisation: owns deployments and tenant-scoped tokens. A sandbox tenant has a test
+ * clock (`clockFrozenAt`): its data lives at that instant, which moves only when advanced. Whether
+ * a tenant is a sandbox is fixed at creation (its data is rehearsal data, never real billing).
+ */
 export class Tenant {
   id!: string;
   slug!: string;
   name!: string;
+  sandbox!: boolean;
+  /** The sandbox's clock: "now" for everything of this tenant. Null for an ordinary tenant. */
+  clockFrozenAt!: Date | null;
   createdAt!: Date;
 
   constructor(props: { [K in keyof Tenant]: Tenant[K] }) {
@@ -39,13 +46,30 @@ export function isTenantName(name: string): boolean {
   return name.trim().length > 0 && characterCount(name) <= TENANT_NAME_MAX;
 }
 
-export function createTenant(input: { id: string; slug: string; name: string; now: Date }): Result<Tenant> {
+export function createTenant(input: {
+  id: string;
+  slug: string;
+  name: string;
+  /** Makes the tenant a sandbox whose clock starts at `frozenAt`. */
+  testClock?: { frozenAt: Date } | null;
+  now: Date;
+}): Result<Tenant> {
   const fields: Record<string, string> = {};
   if (!TENANT_SLUG_PATTERN.test(input.slug)) fields.slug = TENANT_SLUG_RULE;
   if (!isTenantName(input.name)) fields.name = TENANT_NAME_RULE;
   if (Object.keys(fields).length > 0)
     return fail("VALIDATION_FAILED", "The tenant is not valid.", { fields });
-  return ok(new Tenant({ id: input.id, slug: input.slug, name: input.name, createdAt: input.now }));
+  const frozenAt = input.testClock?.frozenAt ?? null;
+  return ok(
+    new Tenant({
+      id: input.id,
+      slug: input.slug,
+      name: input.name,
+      sandbox: frozenAt !== null,
+      clockFrozenAt: frozenAt,
+      createdAt: input.now,
+    }),
+  );
 }
 
 export function revokeToken(token: ApiToken, now: Date): Result<ApiToken> {

@@ -1,0 +1,147 @@
+import { Tenant } from "@arcadia/domain";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runRolloverPass } from "../billing/rollover.ts";
+import { listDeploymentStatements } from "../billing/statements.ts";
+import {
+  createDeployment,
+  getDeployment,
+  transitionDeployment,
+  updateDeployment,
+} from "../deployments/deployments.ts";
+import { registerResource, releaseResource } from "../resources/resources.ts";
+import { attachAddon, changePlan, detachAddon, subscribe } from "../subscriptions/subscriptions.ts";
+import {
+  createTestDatabase,
+  operator,
+  type TenantFixture,
+  TestClock,
+  type TestDatabase,
+  tenantFixture,
+  testBackends,
+  testContext,
+} from "../testing/index.ts";
+import { createTenant } from "./tenants.ts";
+
+const at = (iso: string) => new Date(iso);
+
+describe.each(testBackends())("per-tenant clocks on %s", (backend) => {
+  let db: TestDatabase;
+  // The wall clock of these tests; the sandbox lives months away from it.
+  const wall = new TestClock(at("2026-11-16T10:00:00.000Z"));
+  const frozenAt = at("2030-03-10T12:00:00.000Z");
+  let sandbox: TenantFixture;
+  let ordinary: TenantFixture;
+  const ctx = () => testContext(db.orm, wall);
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+    sandbox = await tenantFixture(db.orm, wall, { testClock: frozenAt });
+    ordinary = await tenantFixture(db.orm, wall);
+  });
+  afterAll(() => db?.close());
+
+  async function everyWrite(t: TenantFixture) {
+    const { deployment } = await createDeployment(ctx(), t.admin, {
+      slug: `app-${++n}`,
+      displayName: "App",
+      region: "au-syd",
+    });
+    await subscribe(ctx(), t.admin, deployment.id, {
+      planCode: "studio",
+      addons: [{ code: "storage_50gb" }],
+    });
+    await transitionDeployment(ctx(), t.admin, deployment.id, { to: "paused" });
+    await transitionDeployment(ctx(), t.admin, deployment.id, { to: "active" });
+    await changePlan(ctx(), t.admin, deployment.id, { planCode: "scale", effective: "immediate" });
+    await changePlan(ctx(), t.admin, deployment.id, { planCode: "hobby", effective: "period_end" });
+    const attachment = await attachAddon(ctx(), t.admin, deployment.id, "compute_2vcpu");
+    await detachAddon(ctx(), t.admin, deployment.id, attachment.id);
+    await updateDeployment(ctx(), t.admin, deployment.id, { displayName: "Renamed" });
+    const resource = await registerResource(ctx(), operator, deployment.id, {
+      kind: "storage",
+      providerRef: "vol-1",
+      qty: "5",
+    });
+    const released = await releaseResource(ctx(), operator, deployment.id, resource.id);
+    const doc = await getDeployment(ctx(), operator, deployment.id);
+    const sub = doc.subscription!;
+    return {
+      deployment: doc.deployment,
+      instants: [
+        doc.deployment.createdAt,
+        doc.deployment.updatedAt,
+        ...doc.events.map((e) => e.occurredAt),
+        sub.subscription.createdAt,
+        sub.subscription.updatedAt,
+        ...sub.planChanges.map((c) => c.requestedAt),
+        ...sub.addons.map((a) => a.attachedAt),
+        ...sub.addons.flatMap((a) => (a.detachedAt ? [a.detachedAt] : [])),
+        resource.createdAt,
+        released.releasedAt!,
+      ].map((d) => d.toISOString()),
+      subscription: sub.subscription,
+    };
+  }
+
+  it("a sandbox's data carries its clock's time in every use case; an ordinary tenant's the wall clock", async () => {
+    const inSandbox = await everyWrite(sandbox);
+    expect(new Set(inSandbox.instants)).toEqual(new Set([frozenAt.toISOString()]));
+    // The period is the clock's month, not the wall clock's.
+    expect(inSandbox.subscription.currentPeriodStart.toISOString()).toBe("2030-03-01T00:00:00.000Z");
+
+    const inOrdinary = await everyWrite(ordinary);
+    expect(new Set(inOrdinary.instants)).toEqual(new Set([wall.now().toISOString()]));
+    expect(inOrdinary.subscription.currentPeriodStart.toISOString()).toBe("2026-11-01T00:00:00.000Z");
+  });
+
+  it("a sandbox is created with its clock and shows as one", async () => {
+    const tenant = await db.orm.em.fork().findOneOrFail(Tenant, { id: sandbox.tenantId });
+    expect(tenant).toMatchObject({ sandbox: true, clockFrozenAt: frozenAt });
+    const plain = await db.orm.em.fork().findOneOrFail(Tenant, { id: ordinary.tenantId });
+    expect(plain).toMatchObject({ sandbox: false, clockFrozenAt: null });
+  });
+
+  it("the database refuses a sandbox without a clock and an ordinary tenant with one", async () => {
+    const write = (sql: string) => db.orm.em.fork().execute(sql, [sandbox.tenantId]);
+    await expect(write("update tenants set clock_frozen_at = null where id = ?")).rejects.toThrow(
+      /tenants_clock_check/,
+    );
+    await expect(write("update tenants set sandbox = false where id = ?")).rejects.toThrow(
+      /tenants_clock_check/,
+    );
+    const slug = `c-${++n}`;
+    const made = await createTenant(ctx(), operator, { slug, name: "C" });
+    await expect(
+      db.orm.em.fork().execute("update tenants set clock_frozen_at = now() where id = ?", [made.id]),
+    ).rejects.toThrow(/tenants_clock_check/);
+  });
+
+  it("the real-time worker leaves a sandbox's trials and periods alone, however late it runs", async () => {
+    const trialOf = async (t: TenantFixture) => {
+      const { deployment } = await createDeployment(ctx(), t.admin, {
+        slug: `trial-${++n}`,
+        displayName: "Trial",
+        region: "au-syd",
+        trial: true,
+      });
+      await subscribe(ctx(), t.admin, deployment.id, { planCode: "studio" });
+      return deployment.id;
+    };
+    const sandboxed = await trialOf(sandbox);
+    const plain = await trialOf(ordinary);
+    const summary = await runRolloverPass(db.orm, { now: at("2032-01-01T00:00:00Z") });
+    expect(summary.trialsConverted).toBeGreaterThanOrEqual(1);
+
+    const sandboxDoc = await getDeployment(ctx(), operator, sandboxed);
+    expect(sandboxDoc.deployment.state).toBe("trial");
+    expect(sandboxDoc.subscription!.subscription.currentPeriodStart.toISOString()).toBe(
+      "2030-03-01T00:00:00.000Z",
+    );
+    expect((await listDeploymentStatements(ctx(), operator, sandboxed, {})).items).toEqual([]);
+
+    const plainDoc = await getDeployment(ctx(), operator, plain);
+    expect(plainDoc.deployment.state).toBe("active");
+    expect((await listDeploymentStatements(ctx(), operator, plain, {})).items.length).toBeGreaterThan(0);
+  });
+});
