@@ -14,8 +14,9 @@ import { MAX_BODY_BYTES, payloadTooLarge } from "./rest/body.ts";
 import { mountRest } from "./rest/routes.ts";
 import type { Services } from "./services.ts";
 import { directQueries } from "./trpc/direct.ts";
+import { domainErrorOf, productErrorShape } from "./trpc/errors.ts";
 import { MAX_BATCH_CALLS } from "./trpc/limits.ts";
-import { appRouter, domainErrorOf, productErrorShape } from "./trpc/router.ts";
+import { appRouter } from "./trpc/router.ts";
 
 export { MAX_BODY_BYTES } from "./rest/body.ts";
 

@@ -8,6 +8,15 @@ import * as tenancy from "./tenancy.ts";
 
 export { catalog, deployments, invoices, resources, subscriptions, tenancy };
 
+/** Any one operation of the table, with its own name, kind and schemas (the router's type comes from it). */
+export type TableOperation =
+  | (typeof tenancy)[keyof typeof tenancy]
+  | (typeof catalog)[keyof typeof catalog]
+  | (typeof invoices)[keyof typeof invoices]
+  | (typeof deployments)[keyof typeof deployments]
+  | (typeof subscriptions)[keyof typeof subscriptions]
+  | (typeof resources)[keyof typeof resources];
+
 /** Every operation, in the order the REST routes are registered (static paths before parameters). */
 export const allOperations: readonly Operation[] = [
   ...Object.values(tenancy),

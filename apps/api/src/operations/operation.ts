@@ -18,10 +18,15 @@ export interface CallEnv {
  * One operation of the API, served as a tRPC procedure and a REST route and described in the
  * OpenAPI document — all from this one definition: validate, call the use case, map the result.
  */
-export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
-  /** The tRPC path, e.g. "deployments.transition". */
-  readonly name: string;
-  readonly kind: "query" | "mutation";
+export interface Operation<
+  I extends z.ZodObject = z.ZodObject,
+  O extends z.ZodType = z.ZodType,
+  N extends string = string,
+  K extends "query" | "mutation" = "query" | "mutation",
+> {
+  /** The tRPC path "area.procedure", e.g. "deployments.transition": the router is built from it. */
+  readonly name: N;
+  readonly kind: K;
   readonly method: HttpMethod;
   /** REST path under /api/v1, with {params} that are also input fields. */
   readonly path: string;
@@ -33,10 +38,18 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodT
   readonly run: (env: CallEnv, input: z.output<I>) => Promise<z.input<O>>;
 }
 
-export function operation<I extends z.ZodObject, O extends z.ZodType>(
-  definition: Operation<I, O>,
-): Operation<I, O> {
+export function operation<
+  I extends z.ZodObject,
+  O extends z.ZodType,
+  const N extends string,
+  K extends "query" | "mutation",
+>(definition: Operation<I, O, N, K>): Operation<I, O, N, K> {
   return definition;
+}
+
+/** Whether every input field is optional, so that the operation may be called with no input at all. */
+export function acceptsNoInput(op: Operation<z.ZodObject, z.ZodType, string>): boolean {
+  return op.input.safeParse({}).success;
 }
 
 export function pathParams(path: string): string[] {

@@ -53,7 +53,9 @@ export function mountRest(app: Hono, services: Services, operations: readonly Op
         op,
         principal,
         { ...fields, ...fromPath },
-        c.req.header("idempotency-key"),
+        {
+          idempotencyKey: c.req.header("idempotency-key"),
+        },
       );
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.body as object, outcome.status as ContentfulStatusCode);

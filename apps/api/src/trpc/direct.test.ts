@@ -77,15 +77,15 @@ describe.each(testBackends())("direct tRPC queries on %s", (backend) => {
   // For each query, inputs it accepts (ids from the fixture, filled in when a case runs), so that
   // many generated calls succeed and bodies are compared, not only errors.
   const accepted: Record<string, (id: string) => unknown[]> = {
-    "tenants.list": () => [{}],
-    "catalog.listPlans": () => [{}],
-    "catalog.listAddons": () => [{}],
+    "tenants.list": () => [{}, undefined],
+    "catalog.listPlans": () => [{}, undefined],
+    "catalog.listAddons": () => [{}, undefined],
     "catalog.getPlan": () => [{ code: "studio" }, { code: "hobby" }, { code: "nope" }],
-    "deployments.list": (id) => [{}, { limit: 1 }, { state: "active" }, { tenantId: id }],
+    "deployments.list": (id) => [{}, undefined, { limit: 1 }, { state: "active" }, { tenantId: id }],
     "deployments.get": (id) => [{ id }],
     "deployments.resources": (id) => [{ id }],
     "deployments.entitlements": (id) => [{ id }],
-    "invoices.list": (id) => [{}, { deploymentId: id }, { limit: 1 }],
+    "invoices.list": (id) => [{}, undefined, { deploymentId: id }, { limit: 1 }],
     "invoices.get": (id) => [{ id }],
     "invoices.listForDeployment": (id) => [{ id }, { id, limit: 1 }],
     "invoices.upcoming": (id) => [{ id }],

@@ -5,8 +5,8 @@ import { toDomainError } from "../errors.ts";
 import { execute } from "../executor.ts";
 import type { Operation } from "../operations/operation.ts";
 import type { Services } from "../services.ts";
+import { productErrorShape } from "./errors.ts";
 import { MAX_BATCH_CALLS } from "./limits.ts";
-import { productErrorShape } from "./router.ts";
 
 /**
  * Direct dispatch of plain tRPC queries.

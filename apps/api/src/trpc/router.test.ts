@@ -3,9 +3,11 @@ import { TRPCClientError } from "@trpc/client";
 import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { type CallContext, createClient, type RouterOutputs } from "../client.ts";
+import { allOperations } from "../operations/index.ts";
 import { MAX_BODY_BYTES } from "../rest/body.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 import { MAX_BATCH_CALLS } from "./limits.ts";
+import { appRouter } from "./router.ts";
 
 /** The error payload a tRPC client receives (our formatter's `data`). */
 function errorData(error: unknown): { code: string; httpStatus: number; details?: unknown } {
@@ -52,6 +54,25 @@ describe.each(testBackends())("tRPC and the typed client on %s", (backend) => {
     expect(upcoming.status).toBe("upcoming");
     const page = await client.deployments.list.query({ limit: 1 });
     expect(page.items).toHaveLength(1);
+  });
+
+  it("serves every operation of the table as a procedure of its kind; list queries need no input", async () => {
+    const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>;
+    expect(Object.keys(procedures).sort()).toEqual(allOperations.map((op) => op.name).sort());
+    for (const op of allOperations) expect(procedures[op.name]!._def.type, op.name).toBe(op.kind);
+
+    const client = createClient({ url: h.url, token: t.admin });
+    const plans = await client.catalog.listPlans.query();
+    expect(plans).toEqual(await client.catalog.listPlans.query({}));
+    expect((await client.catalog.listAddons.query()).length).toBeGreaterThan(0);
+    expect((await client.deployments.list.query()).items.length).toBeGreaterThan(0);
+    expect((await client.invoices.list.query()).nextCursor).toBeNull();
+    const plain = await h.request("GET", "/trpc/catalog.listPlans", { token: t.admin });
+    expect(plain.status).toBe(200);
+    expect((plain.body as { result: { data: unknown } }).result.data).toEqual(plans);
+    // An operation that needs input still refuses none.
+    const missing = await client.deployments.get.query(undefined as never).catch(errorData);
+    expect(missing).toMatchObject({ code: "VALIDATION_FAILED", httpStatus: 400 });
   });
 
   it("carries the product's error code in data.code", async () => {

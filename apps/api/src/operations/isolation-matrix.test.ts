@@ -1,8 +1,8 @@
 import { runRolloverPass } from "@arcadia/db";
 import { testBackends } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allOperations } from "../operations/index.ts";
-import { type Operation, pathParams } from "../operations/operation.ts";
+import { allOperations } from "./index.ts";
+import { type Operation, pathParams } from "./operation.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 
 /**

@@ -2,7 +2,7 @@ import { testBackends } from "@arcadia/db/testing";
 import { ERROR_CODES } from "@arcadia/domain";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allOperations } from "../operations/index.ts";
+import { allOperations } from "./index.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 
 /**
