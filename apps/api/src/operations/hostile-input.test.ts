@@ -2,8 +2,8 @@ import { testBackends } from "@arcadia/db/testing";
 import { ERROR_CODES } from "@arcadia/domain";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allOperations } from "./index.ts";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
+import { allOperations } from "./index.ts";
 
 /**
  * Drill 2: generated hostile input on every endpoint, REST and tRPC — wrong types, huge and empty

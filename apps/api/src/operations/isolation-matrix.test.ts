@@ -1,9 +1,9 @@
 import { runRolloverPass } from "@arcadia/db";
 import { testBackends } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 import { allOperations } from "./index.ts";
 import { type Operation, pathParams } from "./operation.ts";
-import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 
 /**
  * Drill 5, the isolation matrix: every operation × every role × own or other tenant gives the
