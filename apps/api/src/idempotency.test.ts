@@ -2,7 +2,7 @@ import { testBackends } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness, type TenantTokens } from "./testing/harness.ts";
 
-describe.each(testBackends())("Idempotency-Key on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("Idempotency-Key on %s", (backend) => {
   let h: Harness;
   let t: TenantTokens;
   beforeAll(async () => {

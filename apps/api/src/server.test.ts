@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hashSecret } from "@arcadia/db";
+import { hashSecret, poolingOf } from "@arcadia/db";
 import { createTestDatabase, type TestDatabase, testBackends } from "@arcadia/db/testing";
 import { configFromEnv, createLogger } from "@arcadia/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ type Line = Record<string, unknown>;
 const tokenIn = (lines: Line[]) =>
   lines.find((l) => String(l.msg).includes("platform_admin token"))?.token as string | undefined;
 
-describe.each(testBackends())("starting the API on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("starting the API on %s", (backend) => {
   let db: TestDatabase;
   let folder: string;
   beforeAll(async () => {
@@ -34,6 +34,8 @@ describe.each(testBackends())("starting the API on %s", (backend) => {
       orm: db.orm,
       url: db.url,
       kind: options.dataDir ? "embedded" : "postgres",
+      pooling: poolingOf(db.orm),
+      sessionUrl: null,
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       close: async () => {},
     });

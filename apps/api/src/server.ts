@@ -66,12 +66,15 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
     database ??
     (await openDatabase({
       url: config.databaseUrl ?? undefined,
+      pooling: config.databasePooling,
+      ...(config.directDatabaseUrl ? { directUrl: config.directDatabaseUrl } : {}),
       dataDir: config.dataDir ? dataDirFromEnv({ DATA_DIR: config.dataDir }) : undefined,
       onDriverMessage: (level, message) => logger[level]("database driver", { message }),
     }));
   logger.info(db.kind === "embedded" ? `embedded database at ${db.url}` : "connected to PostgreSQL", {
     database: db.kind,
     url: db.kind === "embedded" ? db.url : redact(db.url),
+    ...(db.pooling === "none" ? {} : { pooling: db.pooling, listen: db.sessionUrl ? "direct" : "poll" }),
   });
   const services: Services = { orm: db.orm, now: () => new Date(), regions: config.regions, logger };
   const ctx = useCaseContext(db.orm.em.fork(), services.now, config.regions);

@@ -56,6 +56,8 @@ const concurrency = positive("concurrency");
 
 const database = await openDatabase({
   url: config.databaseUrl ?? undefined,
+  pooling: config.databasePooling,
+  ...(config.directDatabaseUrl ? { directUrl: config.directDatabaseUrl } : {}),
   dataDir: config.dataDir ? dataDirFromEnv() : undefined,
   onDriverMessage: (level, message) => logger[level]("database driver", { message }),
 });

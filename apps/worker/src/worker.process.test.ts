@@ -18,12 +18,12 @@ const AUGUST = 2687 + 411 + 1097; // studio 4900, storage 750, compute 2000, eac
 const FULL_MONTH = 4900 + 750 + 2000;
 
 function startWorker(
-  url: string,
+  database: Readonly<Record<string, string>>,
   args: string[] = [],
 ): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string }> } {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--once", "--now", NOW, ...args], {
     cwd: workerDir,
-    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: process.env.DEBUG_WORKER ? "debug" : "warn" },
+    env: { ...process.env, ...database, LOG_LEVEL: process.env.DEBUG_WORKER ? "debug" : "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -43,7 +43,7 @@ async function count(db: TestDatabase, sql: string): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-describe.each(testBackends())("worker processes on %s", (backend: Backend) => {
+describe.each(testBackends({ pooled: true }))("worker processes on %s", (backend: Backend) => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase(backend, { poolSize: 4 });
@@ -56,7 +56,7 @@ describe.each(testBackends())("worker processes on %s", (backend: Backend) => {
   afterAll(() => db?.close());
 
   it("survives SIGKILL mid-run; racing reruns finish with exactly one statement per subscription and period", async () => {
-    const victim = startWorker(db.url, ["--batch-size", "10"]);
+    const victim = startWorker(db.env, ["--batch-size", "10"]);
     const deadline = Date.now() + 60_000;
     while ((await count(db, "select count(*) as n from statements")) === 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
@@ -75,9 +75,9 @@ describe.each(testBackends())("worker processes on %s", (backend: Backend) => {
     ).toBe(0);
 
     const racers = [
-      startWorker(db.url, ["--batch-size", "25"]),
-      startWorker(db.url, ["--batch-size", "40"]),
-      startWorker(db.url),
+      startWorker(db.env, ["--batch-size", "25"]),
+      startWorker(db.env, ["--batch-size", "40"]),
+      startWorker(db.env),
     ];
     const results = await Promise.all(racers.map((r) => r.done));
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
@@ -113,7 +113,7 @@ describe.each(testBackends())("worker processes on %s", (backend: Backend) => {
   });
 
   it("issues nothing on a rerun and prints its summary", async () => {
-    const { code, stdout } = await startWorker(db.url).done;
+    const { code, stdout } = await startWorker(db.env).done;
     expect(code).toBe(0);
     const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
     expect(summary).toMatchObject({

@@ -2,13 +2,22 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded/embedded-postgres.ts";
 import { migrateAndSeed } from "./migrate.ts";
-import { connect, type DatabaseOptions, type Orm } from "./orm.ts";
+import { connect, type DatabaseOptions, type DatabasePooling, type Orm } from "./orm.ts";
 
 export interface Database {
   readonly orm: Orm;
   /** The URL clients use; for the embedded database, its loopback socket. */
   readonly url: string;
   readonly kind: "postgres" | "embedded";
+  /** How `url`'s connections reach PostgreSQL (`DATABASE_POOLING`; always `none` when embedded). */
+  readonly pooling: DatabasePooling;
+  /**
+   * Where a connection that must keep a session (LISTEN, a session-level lock or setting) goes:
+   * `url` itself unless it is pooled per transaction, then `DIRECT_DATABASE_URL`, and null when
+   * pooled without one — then poll instead of listening (`wakeUps`). Null too on the embedded
+   * database, whose socket bridge does not forward notifications.
+   */
+  readonly sessionUrl: string | null;
   /** The folder the embedded database lives in (none for PostgreSQL). */
   readonly dataDir?: string;
   close(): Promise<void>;
@@ -19,6 +28,13 @@ export interface OpenOptions {
   readonly url?: string;
   readonly dataDir?: string;
   readonly embeddedPort?: number;
+  /** `DATABASE_POOLING`: `transaction` when `url` goes through a transaction-mode pooler. */
+  readonly pooling?: DatabasePooling;
+  /**
+   * `DIRECT_DATABASE_URL`: the same database without the pooler, for migrations and for
+   * connections that keep a session. Used only with `pooling: "transaction"`.
+   */
+  readonly directUrl?: string;
   readonly poolSize?: number;
   /** Apply migrations and seed the default catalog (default true). */
   readonly migrate?: boolean;
@@ -41,13 +57,19 @@ export async function openDatabase(options: OpenOptions = {}): Promise<Database>
     });
     url = embedded.url;
   }
+  const pooling: DatabasePooling = embedded ? "none" : (options.pooling ?? "none");
+  const directUrl = pooling === "transaction" ? (options.directUrl ?? null) : null;
   const orm = await connect({
     url,
+    pooling,
     poolSize: options.poolSize ?? (embedded ? 8 : 10),
     onDriverMessage: options.onDriverMessage,
   });
   try {
-    if (options.migrate !== false) await migrateAndSeed(orm);
+    if (options.migrate !== false) {
+      if (directUrl) await migrateOver(directUrl, options.onDriverMessage);
+      else await migrateAndSeed(orm);
+    }
   } catch (error) {
     await orm.close(true);
     await embedded?.stop();
@@ -57,12 +79,30 @@ export async function openDatabase(options: OpenOptions = {}): Promise<Database>
     orm,
     url,
     kind: embedded ? "embedded" : "postgres",
+    pooling,
+    sessionUrl: embedded ? null : pooling === "transaction" ? directUrl : url,
     ...(dataDir ? { dataDir } : {}),
     async close() {
       await orm.close(true);
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * Migrations over the direct URL, past the pooler: a schema change is one long transaction, which a
+ * pooler's query and transaction timeouts are not sized for. A short-lived connection of its own.
+ */
+async function migrateOver(
+  directUrl: string,
+  onDriverMessage: DatabaseOptions["onDriverMessage"],
+): Promise<void> {
+  const direct = await connect({ url: directUrl, poolSize: 2, onDriverMessage });
+  try {
+    await migrateAndSeed(direct);
+  } finally {
+    await direct.close(true);
+  }
 }
 
 export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {

@@ -15,6 +15,7 @@ export * from "./shared/idempotency.ts";
 export * from "./shared/ids.ts";
 export * from "./shared/lookup.ts";
 export * from "./shared/pagination.ts";
+export * from "./shared/wake-ups.ts";
 export * from "./subscriptions/subscriptions.ts";
 export * from "./tenancy/tenants.ts";
 export * from "./tenancy/tokens.ts";

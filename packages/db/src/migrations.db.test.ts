@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listAddons, listPlans } from "./catalog/catalog.ts";
 import { migrateAndSeed } from "./migrate.ts";
 import { migrationsList } from "./migrations/index.ts";
-import { connect } from "./orm.ts";
+import { connect, poolingOf } from "./orm.ts";
 import {
   createTestDatabase,
   TestClock,
@@ -11,7 +11,7 @@ import {
   testContext,
 } from "./testing/index.ts";
 
-describe.each(testBackends())("migrations on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("migrations on %s", (backend) => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase(backend, { migrate: false });
@@ -56,9 +56,9 @@ describe.each(testBackends())("migrations on %s", (backend) => {
   });
 
   // PGlite is a single backend owned by one process, so only a real server can be raced.
-  it.runIf(backend === "postgres")("can be raced by several processes starting at once", async () => {
+  it.runIf(backend !== "embedded")("can be raced by several processes starting at once", async () => {
     const fresh = await createTestDatabase(backend, { migrate: false });
-    const second = await connect({ url: fresh.url });
+    const second = await connect({ url: fresh.url, pooling: poolingOf(fresh.orm) });
     try {
       const results = await Promise.all([migrateAndSeed(fresh.orm), migrateAndSeed(second)]);
       expect(results.filter((r) => r.seeded)).toHaveLength(1);

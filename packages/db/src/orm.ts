@@ -7,9 +7,19 @@ import { migrationsList } from "./migrations/index.ts";
 
 export type Orm = MikroORM<PostgreSqlDriver>;
 
+/**
+ * How the connections of `url` reach PostgreSQL. `transaction`: through a transaction-mode pooler
+ * (PgBouncer), where consecutive transactions of one client connection may run on different server
+ * connections, so nothing may outlive a transaction: no named prepared statements, no session-level
+ * advisory locks or settings. `none`: each client connection is a server session of its own.
+ */
+export type DatabasePooling = "none" | "transaction";
+
 export interface DatabaseOptions {
   /** postgres:// URL of a PostgreSQL server (or of the embedded one's socket). */
   readonly url: string;
+  /** See `DatabasePooling` (default `none`). */
+  readonly pooling?: DatabasePooling;
   /** Upper bound of the connection pool. */
   readonly poolSize?: number;
   readonly debug?: boolean;
@@ -66,7 +76,16 @@ export function ormConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
   });
 }
 
+const pooledPerTransaction = new WeakSet<object>();
+
 /** Connects to the database (no schema changes). */
 export async function connect(options: DatabaseOptions): Promise<Orm> {
-  return MikroORM.init<PostgreSqlDriver>(ormConfig(options));
+  const orm = await MikroORM.init<PostgreSqlDriver>(ormConfig(options));
+  if (options.pooling === "transaction") pooledPerTransaction.add(orm.config);
+  return orm;
+}
+
+/** How the ORM's connections reach PostgreSQL (`connect`'s `pooling`). */
+export function poolingOf(orm: { readonly config: object }): DatabasePooling {
+  return pooledPerTransaction.has(orm.config) ? "transaction" : "none";
 }

@@ -22,4 +22,21 @@ describe("configFromEnv", () => {
     expect(() => configFromEnv({ PORT: "http" })).toThrow(/PORT/);
     expect(() => configFromEnv({ LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL/);
   });
+
+  it("reads the pooling settings, and refuses a pooling it does not know or one without a URL", () => {
+    expect(configFromEnv({})).toMatchObject({ databasePooling: "none", directDatabaseUrl: null });
+    const pooled = configFromEnv({
+      DATABASE_URL: "postgres://app@pgbouncer:6432/arcadia",
+      DATABASE_POOLING: "transaction",
+      DIRECT_DATABASE_URL: "postgres://app@db:5432/arcadia",
+    });
+    expect(pooled).toMatchObject({
+      databasePooling: "transaction",
+      directDatabaseUrl: "postgres://app@db:5432/arcadia",
+    });
+    expect(() => configFromEnv({ DATABASE_URL: "postgres://x/y", DATABASE_POOLING: "session" })).toThrow(
+      /DATABASE_POOLING/,
+    );
+    expect(() => configFromEnv({ DATABASE_POOLING: "transaction" })).toThrow(/needs DATABASE_URL/);
+  });
 });

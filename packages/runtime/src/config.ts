@@ -6,6 +6,14 @@ export interface Config {
   readonly host: string;
   /** PostgreSQL URL; null means the embedded database. */
   readonly databaseUrl: string | null;
+  /**
+   * `DATABASE_POOLING`: `transaction` when DATABASE_URL goes through a transaction-mode pooler
+   * (PgBouncer): no named prepared statements, no session-level locks or settings; migrations and
+   * LISTEN over `DIRECT_DATABASE_URL` when given. `none` (default): direct connections.
+   */
+  readonly databasePooling: "none" | "transaction";
+  /** `DIRECT_DATABASE_URL`: the same database past the pooler (only read with pooling). */
+  readonly directDatabaseUrl: string | null;
   /** Embedded database folder (relative to where the command was typed), or null for the default. */
   readonly dataDir: string | null;
   readonly bootstrapAdminToken: string | null;
@@ -22,6 +30,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`PORT must be a port number, got ${env.PORT}`);
   const logLevel = (env.LOG_LEVEL ?? "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  const databasePooling = (env.DATABASE_POOLING || "none").toLowerCase();
+  if (databasePooling !== "none" && databasePooling !== "transaction")
+    throw new Error(`DATABASE_POOLING must be none or transaction, got ${env.DATABASE_POOLING}`);
+  if (databasePooling === "transaction" && !env.DATABASE_URL)
+    throw new Error("DATABASE_POOLING=transaction needs DATABASE_URL (the pooler's address)");
   const regions = env.REGIONS
     ? env.REGIONS.split(",")
         .map((r) => r.trim())
@@ -31,6 +44,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host: env.HOST || "127.0.0.1",
     databaseUrl: env.DATABASE_URL || null,
+    databasePooling,
+    directDatabaseUrl: env.DIRECT_DATABASE_URL || null,
     dataDir: env.DATA_DIR || null,
     bootstrapAdminToken: env.BOOTSTRAP_ADMIN_TOKEN || null,
     scheduler: (env.SCHEDULER ?? "on").toLowerCase() !== "off",

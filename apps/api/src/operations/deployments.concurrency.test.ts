@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 
 /** Drill 1: hundreds of concurrent, conflicting transitions on a few deployments, over HTTP. */
-describe.each(testBackends())("concurrent conflicting transitions on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("concurrent conflicting transitions on %s", (backend) => {
   let h: Harness;
   let t: TenantTokens;
   beforeAll(async () => {

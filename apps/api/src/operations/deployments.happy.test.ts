@@ -2,7 +2,7 @@ import { testBackends } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness, type TenantTokens } from "../testing/harness.ts";
 
-describe.each(testBackends())("deployments over REST on %s (happy paths)", (backend) => {
+describe.each(testBackends({ pooled: true }))("deployments over REST on %s (happy paths)", (backend) => {
   let h: Harness;
   let t: TenantTokens;
   beforeAll(async () => {

@@ -1,9 +1,11 @@
 // `pnpm db:migrate`: applies the committed migrations and seeds an empty catalog, on
-// DATABASE_URL or on the embedded database in DATA_DIR.
+// DATABASE_URL (DIRECT_DATABASE_URL when DATABASE_POOLING=transaction gives one: past the pooler)
+// or on the embedded database in DATA_DIR.
 import { dataDirFromEnv, openDatabase } from "../database.ts";
 
+const pooled = process.env.DATABASE_POOLING === "transaction";
 const database = await openDatabase({
-  url: process.env.DATABASE_URL,
+  url: (pooled && process.env.DIRECT_DATABASE_URL) || process.env.DATABASE_URL,
   dataDir: dataDirFromEnv(),
   migrate: false,
 });

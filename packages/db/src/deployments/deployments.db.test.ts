@@ -19,7 +19,7 @@ import {
   updateDeployment,
 } from "./deployments.ts";
 
-describe.each(testBackends())("deployments on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("deployments on %s", (backend) => {
   let db: TestDatabase;
   const clock = new TestClock(new Date("2026-11-10T10:00:00.000Z"));
   let a: TenantFixture;

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { poolingOf } from "../orm.ts";
 import type { Prepared } from "../statements.ts";
 
 export type Row = Record<string, unknown>;
@@ -45,15 +46,24 @@ function poolOf(em: EntityManager): { client: PoolClient; inOpenTransaction: boo
   return { client: em.getConnection().getKnex().client as unknown as PoolClient, inOpenTransaction: false };
 }
 
-function sqlOver(connection: PgConnection): Sql {
+/**
+ * Statements over one connection. A `Prepared` one is executed by name (parsed and planned once per
+ * connection) unless the connection is pooled per transaction (`DATABASE_POOLING=transaction`):
+ * behind PgBouncer < 1.21 the next transaction may run on a server connection that never saw the
+ * Parse ("prepared statement … does not exist") or already holds the name ("… already exists"),
+ * so there every statement is sent unnamed, parsed and planned each time.
+ */
+function sqlOver(connection: PgConnection, named: boolean): Sql {
   return async <R>(statement: string | Prepared, params: readonly unknown[] = []) => {
     const result =
-      typeof statement === "string"
-        ? await connection.query(statement, params)
+      typeof statement === "string" || !named
+        ? await connection.query(typeof statement === "string" ? statement : statement.text, params)
         : await connection.query({ name: statement.name, text: statement.text, values: params });
     return result.rows as R[];
   };
 }
+
+const namedStatementsOn = (em: EntityManager) => poolingOf(em) === "none";
 
 /**
  * Runs `work` with statements on one pooled connection, straight through the `pg` driver: the
@@ -65,7 +75,7 @@ export async function withConnection<T>(em: EntityManager, work: (sql: Sql) => P
   const { client } = poolOf(em);
   const connection = await client.acquireConnection();
   try {
-    return await work(sqlOver(connection));
+    return await work(sqlOver(connection, namedStatementsOn(em)));
   } finally {
     await client.releaseConnection(connection);
   }
@@ -83,7 +93,7 @@ export async function inTransaction<T>(em: EntityManager, work: (sql: Sql) => Pr
   try {
     await connection.query("begin");
     try {
-      const result = await work(sqlOver(connection));
+      const result = await work(sqlOver(connection, namedStatementsOn(em)));
       await connection.query("commit");
       return result;
     } catch (error) {

@@ -16,7 +16,7 @@ import {
 } from "../testing/index.ts";
 import { attachAddon, changePlan, detachAddon, subscribe } from "./subscriptions.ts";
 
-describe.each(testBackends())("subscriptions on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("subscriptions on %s", (backend) => {
   let db: TestDatabase;
   const clock = new TestClock(new Date("2026-11-16T00:00:00.000Z"));
   let a: TenantFixture;

@@ -1,3 +1,4 @@
 export * from "./fixtures.ts";
+export * from "./pgbouncer.ts";
 export * from "./seed.ts";
 export * from "./test-database.ts";
