@@ -4,7 +4,9 @@ import { trpcServer } from "@hono/trpc-server";
 import { TRPCError } from "@trpc/server";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { routePath } from "hono/route";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { principalFromHeader } from "./auth.ts";
 import { errorBody, STATUS_OF, toDomainError } from "./errors.ts";
 import { DOCS_PAGE } from "./openapi/docs-page.ts";
 import { openApiDocument } from "./openapi/document.ts";
@@ -21,6 +23,8 @@ import { appRouter } from "./trpc/router.ts";
 export { MAX_BODY_BYTES } from "./rest/body.ts";
 
 type Env = { Variables: { requestId: string } };
+
+const UNMATCHED = new Set(["", "*", "/*"]);
 
 function respondWithError(error: DomainError) {
   return new Response(JSON.stringify(errorBody(error)), {
@@ -62,6 +66,11 @@ export interface AppOptions {
    * On by default; off gives the adapter every call (the reference its test compares with).
    */
   readonly directQueries?: boolean;
+  /**
+   * `GET /metrics` on this app, for a platform_admin bearer token (default). False when the
+   * metrics are served on a port of their own (`METRICS_PORT`, `metricsServer`).
+   */
+  readonly metricsRoute?: boolean;
 }
 
 /** The HTTP application: health, docs, the tRPC router and the REST routes, one error table. */
@@ -76,13 +85,23 @@ export function newApp(input: Services, options: AppOptions = {}): Hono<Env> {
     c.header("x-request-id", requestId);
     const started = performance.now();
     await next();
+    const ms = performance.now() - started;
     services.logger.info("request", {
       requestId,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round(ms * 10) / 10,
     });
+    // The registered pattern that answered (`/api/v1/deployments/:id`), never the raw path; one
+    // series for every path no route matched (only the catch-all middleware saw it).
+    const route = routePath(c, -1);
+    services.metrics?.observeRequest(
+      c.req.method,
+      UNMATCHED.has(route) ? "(unmatched)" : route,
+      c.res.status,
+      ms / 1000,
+    );
   });
 
   if (options.directQueries !== false) app.get("/trpc/*", directQueries(services, allOperations));
@@ -109,6 +128,16 @@ export function newApp(input: Services, options: AppOptions = {}): Hono<Env> {
       ? c.json({ status: "ready" })
       : c.json({ status: "unavailable" }, 503),
   );
+  const metrics = services.metrics;
+  if (metrics && options.metricsRoute !== false) {
+    app.get("/metrics", async (c) => {
+      const principal = await principalFromHeader(services, c.req.header("authorization"));
+      if (principal.role !== "platform_admin") {
+        throw new DomainError("FORBIDDEN", "Metrics are for platform admins.");
+      }
+      return c.body(await metrics.text(), 200, { "content-type": metrics.contentType });
+    });
+  }
   app.get("/api/v1/openapi.json", (c) => c.json(document));
   app.get("/openapi.json", (c) => c.json(document));
   app.get("/docs", (c) => c.html(DOCS_PAGE));

@@ -40,15 +40,39 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   socket.end(clientErrorResponse(error.code));
 }
 
+/**
+ * How long an idle client connection stays open: longer than a load balancer's idle timeout (60 s
+ * for most), so it is always the balancer that closes an idle connection. Were the server first,
+ * the balancer could send the next request down a connection the server is closing and get a
+ * reset (a 502 to the client).
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * The server's timeouts, set on purpose rather than left to Node's defaults (keep-alive 5 s):
+ * keep-alive as above; the headers timeout above it (a request reusing a connection at the last
+ * moment still has its full time for the headers); the whole request at most 5 minutes.
+ */
+export function serverTimeouts(keepAliveTimeoutMs: number = KEEP_ALIVE_TIMEOUT_MS) {
+  const headersTimeout = keepAliveTimeoutMs + 1000;
+  return {
+    keepAliveTimeout: keepAliveTimeoutMs,
+    headersTimeout,
+    requestTimeout: Math.max(300_000, headersTimeout),
+  };
+}
+
 /** Serves the app on `hostname:port` (0 picks a free port) and resolves once it listens. */
 export async function listen(
   app: { fetch: Parameters<typeof serve>[0]["fetch"] },
   port: number,
   hostname: string,
+  options: { keepAliveTimeoutMs?: number } = {},
 ): Promise<{ server: Server; port: number }> {
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s as Server));
     s.on("clientError", answerClientError);
+    Object.assign(s, serverTimeouts(options.keepAliveTimeoutMs));
   });
   const address = server.address();
   return { server, port: typeof address === "object" && address ? address.port : port };

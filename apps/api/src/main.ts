@@ -10,7 +10,10 @@ const withScheduler = process.argv.includes("--with-scheduler") && config.schedu
 try {
   const api = await startApi(config, logger);
   const scheduler = withScheduler
-    ? startScheduler(api.database.orm, logger.child({ component: "worker" }), { cron: config.workerCron })
+    ? startScheduler(api.database.orm, logger.child({ component: "worker" }), {
+        cron: config.workerCron,
+        metrics: api.metrics,
+      })
     : null;
   // In-flight requests finish, the worker finishes (or rolls back) its batch, then the database closes.
   onShutdown(logger, [() => api.close(), async () => scheduler?.stop(), () => api.database.close()]);

@@ -6,10 +6,11 @@ import {
   ensureBootstrapToken,
   newSecret,
   openDatabase,
+  poolStats,
   type UseCaseContext,
   useCaseContext,
 } from "@arcadia/db";
-import type { Config, Logger } from "@arcadia/runtime";
+import { type Config, type Logger, Metrics, type MetricsServer, serveMetrics } from "@arcadia/runtime";
 import { newApp } from "./app.ts";
 import { listen } from "./listen.ts";
 import type { Services } from "./services.ts";
@@ -18,6 +19,8 @@ export interface RunningApi {
   readonly url: string;
   readonly database: Database;
   readonly services: Services;
+  /** This process's metrics (the in-process scheduler records its passes here too). */
+  readonly metrics: Metrics;
   /** Stops accepting connections and waits for in-flight requests to finish. */
   close(): Promise<void>;
 }
@@ -76,7 +79,9 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
     url: db.kind === "embedded" ? db.url : redact(db.url),
     ...(db.pooling === "none" ? {} : { pooling: db.pooling, listen: db.sessionUrl ? "direct" : "poll" }),
   });
-  const services: Services = { orm: db.orm, now: () => new Date(), regions: config.regions, logger };
+  const metrics = new Metrics({ service: "api" });
+  metrics.watchPool("main", () => poolStats(db.orm));
+  const services: Services = { orm: db.orm, now: () => new Date(), regions: config.regions, logger, metrics };
   const ctx = useCaseContext(db.orm.em.fork(), services.now, config.regions);
   if (config.bootstrapAdminToken) {
     await ensureBootstrapToken(ctx, config.bootstrapAdminToken);
@@ -87,8 +92,17 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
     await generatedAdminToken(ctx, db, logger);
   }
 
-  const app = newApp(services);
-  const { server, port } = await listen(app, config.port, config.host);
+  const app = newApp(services, { metricsRoute: config.metricsPort === null });
+  let metricsServer: MetricsServer | null = null;
+  if (config.metricsPort !== null) {
+    metricsServer = await serveMetrics(metrics, config.metricsPort, config.host);
+    logger.info(`metrics on http://${config.host}:${metricsServer.port}/metrics`, {
+      metricsPort: metricsServer.port,
+    });
+  }
+  const { server, port } = await listen(app, config.port, config.host, {
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+  });
   const url = `http://${config.host}:${port}`;
   logger.info(`listening on ${url}`, { url, docs: `${url}/docs` });
 
@@ -96,10 +110,13 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
     url,
     database: db,
     services,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    metrics,
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections?.();
-      }),
+      });
+      await metricsServer?.close();
+    },
   };
 }

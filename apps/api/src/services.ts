@@ -1,5 +1,5 @@
 import type { Orm } from "@arcadia/db";
-import type { Logger } from "@arcadia/runtime";
+import type { Logger, Metrics } from "@arcadia/runtime";
 import type { PrincipalCache } from "./principal-cache.ts";
 
 /** What every request handler is given: the database, the clock, the configured regions, the logger. */
@@ -10,4 +10,6 @@ export interface Services {
   readonly now: () => Date;
   readonly regions: readonly string[];
   readonly logger: Logger;
+  /** Prometheus metrics of this process (`GET /metrics`); none records nothing. */
+  readonly metrics?: Metrics;
 }

@@ -1,1 +1,1 @@
-export { runPass, type Scheduler, startScheduler } from "./scheduler.ts";
+export { ROLLOVER_ITEMS, runPass, type Scheduler, startScheduler } from "./scheduler.ts";

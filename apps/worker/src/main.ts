@@ -2,8 +2,8 @@
 // `--batch-size N` and `--concurrency N` (batches in flight at once) tune either.
 
 import { parseArgs } from "node:util";
-import { dataDirFromEnv, openDatabase } from "@arcadia/db";
-import { configFromEnvOrExit, createLogger, onShutdown } from "@arcadia/runtime";
+import { dataDirFromEnv, openDatabase, poolStats } from "@arcadia/db";
+import { configFromEnvOrExit, createLogger, Metrics, onShutdown, serveMetrics } from "@arcadia/runtime";
 import { z } from "zod";
 import { runPass, startScheduler } from "./scheduler.ts";
 
@@ -91,11 +91,18 @@ if (values.once) {
   await database.close();
   process.exit(0);
 } else {
+  // A worker serves no API: its metrics are on METRICS_PORT or nowhere.
+  const metrics = new Metrics({ service: "worker" });
+  metrics.watchPool("main", () => poolStats(database.orm));
+  const metricsServer =
+    config.metricsPort === null ? null : await serveMetrics(metrics, config.metricsPort, config.host);
+  if (metricsServer) logger.info(`metrics on http://${config.host}:${metricsServer.port}/metrics`);
   const scheduler = startScheduler(database.orm, logger, {
     cron: config.workerCron,
     batchSize,
     concurrency,
     workerId,
+    metrics,
   });
-  onShutdown(logger, [() => scheduler.stop(), () => database.close()]);
+  onShutdown(logger, [() => scheduler.stop(), async () => metricsServer?.close(), () => database.close()]);
 }

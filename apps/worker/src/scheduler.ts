@@ -1,5 +1,5 @@
 import { type Orm, pruneIdempotencyKeys, type RolloverSummary, runRolloverPass } from "@arcadia/db";
-import type { Logger } from "@arcadia/runtime";
+import type { Logger, Metrics } from "@arcadia/runtime";
 import { Cron } from "croner";
 
 export interface PassOptions {
@@ -8,11 +8,44 @@ export interface PassOptions {
   readonly concurrency?: number;
   readonly workerId?: string;
   readonly shouldStop?: () => boolean;
+  /** Where the pass's duration and counts go (`arcadia_worker_*`). */
+  readonly metrics?: Metrics;
 }
+
+/**
+ * What a rollover pass reports as `arcadia_worker_items_total{pass="rollover", item}`: one line per
+ * count (charges and deliveries join here as their passes report them).
+ */
+export const ROLLOVER_ITEMS: Record<string, (summary: RolloverSummary) => number> = {
+  invoices_issued: (s) => s.statementsIssued,
+  transitions: (s) => s.trialsConverted,
+  skipped_by_override: (s) => s.skippedByOverride,
+};
 
 /** One rollover pass with progress logged every few seconds (processed, rate). */
 export async function runPass(orm: Orm, logger: Logger, options: PassOptions): Promise<RolloverSummary> {
   const started = performance.now();
+  try {
+    const summary = await rolloverPass(orm, logger, options, started);
+    options.metrics?.observePass(
+      "rollover",
+      "ok",
+      (performance.now() - started) / 1000,
+      Object.fromEntries(Object.entries(ROLLOVER_ITEMS).map(([item, count]) => [item, count(summary)])),
+    );
+    return summary;
+  } catch (error) {
+    options.metrics?.observePass("rollover", "failed", (performance.now() - started) / 1000);
+    throw error;
+  }
+}
+
+async function rolloverPass(
+  orm: Orm,
+  logger: Logger,
+  options: PassOptions,
+  started: number,
+): Promise<RolloverSummary> {
   let lastReport = started;
   const summary = await runRolloverPass(orm, {
     ...options,
@@ -50,7 +83,7 @@ export interface Scheduler {
 export function startScheduler(
   orm: Orm,
   logger: Logger,
-  options: { cron: string; batchSize?: number; concurrency?: number; workerId?: string },
+  options: { cron: string; batchSize?: number; concurrency?: number; workerId?: string; metrics?: Metrics },
 ): Scheduler {
   let stopping = false;
   let inFlight: Promise<unknown> | null = null;
@@ -61,6 +94,7 @@ export function startScheduler(
       concurrency: options.concurrency,
       workerId: options.workerId,
       shouldStop: () => stopping,
+      metrics: options.metrics,
     }).catch((error) => logger.error("rollover pass failed", { err: error }));
     await inFlight;
     inFlight = null;

@@ -89,3 +89,17 @@ export async function connect(options: DatabaseOptions): Promise<Orm> {
 export function poolingOf(orm: { readonly config: object }): DatabasePooling {
   return pooledPerTransaction.has(orm.config) ? "transaction" : "none";
 }
+
+interface TarnPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  max: number;
+}
+
+/** The ORM's connection pool (knex's) at this instant: lent out, idle, callers waiting, bound. */
+export function poolStats(orm: Orm): { used: number; idle: number; waiting: number; max: number } {
+  const pool = (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
+  if (!pool) return { used: 0, idle: 0, waiting: 0, max: 0 };
+  return { used: pool.numUsed(), idle: pool.numFree(), waiting: pool.numPendingAcquires(), max: pool.max };
+}

@@ -39,4 +39,15 @@ describe("configFromEnv", () => {
     );
     expect(() => configFromEnv({ DATABASE_POOLING: "transaction" })).toThrow(/needs DATABASE_URL/);
   });
+
+  it("reads the metrics port and the keep-alive timeout, which outlasts a 60 s load balancer idle timeout", () => {
+    expect(configFromEnv({})).toMatchObject({ metricsPort: null, keepAliveTimeoutMs: 65_000 });
+    expect(configFromEnv({}).keepAliveTimeoutMs).toBeGreaterThan(60_000);
+    expect(configFromEnv({ METRICS_PORT: "9464", HTTP_KEEP_ALIVE_TIMEOUT_MS: "350000" })).toMatchObject({
+      metricsPort: 9464,
+      keepAliveTimeoutMs: 350_000,
+    });
+    expect(() => configFromEnv({ METRICS_PORT: "x" })).toThrow(/METRICS_PORT/);
+    expect(() => configFromEnv({ HTTP_KEEP_ALIVE_TIMEOUT_MS: "5" })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS/);
+  });
 });

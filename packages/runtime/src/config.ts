@@ -21,6 +21,18 @@ export interface Config {
   readonly workerCron: string;
   readonly logLevel: LogLevel;
   readonly regions: readonly string[];
+  /**
+   * `METRICS_PORT`: serve `GET /metrics` on this port of its own, without authentication (for a
+   * private scrape network; the only way a `pnpm worker` exposes them). Unset: the API serves
+   * `/metrics` on its own port to platform_admin bearer tokens.
+   */
+  readonly metricsPort: number | null;
+  /**
+   * `HTTP_KEEP_ALIVE_TIMEOUT_MS` (default 65 000): how long the API keeps an idle client connection
+   * open. Longer than a load balancer's idle timeout (60 s for most), so the balancer, not the
+   * server, closes an idle connection and never reuses one the server just closed (a reset).
+   */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /** Every setting the processes read, from the environment, with the SPEC's defaults. */
@@ -28,6 +40,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT must be a port number, got ${env.PORT}`);
+  const metricsPort = env.METRICS_PORT ? Number(env.METRICS_PORT) : null;
+  if (metricsPort !== null && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
+    throw new Error(`METRICS_PORT must be a port number, got ${env.METRICS_PORT}`);
+  const keepAliveTimeoutMs = Number(env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 65_000);
+  if (!Number.isInteger(keepAliveTimeoutMs) || keepAliveTimeoutMs < 1000)
+    throw new Error(
+      `HTTP_KEEP_ALIVE_TIMEOUT_MS must be a whole number of milliseconds ≥ 1000, got ${env.HTTP_KEEP_ALIVE_TIMEOUT_MS}`,
+    );
   const logLevel = (env.LOG_LEVEL ?? "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
   const databasePooling = (env.DATABASE_POOLING || "none").toLowerCase();
@@ -53,6 +73,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     workerCron: env.WORKER_CRON || "*/5 * * * *",
     logLevel,
     regions,
+    metricsPort,
+    keepAliveTimeoutMs,
   };
 }
 

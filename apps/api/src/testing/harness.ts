@@ -1,7 +1,7 @@
 import { ensureBootstrapToken, newId, useCaseContext } from "@arcadia/db";
 import { type Backend, createTestDatabase, type TestDatabase } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
-import { createLogger } from "@arcadia/runtime";
+import { createLogger, Metrics } from "@arcadia/runtime";
 import { newApp } from "../app.ts";
 import { listen } from "../listen.ts";
 import type { Services } from "../services.ts";
@@ -25,6 +25,8 @@ export interface Harness {
   readonly url: string;
   readonly db: TestDatabase;
   readonly adminToken: string;
+  /** The app's metrics (what `GET /metrics` serves). */
+  readonly metrics: Metrics;
   /** Error log lines the server wrote (unexpected errors only). */
   readonly serverErrors: string[];
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
@@ -53,6 +55,7 @@ export async function startHarness(backend: Backend): Promise<Harness> {
     now: () => new Date(),
     regions: DEFAULT_REGIONS,
     logger: createLogger("error", {}, (line) => serverErrors.push(line)),
+    metrics: new Metrics({ service: "api", processMetrics: false }),
   };
   const adminToken = `test-admin-${newId()}`;
   await ensureBootstrapToken(useCaseContext(db.orm.em.fork(), services.now, DEFAULT_REGIONS), adminToken);
@@ -88,6 +91,7 @@ export async function startHarness(backend: Backend): Promise<Harness> {
     url,
     db,
     adminToken,
+    metrics: services.metrics!,
     serverErrors,
     request,
     async deployment(token: string, slug: string, displayName = slug) {
