@@ -169,7 +169,7 @@ describe("HTTP server timeouts", () => {
           res.on("end", () =>
             resolve({
               body,
-              localPort: (req.socket.address() as AddressInfo).port,
+              localPort: (req.socket!.address() as AddressInfo).port,
               keepAlive: String(res.headers["keep-alive"]),
             }),
           );

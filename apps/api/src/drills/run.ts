@@ -1,6 +1,7 @@
 // `pnpm drill`: the reliability drills too slow or too disruptive for the test suite. Exits
 // non-zero when a drill's expectation fails. (Drills 1, 2 and 5 run in the suite: src/drills/*.test.ts.)
 import { postgresOutageDrill } from "./postgres-outage.drill.ts";
+import { topologyDrill } from "./topology.drill.ts";
 import { workerKillDrill } from "./worker-kill.drill.ts";
 
 const log = (msg: string) => console.log(`[drill] ${msg}`);
@@ -10,33 +11,87 @@ const check = (ok: boolean, what: string) => {
   log(`${ok ? "ok  " : "FAIL"} ${what}`);
 };
 
-log("drill 3: PostgreSQL stopped and started under load (own instance)");
-const outage = await postgresOutageDrill(log);
-log(JSON.stringify(outage));
-check(outage.lostWrites === 0, `no acknowledged write lost (${outage.acknowledgedWrites} acknowledged)`);
-check(
-  outage.readyzDuringOutage.every((s) => s === 503),
-  `/readyz answered 503 while down (${outage.readyzDuringOutage.join(",")})`,
-);
-check(outage.serverErrorsWithoutJson === 0, "every failure during the outage was a clean JSON error");
-check(outage.recoveredAfterMs >= 0, `recovered by itself (${outage.recoveredAfterMs} ms after restart)`);
+// `pnpm drill [outage|worker-kill|topology]` runs one of them.
+const only = process.argv[2];
+if (only === undefined || only === "outage") {
+  log("drill 3: PostgreSQL stopped and started under load (own instance)");
+  const outage = await postgresOutageDrill(log);
+  log(JSON.stringify(outage));
+  check(outage.lostWrites === 0, `no acknowledged write lost (${outage.acknowledgedWrites} acknowledged)`);
+  check(
+    outage.readyzDuringOutage.every((s) => s === 503),
+    `/readyz answered 503 while down (${outage.readyzDuringOutage.join(",")})`,
+  );
+  check(outage.serverErrorsWithoutJson === 0, "every failure during the outage was a clean JSON error");
+  check(outage.recoveredAfterMs >= 0, `recovered by itself (${outage.recoveredAfterMs} ms after restart)`);
+}
 
-log("drill 4: worker killed with SIGKILL repeatedly during a large rollover, then racing workers");
-const kills = await workerKillDrill(log);
-log(JSON.stringify(kills));
-check(kills.duplicates === 0, "exactly one statement per (subscription, period)");
-check(
-  kills.statements === kills.expectedStatements,
-  `every due period billed (${kills.statements}/${kills.expectedStatements})`,
-);
-check(kills.wrongAmounts === 0, "every amount right");
-check(kills.killed >= 3, `killed mid-run ${kills.killed} times`);
-check(kills.orphanStatements === 0, "no statement without its lines");
-check(kills.periodsNotAdvanced === 0, "every subscription's period advanced to the one in progress");
-check(
-  kills.racerExitCodes.every((c) => c === 0),
-  "racing workers exited 0",
-);
+if (only === undefined || only === "worker-kill") {
+  log("drill 4: worker killed with SIGKILL repeatedly during a large rollover, then racing workers");
+  const kills = await workerKillDrill(log);
+  log(JSON.stringify(kills));
+  check(kills.duplicates === 0, "exactly one statement per (subscription, period)");
+  check(
+    kills.statements === kills.expectedStatements,
+    `every due period billed (${kills.statements}/${kills.expectedStatements})`,
+  );
+  check(kills.wrongAmounts === 0, "every amount right");
+  check(kills.killed >= 3, `killed mid-run ${kills.killed} times`);
+  check(kills.orphanStatements === 0, "no statement without its lines");
+  check(kills.periodsNotAdvanced === 0, "every subscription's period advanced to the one in progress");
+  check(
+    kills.racerExitCodes.every((c) => c === 0),
+    "racing workers exited 0",
+  );
+}
+
+if (only === undefined || only === "topology") {
+  log(
+    "drill 6: two APIs and two workers behind a transaction-mode PgBouncer, one of each SIGKILLed under load",
+  );
+  const topology = await topologyDrill(log);
+  log(JSON.stringify(topology));
+  if ("skipped" in topology) {
+    log(`skipped: ${topology.skipped}`);
+  } else {
+    check(topology.serverErrors === 0, `no 5xx through the pooler (${topology.requests} requests)`);
+    check(
+      topology.deploymentsMissing === 0,
+      `every acknowledged deployment present (${topology.deploymentsAcknowledged})`,
+    );
+    check(
+      topology.eventsMissing === 0,
+      `every acknowledged transition present (${topology.eventsAcknowledged})`,
+    );
+    check(
+      topology.subscriptionsMissing === 0,
+      `every acknowledged subscription present (${topology.subscriptionsAcknowledged})`,
+    );
+    check(topology.chainsWithGaps === 0, "every event chain gap-free");
+    check(
+      topology.eventsRedone === 0,
+      "no keyed write redone (events = creations + acknowledged transitions)",
+    );
+    check(
+      topology.replaysMatched === topology.replaysAsked && topology.replaysAsked > 0,
+      `retries against the other API replayed (${topology.replaysMatched}/${topology.replaysAsked})`,
+    );
+    check(
+      topology.retriedAfterKill > 0,
+      `writes cut off by the API kill retried elsewhere (${topology.retriedAfterKill})`,
+    );
+    check(topology.duplicateInvoices === 0, "exactly one invoice per (subscription, period)");
+    check(
+      topology.statements === topology.expectedStatements,
+      `every due period billed (${topology.statements}/${topology.expectedStatements})`,
+    );
+    check(
+      topology.billedAtWorkerKill > 0 && topology.billedAtWorkerKill < topology.expectedStatements,
+      `a worker was killed mid-run (${topology.billedAtWorkerKill} billed)`,
+    );
+    check(topology.finalPassExit === 0, "the final pass exited 0");
+  }
+}
 
 if (failures.length > 0) {
   console.error(`[drill] ${failures.length} failed`);
