@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { apiBenchmark, CONNECTIONS, LIGHT_CONNECTIONS, TURN_SECONDS, WARMUP_SECONDS } from "./api-load.ts";
 import type { LoadResult } from "./http-load.ts";
+import { busyNote } from "./machine.ts";
+import { topologyBenchmark, topologySection } from "./topology.ts";
 
 const adminUrl =
   process.env.BENCH_DATABASE_URL ??
@@ -76,6 +78,7 @@ try {
   // not a checkout
 }
 
+const busy = busyNote();
 const results: { size: number; orm: Run; sql: Run }[] = [];
 for (const size of sizes) results.push({ size, orm: run("orm", size), sql: run("sql", size) });
 
@@ -104,6 +107,8 @@ const apiTable = [
   row("bare node:http + pg, same subscribe writes", apiResult.subscribe.bare, apiResult.subscribe.bare),
 ].join("\n");
 console.log(apiTable);
+console.log("production topology: reads through PgBouncer, the rollover with 1, 2 and 4 workers");
+const topology = await topologyBenchmark(adminUrl, apiSeconds);
 
 const table = results
   .map(
@@ -190,6 +195,7 @@ a request that does not queue.
 Reading the rollover numbers: the SPEC's target of 10,000 subscriptions/s was set on a machine where the
 set-based floor runs at about 36,000/s, i.e. about 28% of the floor. On this machine the floor
 itself is far lower, so compare the ratio column.
-`;
+
+${topologySection(topology, apiSeconds, git, busy.end())}`;
 writeFileSync(out, markdown);
 console.log(`wrote ${out}`);
