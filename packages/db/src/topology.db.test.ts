@@ -95,9 +95,11 @@ describe.skipIf(!enabled)("through a transaction-mode PgBouncer (TEST_POOLED_DAT
       expect(results.flatMap((r) => r.applied).sort()).toEqual(migrationsList.map((m) => m.name).sort());
       // A later start does not wait on a lock an earlier one left on a pooled server connection.
       expect(await migrateAndSeed(others[0]!)).toEqual({ applied: [], seeded: false });
-      const locks = await fresh.orm.em
-        .getConnection()
-        .execute("select count(*)::int as n from pg_locks where locktype = 'advisory'");
+      const locks = await fresh.orm.em.getConnection().execute(
+        `select count(*)::int as n from pg_locks
+            where locktype = 'advisory' and objid::text::bigint = 4206170001
+              and database = (select oid from pg_database where datname = current_database())`,
+      );
       expect(locks[0]?.n).toBe(0);
     } finally {
       await Promise.all(others.map((orm) => orm.close(true)));
