@@ -1,13 +1,10 @@
 import {
-  type AddonAttachment,
   type ComputedStatement,
+  currentPeriodStatement,
   DeploymentEvent,
-  type PlanChange,
   type Principal,
   Statement,
   StatementLine,
-  type Subscription,
-  statementForPeriod,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { findVisibleDeployment, loadSubscriptionDocument } from "../deployments/deployments.ts";
@@ -100,35 +97,6 @@ export async function getStatement(
   return (await withLines(ctx.em, [statement]))[0]!;
 }
 
-/** What the pure statement function needs about one subscription, from its snapshots and the log. */
-export function statementInputs(
-  subscription: Subscription,
-  planChanges: readonly PlanChange[],
-  attachments: readonly AddonAttachment[],
-  events: readonly DeploymentEvent[],
-  period: { start: Date; end: Date },
-): Parameters<typeof statementForPeriod>[0] {
-  return {
-    period,
-    currency: subscription.planVersion.currency,
-    subscribedAt: subscription.createdAt,
-    planChanges: planChanges
-      .filter((c) => c.supersededAt === null)
-      .map((c) => ({
-        effectiveAt: c.effectiveAt,
-        sequence: c.sequence,
-        planVersion: {
-          id: c.toPlanVersion.id,
-          planCode: c.toPlanVersion.plan.code,
-          version: c.toPlanVersion.version,
-          priceCents: c.toPlanVersion.priceCents,
-        },
-      })),
-    attachments,
-    events,
-  };
-}
-
 export interface UpcomingStatement extends ComputedStatement {
   readonly tenantId: string;
   readonly deploymentId: string;
@@ -150,10 +118,12 @@ export async function upcomingStatement(
     { deploymentId: deployment.id },
     { orderBy: { sequence: "asc" } },
   );
-  const period = { start: subscription.currentPeriodStart, end: subscription.currentPeriodEnd };
-  const computed = statementForPeriod(
-    statementInputs(subscription, document.planChanges, document.addons, events, period),
-  );
+  const computed = currentPeriodStatement({
+    subscription,
+    planChanges: document.planChanges,
+    attachments: document.addons,
+    events,
+  });
   return {
     ...computed,
     tenantId: subscription.tenantId,

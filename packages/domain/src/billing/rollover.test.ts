@@ -5,8 +5,15 @@ import { createDeployment } from "../deployments/operations.ts";
 import type { ActorRef } from "../lifecycle/actors.ts";
 import { unwrap } from "../shared/errors.ts";
 import { changePlan, createSubscription, followDeploymentState } from "../subscriptions/operations.ts";
-import type { PlanChange } from "../subscriptions/subscription.ts";
-import { convertTrial, duePeriod, planVersionAt, rollOverPeriod, trialHasEnded } from "./rollover.ts";
+import { PlanChange, type Subscription } from "../subscriptions/subscription.ts";
+import type { StateChange } from "./billable-time.ts";
+import {
+  type BillingHistory,
+  closeDuePeriods,
+  convertTrial,
+  currentPeriodStatement,
+  trialHasEnded,
+} from "./rollover.ts";
 
 const actor: ActorRef = { type: "principal", id: "tok", role: "tenant_admin" };
 const created = new Date("2026-12-10T00:00:00.000Z");
@@ -51,23 +58,128 @@ function setup(trial = false) {
   return { deployment, event, subscription, changes: [planChange] as PlanChange[], studio };
 }
 
-describe("rollOverPeriod", () => {
-  it("is due only once the period has ended", () => {
-    const { subscription } = setup();
-    expect(duePeriod(subscription, new Date("2026-12-31T23:59:59.999Z"))).toBeNull();
-    expect(duePeriod(subscription, new Date("2027-01-01T00:00:00.000Z"))?.end.toISOString()).toBe(
-      "2027-01-01T00:00:00.000Z",
+function history(
+  subscription: Subscription,
+  changes: PlanChange[],
+  events: StateChange[] = [],
+): BillingHistory {
+  return { subscription, planChanges: changes, attachments: [], events };
+}
+
+describe("closeDuePeriods", () => {
+  it("closes nothing before the period has ended", () => {
+    const { subscription, changes } = setup();
+    const { statements, next } = closeDuePeriods(
+      history(subscription, changes),
+      new Date("2026-12-31T23:59:59.999Z"),
+      24,
     );
+    expect(statements).toEqual([]);
+    expect(next.currentPeriodEnd.toISOString()).toBe("2027-01-01T00:00:00.000Z");
   });
 
-  it("advances December to January, then January to February", () => {
-    const { subscription, changes } = setup();
+  it("closes December, January and February by March, one statement each, and no more than asked", () => {
+    const { subscription, changes, event } = setup();
     const now = new Date("2027-03-05T00:00:00Z");
-    const next = rollOverPeriod(subscription, changes, now);
-    expect(next?.start.toISOString()).toBe("2027-01-01T00:00:00.000Z");
-    rollOverPeriod(subscription, changes, now);
-    expect(subscription.currentPeriodStart.toISOString()).toBe("2027-02-01T00:00:00.000Z");
-    expect(subscription.currentPeriodEnd.toISOString()).toBe("2027-03-01T00:00:00.000Z");
+    const { statements, next } = closeDuePeriods(history(subscription, changes, [event]), now, 24);
+    expect(statements.map((s) => s.periodStart.toISOString())).toEqual([
+      "2026-12-01T00:00:00.000Z",
+      "2027-01-01T00:00:00.000Z",
+      "2027-02-01T00:00:00.000Z",
+    ]);
+    expect(statements[1]!.totalCents).toBe(4900);
+    expect(next).toMatchObject({ endedAt: null, planVersionId: "pv-studio", pendingPlanVersionId: null });
+    expect(next.currentPeriodStart.toISOString()).toBe("2027-03-01T00:00:00.000Z");
+    const bounded = closeDuePeriods(history(subscription, changes, [event]), now, 2);
+    expect(bounded.statements).toHaveLength(2);
+    expect(bounded.next.currentPeriodStart.toISOString()).toBe("2027-02-01T00:00:00.000Z");
+  });
+
+  it("applies a period-end plan change when the period rolls, and never a superseded one", () => {
+    const { subscription, changes, event } = setup();
+    const scale = pv("scale", 19900);
+    const hobby = pv("hobby", 900);
+    const superseded = unwrap(
+      changePlan(subscription, {
+        id: "pc2",
+        target: hobby,
+        effective: "period_end",
+        actor,
+        now: created,
+        scheduled: [],
+        lastSequence: 1,
+      }),
+    )!;
+    changes.push(superseded);
+    changes.push(
+      unwrap(
+        changePlan(subscription, {
+          id: "pc3",
+          target: scale,
+          effective: "period_end",
+          actor,
+          now: created,
+          scheduled: [superseded],
+          lastSequence: 2,
+        }),
+      )!,
+    );
+    expect(superseded.supersededAt).not.toBeNull();
+    const { statements, next } = closeDuePeriods(
+      history(subscription, changes, [event]),
+      new Date("2027-02-01T00:00:00Z"),
+      24,
+    );
+    expect(next.planVersionId).toBe("pv-scale");
+    expect(next.pendingPlanVersionId).toBeNull();
+    expect(statements[1]!.lines.map((l) => l.refId)).toEqual(["pv-scale"]);
+    expect(statements[1]!.totalCents).toBe(19900);
+  });
+
+  it("keeps a change scheduled after the next period pending", () => {
+    const { subscription, changes } = setup();
+    const scale = pv("scale", 19900);
+    changes.push(
+      new PlanChange({
+        ...changes[0]!,
+        id: "pc-later",
+        sequence: 2,
+        kind: "period_end",
+        toPlanVersion: scale,
+        effectiveAt: new Date("2027-03-01T00:00:00Z"),
+      }),
+    );
+    const { next } = closeDuePeriods(history(subscription, changes), new Date("2027-01-02T00:00:00Z"), 24);
+    expect(next).toMatchObject({ planVersionId: "pv-studio", pendingPlanVersionId: "pv-scale" });
+  });
+
+  it("ends a cancelled subscription after the period the cancellation fell in", () => {
+    const { subscription, changes } = setup();
+    followDeploymentState(subscription, "cancelled", new Date("2027-01-15T00:00:00Z"));
+    const { statements, next } = closeDuePeriods(
+      history(subscription, changes),
+      new Date("2027-04-01T00:00:00Z"),
+      24,
+    );
+    expect(statements.map((s) => s.periodStart.toISOString())).toEqual([
+      "2026-12-01T00:00:00.000Z",
+      "2027-01-01T00:00:00.000Z",
+    ]);
+    expect(next.endedAt?.toISOString()).toBe("2027-02-01T00:00:00.000Z");
+    const after = closeDuePeriods(
+      history({ ...subscription, ...next, planVersion: subscription.planVersion }, changes),
+      new Date("2027-04-01T00:00:00Z"),
+      24,
+    );
+    expect(after.statements).toEqual([]);
+  });
+
+  it("bills the upcoming statement from the same history", () => {
+    const { subscription, changes, event } = setup();
+    expect(currentPeriodStatement(history(subscription, changes, [event])).totalCents).toBe(
+      closeDuePeriods(history(subscription, changes, [event]), new Date("2027-01-01T00:00:00Z"), 1)
+        .statements[0]!.totalCents,
+    );
   });
 
   it("a pending change applied at the period end, then an immediate one at that instant: the later holds", () => {
@@ -86,8 +198,9 @@ describe("rollOverPeriod", () => {
         lastSequence: 1,
       }),
     )!;
-    rollOverPeriod(subscription, [...changes, pending], end);
-    expect(subscription.planVersion.id).toBe(scale.id);
+    expect(closeDuePeriods(history(subscription, [...changes, pending]), end, 1).next.planVersionId).toBe(
+      scale.id,
+    );
     const immediate = unwrap(
       changePlan(subscription, {
         id: "pc3",
@@ -104,40 +217,8 @@ describe("rollOverPeriod", () => {
       [...changes, pending, immediate],
       [immediate, pending, ...changes],
     ]) {
-      expect(planVersionAt(log, end)?.id).toBe(hobby.id);
+      expect(closeDuePeriods(history(subscription, log), end, 1).next.planVersionId).toBe(hobby.id);
     }
-  });
-
-  it("applies a period-end plan change when the period rolls", () => {
-    const { subscription, changes, studio } = setup();
-    const scale = pv("scale", 19900);
-    changes.push(
-      unwrap(
-        changePlan(subscription, {
-          id: "pc2",
-          target: scale,
-          effective: "period_end",
-          actor,
-          now: created,
-          scheduled: [],
-          lastSequence: 1,
-        }),
-      )!,
-    );
-    expect(planVersionAt(changes, new Date("2026-12-31T00:00:00Z"))).toBe(studio);
-    rollOverPeriod(subscription, changes, new Date("2027-01-01T00:00:00Z"));
-    expect(subscription.planVersion).toBe(scale);
-    expect(subscription.pendingPlanVersion).toBeNull();
-  });
-
-  it("ends a cancelled subscription after the period the cancellation fell in", () => {
-    const { subscription, changes } = setup();
-    followDeploymentState(subscription, "cancelled", new Date("2027-01-15T00:00:00Z"));
-    const later = new Date("2027-04-01T00:00:00Z");
-    expect(rollOverPeriod(subscription, changes, later)).not.toBeNull(); // December: cancelled later, keep going
-    expect(rollOverPeriod(subscription, changes, later)).toBeNull(); // January holds the cancellation
-    expect(subscription.endedAt?.toISOString()).toBe("2027-02-01T00:00:00.000Z");
-    expect(duePeriod(subscription, later)).toBeNull();
   });
 });
 
@@ -167,7 +248,9 @@ describe("trial conversion", () => {
 
   it("never dates the conversion inside a period already billed", () => {
     const { deployment, subscription, changes, event } = setup(true);
-    rollOverPeriod(subscription, changes, new Date("2027-02-01T00:00:00Z"));
+    const { next } = closeDuePeriods(history(subscription, changes), new Date("2027-02-01T00:00:00Z"), 1);
+    subscription.currentPeriodStart = next.currentPeriodStart;
+    subscription.currentPeriodEnd = next.currentPeriodEnd;
     const converted = unwrap(
       convertTrial(deployment, subscription, { eventId: "e2", lastEventAt: event.occurredAt }),
     );

@@ -1,73 +1,170 @@
-import type { PlanVersion } from "../catalog/catalog.ts";
 import type { Deployment } from "../deployments/deployment.ts";
 import { transitionDeployment } from "../deployments/operations.ts";
 import type { DeploymentEvent } from "../lifecycle/event.ts";
 import type { Result } from "../shared/errors.ts";
+import type { Cents } from "../shared/money.ts";
 import { followingPeriod, laterOf, type Period } from "../shared/periods.ts";
-import type { PlanChange, Subscription } from "../subscriptions/subscription.ts";
+import type { Subscription, SubscriptionStatus } from "../subscriptions/subscription.ts";
+import type { StateChange } from "./billable-time.ts";
+import {
+  type AttachmentSource,
+  type ComputedStatement,
+  inEffectOrder,
+  type PlanSegmentSource,
+  statementForPeriod,
+} from "./statement.ts";
 
 export const WORKER_ACTOR_ID = "billing-worker";
 
-/** The subscription's current period, if it has ended by `now` and is still to be billed. */
-export function duePeriod(subscription: Subscription, now: Date): Period | null {
-  if (subscription.endedAt !== null) return null;
-  if (subscription.currentPeriodEnd.getTime() > now.getTime()) return null;
-  return { start: subscription.currentPeriodStart, end: subscription.currentPeriodEnd };
+/** A plan version as billing reads it (the catalog's PlanVersion is one). */
+export interface BilledPlanVersion {
+  readonly id: string;
+  readonly version: number;
+  readonly priceCents: Cents;
+  readonly currency: string;
+  readonly plan: { readonly code: string };
 }
 
-/**
- * The changes in force in the order they apply: by effective instant, and among changes effective
- * at the same instant in the order they were made (`sequence`), so the last one made holds (SPEC
- * §3.4). Instants alone tie: a frozen test clock, or two changes within one millisecond.
- */
-export function inForce<T extends Pick<PlanChange, "supersededAt" | "effectiveAt" | "sequence">>(
-  changes: readonly T[],
-): T[] {
-  return changes
-    .filter((change) => change.supersededAt === null)
-    .sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime() || a.sequence - b.sequence);
+/** An entry of the plan-change log as billing reads it (the domain's PlanChange is one). */
+export interface BilledPlanChange {
+  readonly toPlanVersion: BilledPlanVersion;
+  readonly effectiveAt: Date;
+  /** The change's place in the subscription's log (see inEffectOrder). */
+  readonly sequence: number;
+  readonly supersededAt: Date | null;
+}
+
+/** What billing needs of a subscription (the domain's Subscription is one). */
+export interface BilledSubscription {
+  readonly status: SubscriptionStatus;
+  readonly currentPeriodStart: Date;
+  readonly currentPeriodEnd: Date;
+  readonly cancelledAt: Date | null;
+  readonly endedAt: Date | null;
+  readonly createdAt: Date;
+  /** The plan version in effect; its currency is every statement's (a plan change keeps the currency). */
+  readonly planVersion: { readonly id: string; readonly currency: string };
+}
+
+/** Everything billing reads about one subscription: the snapshots and the deployment's event log. */
+export interface BillingHistory {
+  readonly subscription: BilledSubscription;
+  /** The whole plan-change log, superseded entries included (they never apply), in any order. */
+  readonly planChanges: readonly BilledPlanChange[];
+  readonly attachments: readonly AttachmentSource[];
+  /** The deployment's event log (at least up to the periods billed), in any order. */
+  readonly events: readonly StateChange[];
+}
+
+/** Where a subscription stands after its due periods are closed. */
+export interface NextBillingState {
+  readonly currentPeriodStart: Date;
+  readonly currentPeriodEnd: Date;
+  readonly endedAt: Date | null;
+  readonly planVersionId: string;
+  readonly pendingPlanVersionId: string | null;
+}
+
+/** The plan-change log without superseded entries (a superseded change never applies), in effect order. */
+function inForce(changes: readonly BilledPlanChange[]): BilledPlanChange[] {
+  return changes.filter((change) => change.supersededAt === null).sort(inEffectOrder);
+}
+
+/** The plan-change log as the segments a statement bills: each version from when it took effect. */
+function planSegments(changes: readonly BilledPlanChange[]): PlanSegmentSource[] {
+  return inForce(changes).map((change) => ({
+    effectiveAt: change.effectiveAt,
+    sequence: change.sequence,
+    planVersion: {
+      id: change.toPlanVersion.id,
+      planCode: change.toPlanVersion.plan.code,
+      version: change.toPlanVersion.version,
+      priceCents: change.toPlanVersion.priceCents,
+    },
+  }));
 }
 
 /** The plan version in effect at an instant, read from the plan-change log. */
-export function planVersionAt(changes: readonly PlanChange[], instant: Date): PlanVersion | null {
-  let found: PlanVersion | null = null;
+function planVersionAt(changes: readonly BilledPlanChange[], instant: Date): BilledPlanVersion | null {
+  let found: BilledPlanVersion | null = null;
   for (const change of inForce(changes)) {
     if (change.effectiveAt.getTime() <= instant.getTime()) found = change.toPlanVersion;
   }
   return found;
 }
 
-/** Scheduled changes that have not taken effect at this instant. */
-export function scheduledAfter(changes: readonly PlanChange[], instant: Date): PlanChange[] {
-  return inForce(changes).filter((change) => change.effectiveAt.getTime() > instant.getTime());
+/** A period is due once it has ended, unless the subscription's last period is already billed. */
+function isDue(state: { endedAt: Date | null; currentPeriodEnd: Date }, now: Date): boolean {
+  return state.endedAt === null && state.currentPeriodEnd.getTime() <= now.getTime();
+}
+
+function statementFor(history: BillingHistory, period: Period): ComputedStatement {
+  return statementForPeriod({
+    period,
+    currency: history.subscription.planVersion.currency,
+    subscribedAt: history.subscription.createdAt,
+    planChanges: planSegments(history.planChanges),
+    attachments: history.attachments,
+    events: history.events,
+  });
+}
+
+/** The statement of the period in progress, as things stand: the upcoming invoice (not stored). */
+export function currentPeriodStatement(history: BillingHistory): ComputedStatement {
+  const { subscription } = history;
+  return statementFor(history, {
+    start: subscription.currentPeriodStart,
+    end: subscription.currentPeriodEnd,
+  });
 }
 
 /**
- * Closes the subscription's current period after its statement is issued: a cancelled
- * subscription whose cancellation fell before the period's end ends there; any other moves to the
- * next calendar month, with the plan-change log deciding the plan version and what stays pending.
+ * Closes a subscription's due periods at `now`: one statement per period that has ended (at most
+ * `maxPeriods`; the rest are due again next time), and where the subscription then stands. After
+ * each period, a subscription cancelled before the period's end ends there; any other moves to the
+ * next calendar month, on the plan version the log puts in effect then, with the next scheduled
+ * change pending.
  */
-export function rollOverPeriod(
-  subscription: Subscription,
-  changes: readonly PlanChange[],
+export function closeDuePeriods(
+  history: BillingHistory,
   now: Date,
-): Period | null {
-  const closed: Period = { start: subscription.currentPeriodStart, end: subscription.currentPeriodEnd };
-  subscription.updatedAt = now;
-  if (
-    subscription.status === "cancelled" &&
-    subscription.cancelledAt !== null &&
-    subscription.cancelledAt.getTime() < closed.end.getTime()
-  ) {
-    subscription.endedAt = closed.end;
-    return null;
+  maxPeriods: number,
+): { statements: ComputedStatement[]; next: NextBillingState } {
+  const { subscription } = history;
+  const statements: ComputedStatement[] = [];
+  let period: Period = { start: subscription.currentPeriodStart, end: subscription.currentPeriodEnd };
+  let endedAt = subscription.endedAt;
+  let planVersionId = subscription.planVersion.id;
+  let pendingPlanVersionId: string | null = null;
+  let closed = 0;
+  while (closed < maxPeriods && isDue({ endedAt, currentPeriodEnd: period.end }, now)) {
+    statements.push(statementFor(history, period));
+    closed += 1;
+    const cancelledBefore =
+      subscription.status === "cancelled" &&
+      subscription.cancelledAt !== null &&
+      subscription.cancelledAt.getTime() < period.end.getTime();
+    if (cancelledBefore) {
+      endedAt = period.end;
+      break;
+    }
+    period = followingPeriod(period);
+    planVersionId = planVersionAt(history.planChanges, period.start)?.id ?? planVersionId;
+    const scheduled = inForce(history.planChanges).find(
+      (change) => change.effectiveAt.getTime() > period.start.getTime(),
+    );
+    pendingPlanVersionId = scheduled?.toPlanVersion.id ?? null;
   }
-  const next = followingPeriod(closed);
-  subscription.currentPeriodStart = next.start;
-  subscription.currentPeriodEnd = next.end;
-  subscription.planVersion = planVersionAt(changes, next.start) ?? subscription.planVersion;
-  subscription.pendingPlanVersion = scheduledAfter(changes, next.start)[0]?.toPlanVersion ?? null;
-  return next;
+  return {
+    statements,
+    next: {
+      currentPeriodStart: period.start,
+      currentPeriodEnd: period.end,
+      endedAt,
+      planVersionId,
+      pendingPlanVersionId,
+    },
+  };
 }
 
 export function trialHasEnded(deployment: Deployment, subscription: Subscription, now: Date): boolean {

@@ -3,6 +3,19 @@ import { type Cents, prorate, sumCents } from "../shared/money.ts";
 import { type Period, periodLengthMs } from "../shared/periods.ts";
 import { billableIntervals, type StateChange } from "./billable-time.ts";
 
+/**
+ * The order plan changes apply in: by effective instant, and among changes effective at the same
+ * instant in the order they were made (`sequence`), so the last one made holds (SPEC §3.4).
+ * Instants alone tie: a frozen test clock, or two changes within one millisecond.
+ */
+export function inEffectOrder(
+  a: { readonly effectiveAt: Date; readonly sequence: number },
+  b: { readonly effectiveAt: Date; readonly sequence: number },
+): number {
+  return a.effectiveAt.getTime() - b.effectiveAt.getTime() || a.sequence - b.sequence;
+}
+
+/** One plan version billed from when it took effect until the next segment begins. */
 export interface PlanSegmentSource {
   readonly planVersion: {
     readonly id: string;
@@ -82,9 +95,7 @@ export function statementForPeriod(input: StatementInput): ComputedStatement {
     .filter((interval): interval is Interval => interval !== null);
 
   const lines: ComputedLine[] = [];
-  const changes = [...input.planChanges].sort(
-    (a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime() || a.sequence - b.sequence,
-  );
+  const changes = [...input.planChanges].sort(inEffectOrder);
   changes.forEach((change, index) => {
     const next = changes[index + 1];
     const segment: Interval = {

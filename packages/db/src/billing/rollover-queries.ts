@@ -1,0 +1,335 @@
+import type {
+  AttachmentSource,
+  BilledPlanChange,
+  BillingHistory,
+  ComputedStatement,
+  DeploymentState,
+  NextBillingState,
+  StateChange,
+  SubscriptionStatus,
+} from "@arcadia/domain";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { instant, instantOrNull, sqlOn } from "../shared/sql.ts";
+
+/**
+ * The SQL of the worker's passes: it claims, loads and writes; every decision (which period is
+ * due, which plan change applies, what a statement says) is the domain's `closeDuePeriods`.
+ */
+
+/**
+ * Whose data a pass touches. The real-time worker's passes take every ordinary tenant and leave
+ * sandboxes alone (their time is their test clock); an advance of a test clock runs the same passes
+ * for its one sandbox tenant, at each due instant.
+ */
+export type PassScope =
+  | { readonly kind: "ordinary" }
+  | { readonly kind: "sandbox"; readonly tenantId: string };
+
+export const ORDINARY_TENANTS: PassScope = { kind: "ordinary" };
+
+/** The SQL condition (with its parameters) that keeps a pass to its scope; `tenant` names the tenant_id column. */
+export function scopeCondition(scope: PassScope, tenant: string): { sql: string; params: unknown[] } {
+  return scope.kind === "ordinary"
+    ? { sql: `not exists (select 1 from tenants t where t.id = ${tenant} and t.sandbox)`, params: [] }
+    : { sql: `${tenant} = ?`, params: [scope.tenantId] };
+}
+
+/** A due subscription claimed by this transaction, with everything billing reads about it. */
+export interface ClaimedSubscription {
+  readonly id: string;
+  readonly deploymentId: string;
+  readonly tenantId: string;
+  readonly history: BillingHistory;
+}
+
+/** A computed statement on its way to the table, with its id and number. */
+export interface IssuedStatement extends ComputedStatement {
+  readonly id: string;
+  readonly number: string;
+  readonly subscription: Pick<ClaimedSubscription, "id" | "deploymentId" | "tenantId">;
+}
+
+interface ClaimedRow {
+  id: string;
+  deployment_id: string;
+  tenant_id: string;
+  status: SubscriptionStatus;
+  current_period_start: Date;
+  current_period_end: Date;
+  cancelled_at: Date | null;
+  ended_at: Date | null;
+  created_at: Date;
+  plan_version_id: string;
+  currency: string;
+}
+
+interface PlanChangeRow {
+  subscription_id: string;
+  effective_at: Date;
+  sequence: number;
+  superseded_at: Date | null;
+  plan_version_id: string;
+  plan_code: string;
+  version: number;
+  price_cents: string;
+  currency: string;
+}
+
+interface AttachmentRow {
+  id: string;
+  subscription_id: string;
+  addon_code: string;
+  qty: string;
+  price_cents: string;
+  attached_at: Date;
+  detached_at: Date | null;
+}
+
+interface EventRow {
+  deployment_id: string;
+  sequence: number;
+  to_state: DeploymentState;
+  occurred_at: Date;
+}
+
+function groupBy<T, K extends keyof T>(rows: T[], key: K): Map<T[K], T[]> {
+  const map = new Map<T[K], T[]>();
+  for (const row of rows) {
+    const list = map.get(row[key]);
+    if (list) list.push(row);
+    else map.set(row[key], [row]);
+  }
+  return map;
+}
+
+const planChangeFromRow = (c: PlanChangeRow): BilledPlanChange => ({
+  toPlanVersion: {
+    id: c.plan_version_id,
+    version: c.version,
+    priceCents: Number(c.price_cents),
+    currency: c.currency,
+    plan: { code: c.plan_code },
+  },
+  effectiveAt: instant(c.effective_at),
+  sequence: c.sequence,
+  supersededAt: instantOrNull(c.superseded_at),
+});
+
+const attachmentFromRow = (a: AttachmentRow): AttachmentSource => ({
+  id: a.id,
+  addonCode: a.addon_code,
+  qty: a.qty,
+  priceCents: Number(a.price_cents),
+  attachedAt: instant(a.attached_at),
+  detachedAt: instantOrNull(a.detached_at),
+});
+
+const eventFromRow = (e: EventRow): StateChange => ({
+  sequence: e.sequence,
+  toState: e.to_state,
+  occurredAt: instant(e.occurred_at),
+});
+
+/**
+ * Claims up to `batchSize` subscriptions with a period ended by `now` (FOR UPDATE SKIP LOCKED:
+ * other workers take other rows) and loads, in three set queries, their plan-change logs,
+ * attachments and their deployments' events.
+ */
+export async function claimDueSubscriptions(
+  em: EntityManager,
+  now: Date,
+  batchSize: number,
+  scope: PassScope,
+): Promise<ClaimedSubscription[]> {
+  const sql = sqlOn(em);
+  const inScope = scopeCondition(scope, "s.tenant_id");
+  const claimed = await sql<ClaimedRow[]>(
+    `select s.id, s.deployment_id, s.tenant_id, s.status, s.current_period_start, s.current_period_end,
+            s.cancelled_at, s.ended_at, s.created_at, s.plan_version_id, v.currency
+       from subscriptions s join plan_versions v on v.id = s.plan_version_id
+      where s.ended_at is null and s.current_period_end <= ? and ${inScope.sql}
+      order by s.current_period_end, s.id
+      limit ?
+      for update of s skip locked`,
+    [now, ...inScope.params, batchSize],
+  );
+  if (claimed.length === 0) return [];
+  const subscriptionIds = JSON.stringify(claimed.map((c) => c.id));
+  const deploymentIds = JSON.stringify(claimed.map((c) => c.deployment_id));
+  // One connection runs one query at a time: these go in sequence.
+  const changeRows = await sql<PlanChangeRow[]>(
+    `select c.subscription_id, c.effective_at, c.sequence, c.superseded_at, v.id as plan_version_id, p.code as plan_code,
+            v.version, v.price_cents, v.currency
+         from subscription_plan_changes c
+         join plan_versions v on v.id = c.to_plan_version_id
+         join plans p on p.id = v.plan_id
+        where c.subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+    [subscriptionIds],
+  );
+  const attachmentRows = await sql<AttachmentRow[]>(
+    `select id, subscription_id, addon_code, qty, price_cents, attached_at, detached_at
+         from subscription_addons
+        where subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+    [subscriptionIds],
+  );
+  const eventRows = await sql<EventRow[]>(
+    `select deployment_id, sequence, to_state, occurred_at
+         from deployment_events
+        where deployment_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) and occurred_at < ?`,
+    [deploymentIds, now],
+  );
+  const changesBySub = groupBy(changeRows, "subscription_id");
+  const attachmentsBySub = groupBy(attachmentRows, "subscription_id");
+  const eventsByDeployment = groupBy(eventRows, "deployment_id");
+  return claimed.map((row) => ({
+    id: row.id,
+    deploymentId: row.deployment_id,
+    tenantId: row.tenant_id,
+    history: {
+      subscription: {
+        status: row.status,
+        currentPeriodStart: instant(row.current_period_start),
+        currentPeriodEnd: instant(row.current_period_end),
+        cancelledAt: instantOrNull(row.cancelled_at),
+        endedAt: instantOrNull(row.ended_at),
+        createdAt: instant(row.created_at),
+        planVersion: { id: row.plan_version_id, currency: row.currency },
+      },
+      planChanges: (changesBySub.get(row.id) ?? []).map(planChangeFromRow),
+      attachments: (attachmentsBySub.get(row.id) ?? []).map(attachmentFromRow),
+      events: (eventsByDeployment.get(row.deployment_id) ?? []).map(eventFromRow),
+    },
+  }));
+}
+
+/** `count` serials of the statement-number sequence. */
+export async function nextStatementSerials(em: EntityManager, count: number): Promise<string[]> {
+  const rows = await sqlOn(em)<{ n: string }[]>(
+    "select nextval('statement_number_seq')::text as n from generate_series(1, ?)",
+    [count],
+  );
+  return rows.map((row) => row.n);
+}
+
+/**
+ * Writes the statements and their lines and advances the periods, in one round trip. A statement
+ * that already exists for its (subscription, period) is kept as it was and its lines are not
+ * written, and the period still advances, so a repair run never bills twice. Returns the ids of
+ * the statements actually inserted.
+ */
+export async function writeClosedPeriods(
+  em: EntityManager,
+  statements: readonly IssuedStatement[],
+  advanced: readonly (NextBillingState & { readonly subscriptionId: string })[],
+  now: Date,
+): Promise<Set<string>> {
+  const input = statements.map((s) => ({
+    id: s.id,
+    number: s.number,
+    tenant_id: s.subscription.tenantId,
+    deployment_id: s.subscription.deploymentId,
+    subscription_id: s.subscription.id,
+    period_start: s.periodStart.toISOString(),
+    period_end: s.periodEnd.toISOString(),
+    currency: s.currency,
+    total_cents: s.totalCents,
+    lines: s.lines.map((line, position) => ({
+      position,
+      kind: line.kind,
+      description: line.description,
+      ref_id: line.refId,
+      unit_price_cents: line.unitPriceCents,
+      billable_ms: line.billableMs,
+      period_ms: line.periodMs,
+      amount_cents: line.amountCents,
+    })),
+  }));
+  const periods = advanced.map((a) => ({
+    id: a.subscriptionId,
+    period_start: a.currentPeriodStart.toISOString(),
+    period_end: a.currentPeriodEnd.toISOString(),
+    ended_at: a.endedAt?.toISOString() ?? null,
+    plan_version_id: a.planVersionId,
+    pending_plan_version_id: a.pendingPlanVersionId,
+  }));
+  const sql = sqlOn(em);
+  const inserted = await sql<{ id: string }[]>(
+    `with input as (
+       select * from jsonb_to_recordset(?::jsonb) as x(id uuid, number text, tenant_id uuid, deployment_id uuid, subscription_id uuid,
+              period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, lines jsonb)
+     ), st as (
+       insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at)
+       select id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, 'open', ?
+         from input
+       on conflict (subscription_id, period_start) do nothing
+       returning id
+     ), ln as (
+       insert into statement_lines (id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents)
+       select gen_random_uuid(), st.id, l.position, l.kind, l.description, l.ref_id, l.unit_price_cents, l.billable_ms, l.period_ms, l.amount_cents
+         from st join input i on i.id = st.id
+         cross join lateral jsonb_to_recordset(i.lines) as l(position int, kind text, description text, ref_id uuid,
+              unit_price_cents bigint, billable_ms bigint, period_ms bigint, amount_cents bigint)
+     ), up as (
+       update subscriptions s
+          set current_period_start = x.period_start, current_period_end = x.period_end, ended_at = x.ended_at,
+              plan_version_id = x.plan_version_id, pending_plan_version_id = x.pending_plan_version_id, updated_at = ?
+         from jsonb_to_recordset(?::jsonb) as x(id uuid, period_start timestamptz, period_end timestamptz, ended_at timestamptz,
+              plan_version_id uuid, pending_plan_version_id uuid)
+        where s.id = x.id
+     )
+     select id from st`,
+    [JSON.stringify(input), now, now, JSON.stringify(periods)],
+  );
+  return new Set(inserted.map((r) => r.id));
+}
+
+/**
+ * Claims up to `batchSize` trial deployments whose subscription's trial has ended by `now`
+ * (FOR UPDATE OF both rows, SKIP LOCKED). Those under the operator override are not claimed.
+ */
+export async function claimEndedTrials(
+  em: EntityManager,
+  now: Date,
+  batchSize: number,
+  scope: PassScope,
+): Promise<string[]> {
+  const inScope = scopeCondition(scope, "d.tenant_id");
+  const due = await sqlOn(em)<{ deployment_id: string }[]>(
+    `select d.id as deployment_id
+       from deployments d join subscriptions s on s.deployment_id = d.id
+      where d.state = 'trial' and d.billing_action_suspended = false and s.trial_ends_at <= ? and ${inScope.sql}
+      order by s.trial_ends_at, d.id
+      limit ?
+      for update of d, s skip locked`,
+    [now, ...inScope.params, batchSize],
+  );
+  return due.map((d) => d.deployment_id);
+}
+
+/** The instant of each deployment's newest event. */
+export async function lastEventInstants(
+  em: EntityManager,
+  deploymentIds: readonly string[],
+): Promise<Map<string, Date>> {
+  const rows = await sqlOn(em)<{ deployment_id: string; occurred_at: Date }[]>(
+    `select deployment_id, max(occurred_at) as occurred_at from deployment_events
+        where deployment_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) group by deployment_id`,
+    [JSON.stringify(deploymentIds)],
+  );
+  return new Map(rows.map((e) => [e.deployment_id, instant(e.occurred_at)]));
+}
+
+/** Ended trials left alone because of the operator override. */
+export async function countSkippedByOverride(
+  em: EntityManager,
+  now: Date,
+  scope: PassScope,
+): Promise<number> {
+  const inScope = scopeCondition(scope, "d.tenant_id");
+  const rows = await sqlOn(em)<{ n: number }[]>(
+    `select count(*)::int as n from deployments d join subscriptions s on s.deployment_id = d.id
+      where d.state = 'trial' and d.billing_action_suspended = true and s.trial_ends_at <= ? and ${inScope.sql}`,
+    [now, ...inScope.params],
+  );
+  return rows[0]?.n ?? 0;
+}
