@@ -25,7 +25,7 @@ import { allOperations } from "../operations/index.ts";
 import { openApiDocument } from "./document.ts";
 
 describe("the OpenAPI document", () => {
-  const doc = openApiDocument(allOperations) as {
+  const doc = openApiDocument(allOperations) as unknown as {
     openapi: string;
     paths: Record<
       string,
