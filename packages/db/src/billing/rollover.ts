@@ -84,14 +84,14 @@ export async function rollOverBatch(
     em,
     closed.reduce((n, c) => n + c.statements.length, 0),
   );
-  const issued: IssuedStatement[] = closed.flatMap(({ subscription, statements }) =>
-    statements.map((statement) => ({
+  const issued: IssuedStatement[] = closed
+    .flatMap(({ subscription, statements }) => statements.map((statement) => ({ statement, subscription })))
+    .map(({ statement, subscription }, i) => ({
       ...statement,
       id: newId(),
-      number: statementNumber(statement.periodStart, serials.shift()!),
+      number: statementNumber(statement.periodStart, serials[i]!),
       subscription,
-    })),
-  );
+    }));
   const inserted = await writeClosedPeriods(
     em,
     issued,
