@@ -1,5 +1,6 @@
 import {
   isTenantName,
+  MAX_CLOCK_ADVANCE_MONTHS,
   ROLES,
   TENANT_NAME_MAX,
   TENANT_NAME_RULE,
@@ -35,6 +36,34 @@ export const ZCreateTenantRequest = z.strictObject({
     .optional()
     .describe("makes the tenant a sandbox whose time is this clock, moved only by advancing it"),
 });
+export const ZTestClock = z
+  .object({ tenantId: ZId, frozenAt: ZInstant.describe("the sandbox's now") })
+  .meta({ id: "TestClock" });
+export const ZGetTestClockRequest = z.strictObject({ id: ZId });
+export const ZAdvanceTestClockRequest = z.strictObject({
+  id: ZId,
+  to: ZInstant.describe(
+    `the instant to move the clock to: not before it, at most ${MAX_CLOCK_ADVANCE_MONTHS} months after it`,
+  ),
+});
+const ZDueWorkCounts = {
+  invoicesIssued: z.number().int().min(0),
+  transitionsMade: z.number().int().min(0).describe("lifecycle transitions made as the system"),
+};
+export const ZClockAdvance = z
+  .object({
+    tenantId: ZId,
+    from: ZInstant,
+    to: ZInstant,
+    clock: ZTestClock,
+    instantsVisited: z.number().int().min(0),
+    instants: z
+      .array(z.object({ at: ZInstant, ...ZDueWorkCounts }))
+      .describe("every instant at which something was due, oldest first, with what ran there"),
+    ...ZDueWorkCounts,
+  })
+  .meta({ id: "ClockAdvance" });
+
 export const ZListTenantsRequest = z.strictObject({});
 export const ZTenantList = z.array(ZTenant);
 

@@ -1,3 +1,4 @@
+export * from "./billing/due-work.ts";
 export * from "./billing/rollover.ts";
 export * from "./billing/statements.ts";
 export * from "./catalog/catalog.ts";
@@ -18,4 +19,5 @@ export * from "./shared/pagination.ts";
 export * from "./shared/wake-ups.ts";
 export * from "./subscriptions/subscriptions.ts";
 export * from "./tenancy/tenants.ts";
+export * from "./tenancy/test-clock.ts";
 export * from "./tenancy/tokens.ts";

@@ -5,8 +5,9 @@ import type { Operation } from "./operation.ts";
 import * as resources from "./resources.ts";
 import * as subscriptions from "./subscriptions.ts";
 import * as tenancy from "./tenancy.ts";
+import * as testClocks from "./test-clocks.ts";
 
-export { catalog, deployments, invoices, resources, subscriptions, tenancy };
+export { catalog, deployments, invoices, resources, subscriptions, tenancy, testClocks };
 
 /** Any one operation of the table, with its own name, kind and schemas (the router's type comes from it). */
 export type TableOperation =
@@ -15,11 +16,13 @@ export type TableOperation =
   | (typeof invoices)[keyof typeof invoices]
   | (typeof deployments)[keyof typeof deployments]
   | (typeof subscriptions)[keyof typeof subscriptions]
-  | (typeof resources)[keyof typeof resources];
+  | (typeof resources)[keyof typeof resources]
+  | (typeof testClocks)[keyof typeof testClocks];
 
 /** Every operation, in the order the REST routes are registered (static paths before parameters). */
 export const allOperations: readonly Operation[] = [
   ...Object.values(tenancy),
+  ...Object.values(testClocks),
   ...Object.values(catalog),
   ...Object.values(invoices),
   ...Object.values(deployments),

@@ -17,6 +17,10 @@ const WHO: Who[] = ["operator", "adminOwn", "viewerOwn", "adminOther", "viewerOt
 const EXPECTED: Record<string, [number, number, number, number, number]> = {
   "tenants.list": [200, 403, 403, 403, 403],
   "tenants.create": [201, 403, 403, 403, 403],
+  // The own tenant here is an ordinary one (test-clocks.test.ts covers sandboxes): its clock is
+  // NOT_A_SANDBOX to those who may ask, read-only tokens may not, another tenant's is not found.
+  "tenants.clock": [422, 422, 403, 404, 404],
+  "tenants.advanceClock": [422, 422, 403, 404, 404],
   "tokens.create": [201, 201, 403, 404, 403],
   "tokens.revoke": [200, 200, 403, 404, 404],
   "catalog.listPlans": [200, 200, 200, 200, 200],
@@ -106,6 +110,10 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
     switch (name) {
       case "tenants.create":
         return { path: "/tenants", body: { slug: `tenant-${unique}`, name: "T" } };
+      case "tenants.clock":
+        return { path: `/tenants/${own.tenantId}/clock` };
+      case "tenants.advanceClock":
+        return { path: `/tenants/${own.tenantId}/clock/advance`, body: { to: "2099-01-01T00:00:00.000Z" } };
       case "tokens.create":
         return { path: "/tokens", body: { role: "tenant_viewer", tenantId: own.tenantId, name: "x" } };
       case "tokens.revoke":

@@ -1,9 +1,11 @@
 import type {
+  ClockAdvanceSummary,
   DeploymentDocument,
   IssuedToken,
   PlanWithVersions,
   StatementDocument,
   SubscriptionDocument,
+  TestClockView,
   UpcomingStatement,
 } from "@arcadia/db";
 import type {
@@ -33,6 +35,23 @@ export function presentTenant(t: Tenant) {
     sandbox: t.sandbox,
     clock: t.clockFrozenAt ? { frozenAt: iso(t.clockFrozenAt) } : null,
     createdAt: iso(t.createdAt),
+  };
+}
+
+export function presentTestClock(c: TestClockView) {
+  return { tenantId: c.tenantId, frozenAt: iso(c.frozenAt) };
+}
+
+export function presentClockAdvance(a: ClockAdvanceSummary) {
+  return {
+    tenantId: a.tenantId,
+    from: iso(a.from),
+    to: iso(a.to),
+    clock: { tenantId: a.tenantId, frozenAt: iso(a.to) },
+    instantsVisited: a.instants.length,
+    instants: a.instants.map(({ at, ...counts }) => ({ at: iso(at), ...counts })),
+    invoicesIssued: a.invoicesIssued,
+    transitionsMade: a.transitionsMade,
   };
 }
 

@@ -31,8 +31,8 @@ export interface Harness {
   readonly serverErrors: string[];
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<HttpResult<T>>;
-  /** A tenant with an admin and a viewer token, made over the API itself. */
-  tenant(slug?: string): Promise<TenantTokens>;
+  /** A tenant with an admin and a viewer token, made over the API itself (a sandbox with `testClock`). */
+  tenant(slug?: string, options?: { testClock?: { frozenAt: string } }): Promise<TenantTokens>;
   /** A fixture deployment (au-syd) made with `token`; its id. */
   deployment(token: string, slug: string, displayName?: string): Promise<string>;
   close(): Promise<void>;
@@ -102,8 +102,10 @@ export async function startHarness(backend: Backend): Promise<Harness> {
       if (r.status !== 201) throw new Error(`deployment: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body.id;
     },
-    async tenant(slug = `tenant-${++tenantCounter}-${newId().slice(-8)}`) {
-      const tenant = await request<{ id: string }>("POST", "/api/v1/tenants", { body: { slug, name: slug } });
+    async tenant(slug = `tenant-${++tenantCounter}-${newId().slice(-8)}`, options = {}) {
+      const tenant = await request<{ id: string }>("POST", "/api/v1/tenants", {
+        body: { slug, name: slug, ...options },
+      });
       if (tenant.status !== 201) throw new Error(`tenant: ${tenant.status} ${JSON.stringify(tenant.body)}`);
       const token = async (role: string) => {
         const r = await request<{ token: string }>("POST", "/api/v1/tokens", {
