@@ -4,8 +4,11 @@
 import { dataDirFromEnv, openDatabase } from "../database.ts";
 
 const pooled = process.env.DATABASE_POOLING === "transaction";
+const direct = pooled ? process.env.DIRECT_DATABASE_URL : undefined;
 const database = await openDatabase({
-  url: (pooled && process.env.DIRECT_DATABASE_URL) || process.env.DATABASE_URL,
+  url: direct || process.env.DATABASE_URL,
+  // Through the pooler (no direct URL): the transaction-level migration lock.
+  pooling: pooled && !direct ? "transaction" : "none",
   dataDir: dataDirFromEnv(),
   migrate: false,
 });
