@@ -16,7 +16,7 @@ const here = fileURLToPath(new URL("..", import.meta.url));
 export const WORKER_COUNTS = [1, 2, 4] as const;
 
 export interface TopologyBenchResult {
-  readonly reads: { direct: LoadResult; pooled: LoadResult };
+  readonly reads: { direct: LoadResult; unnamed: LoadResult; pooled: LoadResult };
   readonly rollover: {
     workers: number;
     subscriptions: number;
@@ -168,14 +168,20 @@ export async function topologyBenchmark(
     ).map((r) => r.id as string);
     await orm.em.getConnection().execute("vacuum analyze");
     const direct = await startApiServer(db.url, "none");
+    // Direct again, but with every statement unnamed: what planning each request costs, apart from the pooler's hop.
+    const unnamed = await startApiServer(db.url, "transaction");
     const pooled = await startApiServer(withDatabase(bouncer.url, db.name), "transaction");
-    servers.push(direct.child, pooled.child);
+    servers.push(direct.child, unnamed.child, pooled.child);
     const readOne = (lane: number, i: number) => ({
       method: "GET",
       path: `/api/v1/deployments/${ids[(lane * 7 + i) % ids.length]}`,
     });
     const reads = await interleaved(
-      { direct: { port: direct.port, next: readOne }, pooled: { port: pooled.port, next: readOne } },
+      {
+        direct: { port: direct.port, next: readOne },
+        unnamed: { port: unnamed.port, next: readOne },
+        pooled: { port: pooled.port, next: readOne },
+      },
       {
         seconds,
         turn: TURN_SECONDS,
@@ -209,7 +215,7 @@ export function topologySection(
   busy: string,
 ): string {
   if ("skipped" in result) return `## Production topology\n\nNot measured: ${result.skipped}.\n`;
-  const { direct, pooled } = result.reads;
+  const { direct, unnamed, pooled } = result.reads;
   const one = result.rollover[0]!;
   const read = (what: string, r: LoadResult) =>
     `| ${what} | ${r.perSecond.toLocaleString("en")} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${Math.round((r.perSecond * 100) / direct.perSecond)}% |`;
@@ -230,13 +236,15 @@ pool of 10 connections per database, in front of the same PostgreSQL.
 **Reads through the pooler.** The same API process twice over one seeded database (256 deployments,
 as in the API section): once connected directly (the document is a named prepared statement,
 planned once per connection), once through PgBouncer with \`DATABASE_POOLING=transaction\` (every
-statement unnamed: parsed and planned on every request, plus the pooler's hop). ${CONNECTIONS}
+statement unnamed: parsed and planned on every request, plus the pooler's hop); and, to tell the two
+costs apart, once more directly with every statement unnamed. ${CONNECTIONS}
 closed-loop connections, ${TURN_SECONDS}-second turns alternating after ${WARMUP_SECONDS} s of warm-up each, ${seconds} s each.
 Goal: pooled ≥ 80% of direct.
 
 | GET /api/v1/deployments/{id} | req/s | p50 ms | p99 ms | errors | of direct |
 |---|---|---|---|---|---|
 ${read("direct, named prepared statements", direct)}
+${read("direct, statements unnamed (as with pooling, without the pooler)", unnamed)}
 ${read("through PgBouncer, DATABASE_POOLING=transaction", pooled)}
 
 **One rollover, several workers.** ${one.subscriptions.toLocaleString("en")} due subscriptions (\`studio\` and two add-ons),
