@@ -247,6 +247,15 @@ ${read("direct, named prepared statements", direct)}
 ${read("direct, statements unnamed (as with pooling, without the pooler)", unnamed)}
 ${read("through PgBouncer, DATABASE_POOLING=transaction", pooled)}
 
+Reading the reads: the goal (pooled ≥ 80% of direct) is **not met**. The pooler's hop is not what
+costs: the direct run with unnamed statements is as slow as, or slower than, the pooled one. It is
+planning: the document is one large statement (JSON aggregates over five tables), and planning it
+costs more than running it — what the named prepared statement saves on a direct connection, and
+what an unnamed statement pays on every request. The fix that keeps the rule (nothing named on a
+pooled connection) is a server-side plan cache: the document as a PL/pgSQL function (its plan is
+cached per server connection, which PgBouncer keeps across clients), or PgBouncer ≥ 1.21 with
+\`max_prepared_statements\`, which tracks named statements itself. Not done yet (issue 14).
+
 **One rollover, several workers.** ${one.subscriptions.toLocaleString("en")} due subscriptions (\`studio\` and two add-ons),
 billed by 1, 2 and 4 worker processes started at the same moment, each running one pass (two
 batches of 1,000 in flight, the default) through PgBouncer; \`SKIP LOCKED\` keeps their claims apart.
