@@ -9,6 +9,7 @@ import pg from "pg";
 import { apiBenchmark, CONNECTIONS, LIGHT_CONNECTIONS, TURN_SECONDS, WARMUP_SECONDS } from "./api-load.ts";
 import type { LoadResult } from "./http-load.ts";
 import { busyNote } from "./machine.ts";
+import { testClockBenchmark, testClockSection } from "./test-clock.ts";
 import { topologyBenchmark, topologySection } from "./topology.ts";
 
 const adminUrl =
@@ -109,6 +110,8 @@ const apiTable = [
 console.log(apiTable);
 console.log("production topology: reads through PgBouncer, the rollover with 1, 2 and 4 workers");
 const topology = await topologyBenchmark(adminUrl, apiSeconds);
+console.log("test clocks: a sandbox advanced 12 months next to the worker closing the same periods");
+const clocks = testClockBenchmark(adminUrl);
 
 const table = results
   .map(
@@ -196,6 +199,7 @@ Reading the rollover numbers: the SPEC's target of 10,000 subscriptions/s was se
 set-based floor runs at about 36,000/s, i.e. about 28% of the floor. On this machine the floor
 itself is far lower, so compare the ratio column.
 
-${topologySection(topology, apiSeconds, git, busy.end())}`;
+${topologySection(topology, apiSeconds, git, busy.end())}
+${testClockSection(clocks, git, busy.end())}`;
 writeFileSync(out, markdown);
 console.log(`wrote ${out}`);

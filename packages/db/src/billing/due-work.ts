@@ -25,6 +25,13 @@ export interface DueWorkCounts {
  */
 export interface DueWork {
   readonly name: string;
+  /**
+   * True when issuing an invoice can make this source's work due (a charge at issue, a dunning step
+   * counted from an invoice): the advance then stops at every period end. While no source says so,
+   * period ends with nothing else due between them are closed together, each invoice still issued
+   * at its own period end (`closePeriodsThrough`): the same invoices, a fraction of the round trips.
+   */
+  readonly reactsToInvoices?: boolean;
   nextDue(em: EntityManager, tenantId: string, window: DueWindow): Promise<Date | null>;
   run(em: EntityManager, scope: PassScope & { kind: "sandbox" }, at: Date): Promise<Partial<DueWorkCounts>>;
 }
@@ -94,11 +101,33 @@ export const periodEnds: DueWork = {
     for (;;) {
       const { claimed, statements } = await rollOverBatch(em, at, BATCH, 24, scope);
       invoicesIssued += statements.length;
-      if (claimed < BATCH) break;
+      if (claimed === 0) break;
     }
     return { invoicesIssued };
   },
 };
+
+/**
+ * Closes every period of the sandbox that ends at or before `upTo`, oldest first per subscription,
+ * each invoice issued at its own period end — what visiting each of those period ends in turn would
+ * do when nothing else is due between them. Answers how many invoices were issued at each period end.
+ */
+export async function closePeriodsThrough(
+  em: EntityManager,
+  scope: PassScope & { kind: "sandbox" },
+  upTo: Date,
+): Promise<Map<number, number>> {
+  const issuedAt = new Map<number, number>();
+  for (;;) {
+    const { claimed, statements } = await rollOverBatch(em, upTo, BATCH, 24, scope, "at period end");
+    for (const s of statements) {
+      const end = s.periodEnd.getTime();
+      issuedAt.set(end, (issuedAt.get(end) ?? 0) + 1);
+    }
+    if (claimed === 0) break;
+  }
+  return issuedAt;
+}
 
 /** Every source of due work, in the order they run at one instant (as the worker's pass does). */
 export const DUE_WORK: readonly DueWork[] = [trialEnds, periodEnds];

@@ -46,6 +46,8 @@ export interface ClaimedSubscription {
 export interface IssuedStatement extends ComputedStatement {
   readonly id: string;
   readonly number: string;
+  /** When it is issued; the pass's `now` when absent. */
+  readonly issuedAt?: Date;
   readonly subscription: Pick<ClaimedSubscription, "id" | "deploymentId" | "tenantId">;
 }
 
@@ -233,6 +235,7 @@ export async function writeClosedPeriods(
     period_end: s.periodEnd.toISOString(),
     currency: s.currency,
     total_cents: s.totalCents,
+    issued_at: (s.issuedAt ?? now).toISOString(),
     lines: s.lines.map((line, position) => ({
       position,
       kind: line.kind,
@@ -256,10 +259,10 @@ export async function writeClosedPeriods(
   const inserted = await sql<{ id: string }[]>(
     `with input as (
        select * from jsonb_to_recordset(?::jsonb) as x(id uuid, number text, tenant_id uuid, deployment_id uuid, subscription_id uuid,
-              period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, lines jsonb)
+              period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, issued_at timestamptz, lines jsonb)
      ), st as (
        insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at)
-       select id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, 'open', ?
+       select id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, 'open', issued_at
          from input
        on conflict (subscription_id, period_start) do nothing
        returning id
@@ -278,7 +281,7 @@ export async function writeClosedPeriods(
         where s.id = x.id
      )
      select id from st`,
-    [JSON.stringify(input), now, now, JSON.stringify(periods)],
+    [JSON.stringify(input), now, JSON.stringify(periods)],
   );
   return new Set(inserted.map((r) => r.id));
 }

@@ -73,6 +73,11 @@ export async function rollOverBatch(
   batchSize: number,
   maxPeriods: number,
   scope: PassScope = ORDINARY_TENANTS,
+  /**
+   * When each invoice is issued: at `now` (the worker: when it ran, however late), or at its
+   * period's end (an advance closing several period ends at once, as if it had stopped at each).
+   */
+  issuedAt: "now" | "at period end" = "now",
 ): Promise<{ claimed: number; statements: ComputedStatement[] }> {
   const claimed = await claimDueSubscriptions(em, now, batchSize, scope);
   if (claimed.length === 0) return { claimed: 0, statements: [] };
@@ -90,6 +95,7 @@ export async function rollOverBatch(
       ...statement,
       id: newId(),
       number: statementNumber(statement.periodStart, serials[i]!),
+      issuedAt: issuedAt === "now" ? now : statement.periodEnd,
       subscription,
     }));
   const inserted = await writeClosedPeriods(

@@ -1,0 +1,64 @@
+// One measured year of billing for one tenant in a process of its own:
+//   tsx src/clock-run.ts <advance|worker> <subscriptions> <admin postgres url>
+// advance: a sandbox tenant's test clock advanced by 12 months in one call (advanceTestClock, what
+//          POST /tenants/{id}/clock/advance runs), visiting each month's end in turn.
+// worker:  the same subscriptions in an ordinary tenant, the same 12 periods closed by one worker pass
+//          at the year's end (runRolloverPass, what `pnpm worker --once --now` runs), with catch-up.
+
+import { randomBytes } from "node:crypto";
+import { advanceTestClock, connect, migrateAndSeed, runRolloverPass, useCaseContext } from "@arcadia/db";
+import { seedSubscriptions } from "@arcadia/db/testing";
+import { DEFAULT_REGIONS } from "@arcadia/domain";
+import pg from "pg";
+
+const [mode, countText, adminUrl] = process.argv.slice(2);
+const count = Number(countText);
+if ((mode !== "advance" && mode !== "worker") || !Number.isInteger(count) || !adminUrl) {
+  console.error("usage: clock-run.ts <advance|worker> <count> <admin url>");
+  process.exit(2);
+}
+
+const start = new Date("2027-01-01T00:00:00Z");
+const end = new Date("2028-01-01T00:00:00Z");
+const name = `arcadia_bench_${randomBytes(5).toString("hex")}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`create database "${name}"`);
+const url = new URL(adminUrl);
+url.pathname = `/${name}`;
+const orm = await connect({ url: url.toString(), poolSize: 4 });
+try {
+  await migrateAndSeed(orm);
+  const { tenantId } = await seedSubscriptions(orm, {
+    count,
+    createdAt: start,
+    addonCodes: ["storage_50gb", "compute_2vcpu"],
+  });
+  if (mode === "advance") {
+    await orm.em
+      .getConnection()
+      .execute("update tenants set sandbox = true, clock_frozen_at = ? where id = ?", [start, tenantId]);
+  }
+  await orm.em.getConnection().execute("vacuum analyze");
+  (globalThis as { gc?: () => void }).gc?.();
+
+  const started = performance.now();
+  let statements = 0;
+  if (mode === "advance") {
+    const operator = { id: "bench", role: "platform_admin", tenantId: null } as const;
+    const ctx = useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
+    const summary = await advanceTestClock(ctx, operator, tenantId, end);
+    statements = summary.invoicesIssued;
+  } else {
+    const summary = await runRolloverPass(orm, { now: end });
+    statements = summary.statementsIssued;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ mode, subscriptions: count, statements, seconds: Math.round(seconds * 1000) / 1000 })}\n`,
+  );
+} finally {
+  await orm.close(true);
+  await admin.query(`drop database if exists "${name}" with (force)`);
+  await admin.end();
+}
