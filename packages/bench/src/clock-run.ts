@@ -1,20 +1,34 @@
 // One measured year of billing for one tenant in a process of its own:
-//   tsx src/clock-run.ts <advance|worker> <subscriptions> <admin postgres url>
+//   tsx src/clock-run.ts <advance|advance-each|worker> <subscriptions> <admin postgres url>
 // advance: a sandbox tenant's test clock advanced by 12 months in one call (advanceTestClock, what
-//          POST /tenants/{id}/clock/advance runs), visiting each month's end in turn.
+//          POST /tenants/{id}/clock/advance runs): the 12 month ends closed together.
+// advance-each: the same, made to stop at each month end (as it does once a due-work source reacts
+//          to invoices, e.g. collection's charge at issue).
 // worker:  the same subscriptions in an ordinary tenant, the same 12 periods closed by one worker pass
 //          at the year's end (runRolloverPass, what `pnpm worker --once --now` runs), with catch-up.
 
 import { randomBytes } from "node:crypto";
-import { advanceTestClock, connect, migrateAndSeed, runRolloverPass, useCaseContext } from "@arcadia/db";
+import {
+  advanceTestClock,
+  connect,
+  DUE_WORK,
+  type DueWork,
+  migrateAndSeed,
+  runRolloverPass,
+  useCaseContext,
+} from "@arcadia/db";
 import { seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import pg from "pg";
 
 const [mode, countText, adminUrl] = process.argv.slice(2);
 const count = Number(countText);
-if ((mode !== "advance" && mode !== "worker") || !Number.isInteger(count) || !adminUrl) {
-  console.error("usage: clock-run.ts <advance|worker> <count> <admin url>");
+if (
+  (mode !== "advance" && mode !== "advance-each" && mode !== "worker") ||
+  !Number.isInteger(count) ||
+  !adminUrl
+) {
+  console.error("usage: clock-run.ts <advance|advance-each|worker> <count> <admin url>");
   process.exit(2);
 }
 
@@ -34,7 +48,7 @@ try {
     createdAt: start,
     addonCodes: ["storage_50gb", "compute_2vcpu"],
   });
-  if (mode === "advance") {
+  if (mode !== "worker") {
     await orm.em
       .getConnection()
       .execute("update tenants set sandbox = true, clock_frozen_at = ? where id = ?", [start, tenantId]);
@@ -44,10 +58,17 @@ try {
 
   const started = performance.now();
   let statements = 0;
-  if (mode === "advance") {
+  if (mode !== "worker") {
+    const stopAtEach: DueWork = {
+      name: "stop at each period end",
+      reactsToInvoices: true,
+      nextDue: async () => null,
+      run: async () => ({}),
+    };
+    const sources = mode === "advance" ? DUE_WORK : [...DUE_WORK, stopAtEach];
     const operator = { id: "bench", role: "platform_admin", tenantId: null } as const;
     const ctx = useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
-    const summary = await advanceTestClock(ctx, operator, tenantId, end);
+    const summary = await advanceTestClock(ctx, operator, tenantId, end, sources);
     statements = summary.invoicesIssued;
   } else {
     const summary = await runRolloverPass(orm, { now: end });
