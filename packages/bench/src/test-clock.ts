@@ -68,7 +68,7 @@ export function testClockSection(result: TestClockResult, git: string, busy: str
 
 A sandbox tenant with ${CLOCK_SUBSCRIPTIONS.toLocaleString("en")} subscriptions (\`studio\` with two add-ons, created on
 1 January) billed for a year, 12 periods each (${(CLOCK_SUBSCRIPTIONS * 12).toLocaleString("en")} invoices), at commit ${git}. Each run is a
-process of its own on a fresh database; the two contenders alternate, ${CLOCK_ROUNDS} runs each, medians shown.
+process of its own on a fresh database; the contenders alternate, ${CLOCK_ROUNDS} runs each, medians shown.
 
 - **advance**: \`advanceTestClock\` (what \`POST /tenants/{id}/clock/advance\` runs) by 12 months in one
   call, in one transaction. Nothing else is due between the month ends, so they are closed
