@@ -78,6 +78,13 @@ export const DEPLOYMENT_DOCUMENT = prepared(
   where d.id = $1`,
 );
 
+/**
+ * `DEPLOYMENT_DOCUMENT` through the `arcadia_deployment_document` function (a migration), for
+ * connections pooled per transaction: one JSON object with the same fields, its plan cached by
+ * PL/pgSQL on the server connection instead of a named statement on the client's.
+ */
+export const DEPLOYMENT_DOCUMENT_FUNCTION = "select arcadia_deployment_document($1::uuid) as doc";
+
 export const LOCK_DEPLOYMENT = prepared(
   "arcadia_lock_deployment",
   `select ${DEPLOYMENT_COLUMNS("d")} from deployments d where d.id = $1 for update`,

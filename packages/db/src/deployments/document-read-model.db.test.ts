@@ -1,6 +1,8 @@
 import { DeploymentEvent } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAddon } from "../catalog/catalog.ts";
+import { connect } from "../orm.ts";
+import { newId } from "../shared/ids.ts";
 import { attachAddon, changePlan, detachAddon, subscribe } from "../subscriptions/subscriptions.ts";
 import {
   createTestDatabase,
@@ -14,7 +16,7 @@ import {
 import { createDeployment, loadSubscriptionDocument, transitionDeployment } from "./deployments.ts";
 import { readDeploymentDocument } from "./document-read-model.ts";
 
-describe.each(testBackends())("the deployment document read model on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("the deployment document read model on %s", (backend) => {
   let db: TestDatabase;
   const clock = new TestClock(new Date("2026-11-10T10:00:00.123Z"));
   beforeAll(async () => {
@@ -67,6 +69,19 @@ describe.each(testBackends())("the deployment document read model on %s", (backe
     };
     const read = await readDeploymentDocument(db.orm.em.fork(), operator, deployment.id);
     expect(JSON.parse(JSON.stringify(read))).toEqual(JSON.parse(JSON.stringify(expected)));
+    // Pooled per transaction the document comes from the `arcadia_deployment_document` function (a
+    // migration's copy of the statement): the same, field for field. A change to the statement
+    // without a migration replacing the function fails here.
+    const pooled = await connect({ url: db.url, pooling: "transaction", poolSize: 2 });
+    try {
+      const viaFunction = await readDeploymentDocument(pooled.em.fork(), operator, deployment.id);
+      expect(JSON.parse(JSON.stringify(viaFunction))).toEqual(JSON.parse(JSON.stringify(expected)));
+      await expect(readDeploymentDocument(pooled.em.fork(), operator, newId())).rejects.toMatchObject({
+        code: "NOT_FOUND",
+      });
+    } finally {
+      await pooled.close(true);
+    }
     expect(read.subscription?.subscription.pendingPlanVersion?.plan.code).toBe("scale");
     expect(read.subscription?.planChanges).toHaveLength(4);
     expect(read.subscription?.addons.find((a) => a.addonCode === "precise_read_model")).toMatchObject({

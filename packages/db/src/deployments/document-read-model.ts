@@ -10,9 +10,10 @@ import {
   Subscription,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { poolingOf } from "../orm.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { instant as date, instantOrNull as dateOrNull, type Row, withConnection } from "../shared/sql.ts";
-import { DEPLOYMENT_DOCUMENT } from "../statements.ts";
+import { DEPLOYMENT_DOCUMENT, DEPLOYMENT_DOCUMENT_FUNCTION } from "../statements.ts";
 import type { DeploymentDocument } from "./document.ts";
 
 /**
@@ -82,7 +83,13 @@ export function readDeploymentDocument(
 ): Promise<DeploymentDocument> {
   if (!isUuid(id)) return Promise.reject(notFound("Deployment"));
   return withConnection(em, async (sql) => {
-    const [row] = await sql(DEPLOYMENT_DOCUMENT, [id]);
+    // Pooled per transaction, nothing is prepared by name: the function's plan is cached instead.
+    const [row] =
+      poolingOf(em) === "transaction"
+        ? (await sql<{ doc: Row | null }>(DEPLOYMENT_DOCUMENT_FUNCTION, [id])).flatMap((r) =>
+            r.doc ? [r.doc] : [],
+          )
+        : await sql(DEPLOYMENT_DOCUMENT, [id]);
     const deployment = visible(row ? deploymentFromRow(row) : null, principal, "Deployment");
     return documentFromRow(row!, deployment);
   });
