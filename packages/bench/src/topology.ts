@@ -254,7 +254,8 @@ Reading the reads: with every statement unnamed the pooled reads ran at 40–60%
 aggregates over five tables — costs more than running it, which the named statement saves and an
 unnamed one pays on every request. Hence the document as a PL/pgSQL function under pooling: its
 plan is cached per server connection, which PgBouncer keeps across clients, and nothing is
-prepared by name on the client side.
+prepared by name on the client side. A pooled figure above the direct one is
+this busy machine's noise, not a speed-up: the claim is only that pooling no longer costs the reads.
 
 **One rollover, several workers.** ${one.subscriptions.toLocaleString("en")} due subscriptions (\`studio\` and two add-ons),
 billed by 1, 2 and 4 worker processes started at the same moment, each running one pass (two
