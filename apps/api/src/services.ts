@@ -1,4 +1,4 @@
-import type { Orm } from "@arcadia/db";
+import type { Orm, PaymentProviders } from "@arcadia/db";
 import type { Logger, Metrics } from "@arcadia/runtime";
 import type { PrincipalCache } from "./principal-cache.ts";
 
@@ -12,4 +12,6 @@ export interface Services {
   readonly logger: Logger;
   /** Prometheus metrics of this process (`GET /metrics`); none records nothing. */
   readonly metrics?: Metrics;
+  /** Payment providers by name; the built-in sandbox when absent. */
+  readonly providers?: PaymentProviders;
 }

@@ -86,6 +86,13 @@ if (values.once) {
       trialsConverted: summary.trialsConverted,
       skippedByOverride: summary.skippedByOverride,
       subscriptionsProcessed: summary.subscriptionsProcessed,
+      collection: {
+        charges: summary.collection.charges,
+        reconciled: summary.collection.reconciled,
+        transitions: summary.collection.transitions,
+        skipped: summary.collection.skipped,
+        deploymentsProcessed: summary.collection.deploymentsProcessed,
+      },
     })}\n`,
   );
   await database.close();

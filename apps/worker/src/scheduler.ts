@@ -1,4 +1,13 @@
-import { type Orm, pruneIdempotencyKeys, type RolloverSummary, runRolloverPass } from "@arcadia/db";
+import {
+  type CollectionSummary,
+  defaultPaymentProviders,
+  type Orm,
+  type PaymentProviders,
+  pruneIdempotencyKeys,
+  type RolloverSummary,
+  runCollectionPass,
+  runRolloverPass,
+} from "@arcadia/db";
 import type { Logger, Metrics } from "@arcadia/runtime";
 import { Cron } from "croner";
 
@@ -10,6 +19,52 @@ export interface PassOptions {
   readonly shouldStop?: () => boolean;
   /** Where the pass's duration and counts go (`arcadia_worker_*`). */
   readonly metrics?: Metrics;
+  /** Payment providers for collection (the built-in sandbox by default). */
+  readonly providers?: PaymentProviders;
+}
+
+export interface WorkerPassSummary extends RolloverSummary {
+  readonly collection: CollectionSummary;
+}
+
+/** One collection pass at `now` (charges, reconciliation, the dunning ladder), logged. */
+export async function runCollection(
+  orm: Orm,
+  logger: Logger,
+  options: Omit<PassOptions, "workerId">,
+): Promise<CollectionSummary> {
+  const started = performance.now();
+  let summary: CollectionSummary;
+  try {
+    summary = await runCollectionPass(orm, {
+      now: options.now,
+      batchSize: options.batchSize,
+      concurrency: options.concurrency,
+      shouldStop: options.shouldStop,
+      providers: options.providers ?? defaultPaymentProviders(orm),
+    });
+  } catch (error) {
+    options.metrics?.observePass("collection", "failed", (performance.now() - started) / 1000);
+    throw error;
+  }
+  options.metrics?.observePass("collection", "ok", (performance.now() - started) / 1000, {
+    charges: summary.charges.attempted,
+    transitions:
+      summary.transitions.past_due +
+      summary.transitions.suspended +
+      summary.transitions.cancelled +
+      summary.transitions.archived +
+      summary.transitions.settled,
+    skipped_by_override: summary.skipped,
+  });
+  if (summary.deploymentsProcessed > 0) {
+    logger.info("collection pass complete", {
+      ...summary,
+      now: options.now.toISOString(),
+      ms: Math.round(performance.now() - started),
+    });
+  }
+  return summary;
 }
 
 /**
@@ -23,7 +78,7 @@ export const ROLLOVER_ITEMS: Record<string, (summary: RolloverSummary) => number
 };
 
 /** One rollover pass with progress logged every few seconds (processed, rate). */
-export async function runPass(orm: Orm, logger: Logger, options: PassOptions): Promise<RolloverSummary> {
+export async function runPass(orm: Orm, logger: Logger, options: PassOptions): Promise<WorkerPassSummary> {
   const started = performance.now();
   try {
     const summary = await rolloverPass(orm, logger, options, started);
@@ -33,7 +88,9 @@ export async function runPass(orm: Orm, logger: Logger, options: PassOptions): P
       (performance.now() - started) / 1000,
       Object.fromEntries(Object.entries(ROLLOVER_ITEMS).map(([item, count]) => [item, count(summary)])),
     );
-    return summary;
+    // Invoices just issued are charged at issue; everything else collection has due runs too.
+    const collection = await runCollection(orm, logger, options);
+    return { ...summary, collection };
   } catch (error) {
     options.metrics?.observePass("rollover", "failed", (performance.now() - started) / 1000);
     throw error;
@@ -83,16 +140,48 @@ export interface Scheduler {
 export function startScheduler(
   orm: Orm,
   logger: Logger,
-  options: { cron: string; batchSize?: number; concurrency?: number; workerId?: string; metrics?: Metrics },
+  options: {
+    cron: string;
+    batchSize?: number;
+    concurrency?: number;
+    workerId?: string;
+    metrics?: Metrics;
+    /** How often collection runs between rollover ticks (default 10 s). */
+    collectionIntervalMs?: number;
+    providers?: PaymentProviders;
+  },
 ): Scheduler {
   let stopping = false;
   let inFlight: Promise<unknown> | null = null;
+  const providers = options.providers ?? defaultPaymentProviders(orm);
+  // Collection runs continuously, not only on the rollover schedule: a retry or a ladder step is
+  // due at its own instant. One loop per process, never overlapping itself.
+  let collectionTimer: NodeJS.Timeout | undefined;
+  let collectionInFlight: Promise<unknown> | null = null;
+  const collect = () => {
+    if (stopping) return;
+    collectionInFlight = runCollection(orm, logger, {
+      now: new Date(),
+      batchSize: options.batchSize,
+      concurrency: options.concurrency,
+      providers,
+      metrics: options.metrics,
+      shouldStop: () => stopping,
+    })
+      .catch((error) => logger.error("collection pass failed", { err: error }))
+      .finally(() => {
+        collectionInFlight = null;
+        if (!stopping) collectionTimer = setTimeout(collect, options.collectionIntervalMs ?? 10_000);
+      });
+  };
+  collectionTimer = setTimeout(collect, 0);
   const job = new Cron(options.cron, { protect: true, timezone: "UTC" }, async () => {
     inFlight = runPass(orm, logger, {
       now: new Date(),
       batchSize: options.batchSize,
       concurrency: options.concurrency,
       workerId: options.workerId,
+      providers,
       shouldStop: () => stopping,
       metrics: options.metrics,
     }).catch((error) => logger.error("rollover pass failed", { err: error }));
@@ -104,7 +193,8 @@ export function startScheduler(
     async stop() {
       stopping = true;
       job.stop();
-      await inFlight;
+      clearTimeout(collectionTimer);
+      await Promise.all([inFlight, collectionInFlight]);
     },
   };
 }

@@ -7,6 +7,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { apiBenchmark, CONNECTIONS, LIGHT_CONNECTIONS, TURN_SECONDS, WARMUP_SECONDS } from "./api-load.ts";
+import { collectionBenchmark, collectionSection } from "./collection.ts";
 import type { LoadResult } from "./http-load.ts";
 import { busyNote } from "./machine.ts";
 import { testClockBenchmark, testClockSection } from "./test-clock.ts";
@@ -112,6 +113,8 @@ console.log("production topology: reads through PgBouncer, the rollover with 1, 
 const topology = await topologyBenchmark(adminUrl, apiSeconds);
 console.log("test clocks: a sandbox advanced 12 months next to the worker closing the same periods");
 const clocks = testClockBenchmark(adminUrl);
+console.log("collection: a pass over overdue invoices next to a set-based floor");
+const collection = collectionBenchmark(adminUrl, sizes);
 
 const table = results
   .map(
@@ -200,6 +203,7 @@ set-based floor runs at about 36,000/s, i.e. about 28% of the floor. On this mac
 itself is far lower, so compare the ratio column.
 
 ${topologySection(topology, apiSeconds, git, busy.end())}
-${testClockSection(clocks, git, busy.end())}`;
+${testClockSection(clocks, git, busy.end())}
+${collectionSection(collection, git, busy.end())}`;
 writeFileSync(out, markdown);
 console.log(`wrote ${out}`);

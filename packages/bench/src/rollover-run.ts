@@ -91,9 +91,10 @@ async function setBasedBaseline(orm: Awaited<ReturnType<typeof connect>>, now: D
     );
     const [inserted] = await em.execute(
       `with st as (
-         insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at)
+         insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at)
          select d.statement_id, 'B-' || d.serial, d.tenant_id, d.deployment_id, d.id, d.ps, d.pe, d.currency,
-                d.price_cents + coalesce((select sum(a.price_cents) from subscription_addons a where a.subscription_id = d.id), 0), 'open', ?
+                d.price_cents + coalesce((select sum(a.price_cents) from subscription_addons a where a.subscription_id = d.id), 0), 'open', ?,
+                ?::timestamptz + interval '7 days'
            from due d
          returning id
        ), pl as (
@@ -111,7 +112,7 @@ async function setBasedBaseline(orm: Awaited<ReturnType<typeof connect>>, now: D
            from due d where s.id = d.id
        )
        select count(*)::int as n from st`,
-      [now, now],
+      [now, now, now],
     );
     return inserted!.n as number;
   });

@@ -1,4 +1,11 @@
-import { LINE_KINDS, STATEMENT_STATUSES } from "@arcadia/domain";
+import {
+  COLLECTION_ACTIONS,
+  LINE_KINDS,
+  PAYMENT_METHODS,
+  PAYMENT_REFERENCE_MAX,
+  PAYMENT_STATUSES,
+  STATEMENT_STATUSES,
+} from "@arcadia/domain";
 import { z } from "zod";
 import { page, ZCurrency, ZCursor, ZId, ZInstant, ZLimit, ZNonNegativeCents } from "./common.ts";
 
@@ -25,8 +32,13 @@ export const ZStatement = z
     periodEnd: ZInstant,
     currency: ZCurrency,
     totalCents: ZNonNegativeCents,
-    status: z.enum(STATEMENT_STATUSES),
+    status: z.enum(STATEMENT_STATUSES).describe("open while money is due; then paid, void or uncollectible"),
+    amountPaidCents: ZNonNegativeCents.describe("the sum of its succeeded payments"),
+    amountDueCents: ZNonNegativeCents.describe("totalCents − amountPaidCents while open, else 0"),
     issuedAt: ZInstant,
+    dueAt: ZInstant.describe("issuedAt + the tenant's paymentTermsDays"),
+    paidAt: ZInstant.nullable(),
+    voidedAt: ZInstant.nullable(),
     lines: z.array(ZStatementLine),
   })
   .meta({ id: "Statement" });
@@ -55,3 +67,59 @@ export const ZInvoicePage = page(ZStatement);
 export const ZGetInvoiceRequest = z.strictObject({ id: ZId });
 export const ZListDeploymentInvoicesRequest = z.strictObject({ id: ZId, limit: ZLimit, cursor: ZCursor });
 export const ZUpcomingInvoiceRequest = z.strictObject({ id: ZId });
+
+export const ZPayment = z
+  .object({
+    id: ZId,
+    invoiceId: ZId,
+    amountCents: ZNonNegativeCents,
+    currency: ZCurrency,
+    method: z.enum(PAYMENT_METHODS),
+    provider: z.string().nullable(),
+    providerRef: z.string().nullable(),
+    status: z.enum(PAYMENT_STATUSES),
+    failureCode: z.string().nullable(),
+    attempt: z
+      .number()
+      .int()
+      .nullable()
+      .describe("automatic attempts: 1 at issue, then one per retry; null for manual"),
+    reference: z.string().nullable(),
+    createdAt: ZInstant,
+    settledAt: ZInstant.nullable(),
+  })
+  .meta({ id: "Payment" });
+export const ZPaymentList = z.array(ZPayment);
+export const ZListPaymentsRequest = z.strictObject({ id: ZId });
+export const ZRecordPaymentRequest = z.strictObject({
+  id: ZId,
+  amountCents: z
+    .number()
+    .int("must be a whole number of minor units")
+    .positive("must be positive")
+    .max(Number.MAX_SAFE_INTEGER)
+    .describe("integer minor units; at most the amount due"),
+  reference: z.string().max(PAYMENT_REFERENCE_MAX).nullish(),
+});
+export const ZPayInvoiceRequest = z.strictObject({ id: ZId });
+export const ZVoidInvoiceRequest = z.strictObject({ id: ZId });
+export const ZMarkUncollectibleRequest = z.strictObject({ id: ZId });
+
+export const ZCollectionAction = z
+  .object({
+    action: z.enum(COLLECTION_ACTIONS),
+    at: ZInstant,
+    invoiceId: ZId.nullable(),
+  })
+  .meta({ id: "CollectionAction" });
+export const ZCollectionPreview = z
+  .object({
+    deploymentId: ZId,
+    amountDueCents: ZNonNegativeCents,
+    overdueInvoices: z.array(ZStatement),
+    nextActions: z
+      .array(ZCollectionAction)
+      .describe("what collection will do if nothing is paid, oldest first"),
+  })
+  .meta({ id: "CollectionPreview" });
+export const ZCollectionPreviewRequest = z.strictObject({ id: ZId });

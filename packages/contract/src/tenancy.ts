@@ -1,6 +1,9 @@
 import {
   isTenantName,
   MAX_CLOCK_ADVANCE_MONTHS,
+  MAX_DUNNING_DAYS,
+  MAX_PAYMENT_TERMS_DAYS,
+  MAX_RETRIES,
   ROLES,
   TENANT_NAME_MAX,
   TENANT_NAME_RULE,
@@ -24,6 +27,7 @@ export const ZTenant = z
       .object({ frozenAt: ZInstant.describe("the sandbox's now") })
       .nullable()
       .describe("the test clock of a sandbox; null for an ordinary tenant"),
+    paymentTermsDays: z.number().int().describe("days from an invoice's issue to its due date"),
     createdAt: ZInstant,
   })
   .meta({ id: "Tenant" });
@@ -89,3 +93,45 @@ export const ZCreatedToken = ZToken.extend({
   id: "CreatedToken",
 });
 export const ZRevokeTokenRequest = z.strictObject({ id: ZId });
+
+export const ZGetTenantRequest = z.strictObject({ id: ZId });
+export const ZUpdateTenantRequest = z.strictObject({
+  id: ZId,
+  name: z.string().max(200).optional(),
+  paymentTermsDays: z.number().int().min(0).max(MAX_PAYMENT_TERMS_DAYS).optional(),
+});
+
+export const ZSetPaymentMethodRequest = z.strictObject({
+  id: ZId,
+  provider: z.string().min(1).max(50),
+  token: z.string().min(1).max(200),
+});
+export const ZRemovePaymentMethodRequest = z.strictObject({ id: ZId });
+export const ZPaymentMethod = z
+  .object({
+    tenantId: ZId,
+    provider: z.string(),
+    tokenLast4: z.string().describe("the token is never shown back whole"),
+    createdAt: ZInstant,
+  })
+  .meta({ id: "PaymentMethod" });
+
+const ZDays = z.number().int().min(0).max(MAX_DUNNING_DAYS);
+export const ZDunningPolicy = z
+  .object({
+    retryAfterDays: z.array(ZDays).max(MAX_RETRIES).describe("charge retries, days after dueAt, increasing"),
+    pastDueAfterDays: ZDays,
+    suspendAfterDays: ZDays,
+    cancelAfterDays: ZDays,
+    archiveAfterDays: ZDays.describe("counted from cancellation"),
+  })
+  .meta({ id: "DunningPolicy" });
+export const ZGetDunningPolicyRequest = z.strictObject({ id: ZId });
+export const ZSetDunningPolicyRequest = z.strictObject({
+  id: ZId,
+  retryAfterDays: z.array(ZDays).max(MAX_RETRIES),
+  pastDueAfterDays: ZDays,
+  suspendAfterDays: ZDays,
+  cancelAfterDays: ZDays,
+  archiveAfterDays: ZDays,
+});

@@ -185,25 +185,25 @@ describe.each(testBackends())("database constraints on %s", (backend) => {
       "second statement for one period",
       "23505",
       (id) =>
-        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at) values (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now()), (gen_random_uuid(), 'A-2', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now())`,
+        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now(), now()), (gen_random_uuid(), 'A-2', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now(), now())`,
     ],
     [
       "duplicate statement number",
       "23505",
       (id) =>
-        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at) values (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 0, 'open', now()), (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now())`,
+        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 0, 'open', now(), now()), (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now(), now())`,
     ],
     [
       "negative statement total",
       "23514",
       (id) =>
-        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at) values (gen_random_uuid(), 'A-3', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', -5, 'open', now())`,
+        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-3', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', -5, 'open', now(), now())`,
     ],
     [
       "unknown statement status",
       "23514",
       (id) =>
-        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at) values (gen_random_uuid(), 'A-4', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 0, 'paid?', now())`,
+        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-4', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 0, 'paid?', now(), now())`,
     ],
     [
       "statement line of a missing statement",
@@ -228,6 +228,33 @@ describe.each(testBackends())("database constraints on %s", (backend) => {
       "23514",
       (id) =>
         `insert into cloud_resources (id, deployment_id, tenant_id, kind, provider_ref, qty, created_at) values (gen_random_uuid(), '${id.deployment}', '${id.tenant}', 'storage', 'v', 0, now())`,
+    ],
+    [
+      "statement paid beyond its total",
+      "23514",
+      (id) =>
+        `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at, amount_paid_cents) values (gen_random_uuid(), 'A-5', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 100, 'open', now(), now(), 101)`,
+    ],
+    [
+      "payment of zero",
+      "23514",
+      (id) =>
+        `with s as (insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-6', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 100, 'open', now(), now()) returning id)
+         insert into payments (id, invoice_id, tenant_id, amount_cents, currency, method, status, created_at) select gen_random_uuid(), s.id, '${id.tenant}', 0, 'AUD', 'manual', 'succeeded', now() from s`,
+    ],
+    [
+      "second payment attempt with the same number",
+      "23505",
+      (id) =>
+        `with s as (insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-7', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 100, 'open', now(), now()) returning id)
+         insert into payments (id, invoice_id, tenant_id, amount_cents, currency, method, provider, status, attempt, created_at) select gen_random_uuid(), s.id, '${id.tenant}', 100, 'AUD', 'provider', 'sandbox', 'pending', 1, now() from s cross join generate_series(1, 2)`,
+    ],
+    [
+      "provider attempt without a number",
+      "23514",
+      (id) =>
+        `with s as (insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-8', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 100, 'open', now(), now()) returning id)
+         insert into payments (id, invoice_id, tenant_id, amount_cents, currency, method, provider, status, created_at) select gen_random_uuid(), s.id, '${id.tenant}', 100, 'AUD', 'provider', 'sandbox', 'pending', now() from s`,
     ],
     [
       "duplicate idempotency key",

@@ -1,5 +1,6 @@
 // `pnpm drill`: the reliability drills too slow or too disruptive for the test suite. Exits
 // non-zero when a drill's expectation fails. (Drills 1, 2 and 5 run in the suite: src/drills/*.test.ts.)
+import { collectionChaosDrill } from "./collection-chaos.drill.ts";
 import { postgresOutageDrill } from "./postgres-outage.drill.ts";
 import { topologyDrill } from "./topology.drill.ts";
 import { workerKillDrill } from "./worker-kill.drill.ts";
@@ -11,7 +12,7 @@ const check = (ok: boolean, what: string) => {
   log(`${ok ? "ok  " : "FAIL"} ${what}`);
 };
 
-// `pnpm drill [outage|worker-kill|topology]` runs one of them.
+// `pnpm drill [outage|worker-kill|topology|collection]` runs one of them.
 const only = process.argv[2];
 if (only === undefined || only === "outage") {
   log("drill 3: PostgreSQL stopped and started under load (own instance)");
@@ -91,6 +92,21 @@ if (only === undefined || only === "topology") {
     );
     check(topology.finalPassExit === 0, "the final pass exited 0");
   }
+}
+
+if (only === undefined || only === "collection") {
+  log("drill 7: a payment provider that times out, throws or declines at random, racing collection passes");
+  const chaos = await collectionChaosDrill(log);
+  log(JSON.stringify(chaos));
+  check(
+    chaos.attempted >= chaos.invoices,
+    `${chaos.attempted} charges attempted for ${chaos.invoices} invoices`,
+  );
+  check(chaos.chargedTwice === 0, "no invoice charged twice");
+  check(chaos.unrecordedCharges === 0, "every charge the provider took is recorded as succeeded");
+  check(chaos.paidWithoutCharge === 0, "no payment recorded that the provider did not take");
+  check(chaos.amountMismatches === 0, "every invoice's amount paid is the sum of its succeeded payments");
+  check(chaos.duplicateAttempts === 0, "one attempt per invoice and attempt number");
 }
 
 if (failures.length > 0) {

@@ -41,7 +41,7 @@ function operationObject(op: Operation): ZodOpenApiOperationObject {
   const fields = Object.entries(op.input.shape);
   const path = z.strictObject(Object.fromEntries(fields.filter(([name]) => params.includes(name))));
   const rest = z.strictObject(Object.fromEntries(fields.filter(([name]) => !params.includes(name))));
-  const hasBody = op.method === "post" || op.method === "patch";
+  const hasBody = op.method === "post" || op.method === "put" || op.method === "patch";
   return {
     operationId: op.name,
     summary: op.summary,

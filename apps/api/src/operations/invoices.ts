@@ -1,7 +1,31 @@
 import * as C from "@arcadia/contract";
-import { getStatement, listDeploymentStatements, listStatements, upcomingStatement } from "@arcadia/db";
-import { presentPage, presentStatement, presentUpcoming } from "../presenters/presenters.ts";
+import {
+  collectionPreview,
+  getStatement,
+  listDeploymentStatements,
+  listPayments,
+  listStatements,
+  markInvoiceUncollectible,
+  payInvoice,
+  recordManualPayment,
+  type UseCaseContext,
+  upcomingStatement,
+  voidInvoice,
+  withLines,
+} from "@arcadia/db";
+import type { Statement } from "@arcadia/domain";
+import {
+  presentCollectionPreview,
+  presentPage,
+  presentPayment,
+  presentStatement,
+  presentUpcoming,
+} from "../presenters/presenters.ts";
+import { collectionDeps } from "./collection-deps.ts";
 import { operation } from "./operation.ts";
+
+const withLinesOf = async (ctx: UseCaseContext, statement: Statement) =>
+  (await withLines(ctx.em, [statement]))[0]!;
 
 export const listInvoicesOp = operation({
   name: "invoices.list",
@@ -56,4 +80,88 @@ export const upcomingInvoiceOp = operation({
   output: C.ZUpcomingStatement,
   run: async ({ ctx, principal }, input) =>
     presentUpcoming(await upcomingStatement(ctx, principal, input.id)),
+});
+
+export const listPaymentsOp = operation({
+  name: "invoices.payments",
+  kind: "query",
+  method: "get",
+  path: "/invoices/{id}/payments",
+  status: 200,
+  summary: "An invoice's payments and payment attempts, oldest first",
+  access: "any",
+  input: C.ZListPaymentsRequest,
+  output: C.ZPaymentList,
+  run: async ({ ctx, principal }, input) =>
+    (await listPayments(ctx, principal, input.id)).map(presentPayment),
+});
+
+export const recordPaymentOp = operation({
+  name: "invoices.recordPayment",
+  kind: "mutation",
+  method: "post",
+  path: "/invoices/{id}/payments",
+  status: 201,
+  summary: "Record a manual (offline) payment; partial allowed, more than is due is OVERPAYMENT",
+  access: "platform_admin",
+  input: C.ZRecordPaymentRequest,
+  output: C.ZPayment,
+  run: async ({ ctx, principal }, { id, ...input }) =>
+    presentPayment(await recordManualPayment(ctx, principal, id, input)),
+});
+
+export const payInvoiceOp = operation({
+  name: "invoices.pay",
+  kind: "mutation",
+  method: "post",
+  path: "/invoices/{id}/pay",
+  status: 200,
+  summary: "Charge the tenant's payment method now",
+  access: "admins",
+  input: C.ZPayInvoiceRequest,
+  output: C.ZPayment,
+  run: async ({ ctx, principal, services }, input) =>
+    presentPayment(await payInvoice(ctx, principal, input.id, collectionDeps(services))),
+});
+
+export const voidInvoiceOp = operation({
+  name: "invoices.void",
+  kind: "mutation",
+  method: "post",
+  path: "/invoices/{id}/void",
+  status: 200,
+  summary: "Void an open invoice without succeeded payments; its dunning stops",
+  access: "platform_admin",
+  input: C.ZVoidInvoiceRequest,
+  output: C.ZStatement,
+  run: async ({ ctx, principal }, input) =>
+    presentStatement(await withLinesOf(ctx, await voidInvoice(ctx, principal, input.id))),
+});
+
+export const markUncollectibleOp = operation({
+  name: "invoices.markUncollectible",
+  kind: "mutation",
+  method: "post",
+  path: "/invoices/{id}/mark-uncollectible",
+  status: 200,
+  summary: "Give up on an open invoice; its dunning stops",
+  access: "platform_admin",
+  input: C.ZMarkUncollectibleRequest,
+  output: C.ZStatement,
+  run: async ({ ctx, principal }, input) =>
+    presentStatement(await withLinesOf(ctx, await markInvoiceUncollectible(ctx, principal, input.id))),
+});
+
+export const collectionPreviewOp = operation({
+  name: "deployments.collection",
+  kind: "query",
+  method: "get",
+  path: "/deployments/{id}/collection",
+  status: 200,
+  summary: "What collection will do and when if nothing is paid",
+  access: "any",
+  input: C.ZCollectionPreviewRequest,
+  output: C.ZCollectionPreview,
+  run: async ({ ctx, principal }, input) =>
+    presentCollectionPreview(await collectionPreview(ctx, principal, input.id)),
 });

@@ -47,6 +47,18 @@ const EXPECTED: Record<string, [number, number, number, number, number]> = {
   "subscriptions.changePlan": [200, 200, 403, 404, 404],
   "resources.register": [201, 403, 403, 404, 404],
   "resources.release": [200, 403, 403, 404, 404],
+  "tenants.get": [200, 200, 403, 404, 404],
+  "tenants.update": [200, 403, 403, 404, 404],
+  "tenants.setPaymentMethod": [200, 200, 403, 404, 404],
+  "tenants.removePaymentMethod": [200, 200, 403, 404, 404],
+  "tenants.dunningPolicy": [200, 200, 403, 404, 404],
+  "tenants.setDunningPolicy": [200, 403, 403, 404, 404],
+  "invoices.payments": [200, 200, 200, 404, 404],
+  "invoices.recordPayment": [201, 403, 403, 404, 404],
+  "invoices.pay": [200, 200, 403, 404, 404],
+  "invoices.void": [200, 403, 403, 404, 404],
+  "invoices.markUncollectible": [200, 403, 403, 404, 404],
+  "deployments.collection": [200, 200, 200, 404, 404],
 };
 
 describe.each(testBackends())("isolation matrix on %s", (backend) => {
@@ -78,7 +90,20 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
         body: { planCode: "studio", addons: [{ code: "storage_50gb" }] },
       });
       ids.attachment = sub.body.addons[0].id;
+      // An open invoice of its own, so that paying, voiding… is judged on each cell afresh.
+      ids.invoice = crypto.randomUUID();
+      await h.db.orm.em
+        .fork()
+        .getConnection()
+        .execute(
+          `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at)
+           select ?, ?, tenant_id, deployment_id, id, '2020-01-01', '2020-02-01', 'AUD', 4900, 'open', now(), now() from subscriptions where deployment_id = ?`,
+          [ids.invoice, `INV-MATRIX-${ids.invoice}`, ids.deployment],
+        );
     }
+    await h.request("PUT", `/api/v1/tenants/${own.tenantId}/payment-method`, {
+      body: { provider: "sandbox", token: "tok_ok" },
+    });
     ids.resource = (
       await h.request("POST", `/api/v1/deployments/${ids.deployment}/resources`, {
         body: { kind: "storage", providerRef: `v-${n}`, qty: "1" },
@@ -133,6 +158,40 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
         return { path: "/addons/llm_tokens_1m", body: { name: "LLM tokens 1M" } };
       case "invoices.get":
         return { path: `/invoices/${statementId}` };
+      case "invoices.payments":
+        return { path: `/invoices/${statementId}/payments` };
+      case "invoices.recordPayment":
+        return { path: `/invoices/${ids.invoice}/payments`, body: { amountCents: 100 } };
+      case "invoices.pay":
+      case "invoices.void":
+      case "invoices.markUncollectible": {
+        const op = allOperations.find((o) => o.name === name)!;
+        return { path: op.path.replace("{id}", ids.invoice!) };
+      }
+      case "tenants.get":
+      case "tenants.dunningPolicy":
+      case "tenants.removePaymentMethod": {
+        const op = allOperations.find((o) => o.name === name)!;
+        return { path: op.path.replace("{id}", own.tenantId) };
+      }
+      case "tenants.update":
+        return { path: `/tenants/${own.tenantId}`, body: { paymentTermsDays: 7 } };
+      case "tenants.setPaymentMethod":
+        return {
+          path: `/tenants/${own.tenantId}/payment-method`,
+          body: { provider: "sandbox", token: "tok_ok" },
+        };
+      case "tenants.setDunningPolicy":
+        return {
+          path: `/tenants/${own.tenantId}/dunning-policy`,
+          body: {
+            retryAfterDays: [1, 3],
+            pastDueAfterDays: 0,
+            suspendAfterDays: 14,
+            cancelAfterDays: 30,
+            archiveAfterDays: 60,
+          },
+        };
       case "deployments.create":
         return {
           path: "/deployments",

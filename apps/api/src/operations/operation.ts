@@ -3,7 +3,7 @@ import type { Principal } from "@arcadia/domain";
 import type { z } from "zod";
 import type { Services } from "../services.ts";
 
-export type HttpMethod = "get" | "post" | "patch" | "delete";
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 
 /** Who may call an operation, for the docs; the use cases enforce it. */
 export type Access = "any" | "admins" | "platform_admin" | "platform_admin, tenant_admin (own tenant)";

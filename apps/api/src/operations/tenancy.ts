@@ -1,6 +1,24 @@
 import * as C from "@arcadia/contract";
-import { createTenant, issueToken, listTenants, revokeToken } from "@arcadia/db";
-import { presentIssuedToken, presentTenant, presentToken } from "../presenters/presenters.ts";
+import {
+  createTenant,
+  getDunningPolicy,
+  getTenant,
+  issueToken,
+  listTenants,
+  removePaymentMethod,
+  revokeToken,
+  setDunningPolicy,
+  setPaymentMethod,
+  updateTenant,
+} from "@arcadia/db";
+import {
+  presentDunningPolicy,
+  presentIssuedToken,
+  presentPaymentMethod,
+  presentTenant,
+  presentToken,
+} from "../presenters/presenters.ts";
+import { collectionDeps } from "./collection-deps.ts";
 import { operation } from "./operation.ts";
 
 export const listTenantsOp = operation({
@@ -63,4 +81,89 @@ export const revokeTokenOp = operation({
     services.principals?.forget(token.id);
     return presentToken(token);
   },
+});
+
+export const getTenantOp = operation({
+  name: "tenants.get",
+  kind: "query",
+  method: "get",
+  path: "/tenants/{id}",
+  status: 200,
+  summary: "A tenant (its admins and platform admins)",
+  access: "admins",
+  input: C.ZGetTenantRequest,
+  output: C.ZTenant,
+  run: async ({ ctx, principal }, input) => presentTenant(await getTenant(ctx, principal, input.id)),
+});
+
+export const updateTenantOp = operation({
+  name: "tenants.update",
+  kind: "mutation",
+  method: "patch",
+  path: "/tenants/{id}",
+  status: 200,
+  summary: "Rename a tenant or change its payment terms (invoices issued from now on)",
+  access: "platform_admin",
+  input: C.ZUpdateTenantRequest,
+  output: C.ZTenant,
+  run: async ({ ctx, principal }, { id, ...patch }) =>
+    presentTenant(await updateTenant(ctx, principal, id, patch)),
+});
+
+export const setPaymentMethodOp = operation({
+  name: "tenants.setPaymentMethod",
+  kind: "mutation",
+  method: "put",
+  path: "/tenants/{id}/payment-method",
+  status: 200,
+  summary: "Set the tenant's payment method (the token is never shown back whole)",
+  access: "platform_admin, tenant_admin (own tenant)",
+  input: C.ZSetPaymentMethodRequest,
+  output: C.ZPaymentMethod,
+  run: async ({ ctx, principal, services }, { id, ...input }) =>
+    presentPaymentMethod(
+      await setPaymentMethod(ctx, principal, id, input, collectionDeps(services).providers),
+    ),
+});
+
+export const removePaymentMethodOp = operation({
+  name: "tenants.removePaymentMethod",
+  kind: "mutation",
+  method: "delete",
+  path: "/tenants/{id}/payment-method",
+  status: 200,
+  summary: "Remove the tenant's payment method",
+  access: "platform_admin, tenant_admin (own tenant)",
+  input: C.ZRemovePaymentMethodRequest,
+  output: C.ZPaymentMethod,
+  run: async ({ ctx, principal }, input) =>
+    presentPaymentMethod(await removePaymentMethod(ctx, principal, input.id)),
+});
+
+export const getDunningPolicyOp = operation({
+  name: "tenants.dunningPolicy",
+  kind: "query",
+  method: "get",
+  path: "/tenants/{id}/dunning-policy",
+  status: 200,
+  summary: "The tenant's dunning policy (the platform default unless one is set)",
+  access: "admins",
+  input: C.ZGetDunningPolicyRequest,
+  output: C.ZDunningPolicy,
+  run: async ({ ctx, principal }, input) =>
+    presentDunningPolicy(await getDunningPolicy(ctx, principal, input.id)),
+});
+
+export const setDunningPolicyOp = operation({
+  name: "tenants.setDunningPolicy",
+  kind: "mutation",
+  method: "put",
+  path: "/tenants/{id}/dunning-policy",
+  status: 200,
+  summary: "Set the tenant's dunning policy",
+  access: "platform_admin",
+  input: C.ZSetDunningPolicyRequest,
+  output: C.ZDunningPolicy,
+  run: async ({ ctx, principal }, { id, ...policy }) =>
+    presentDunningPolicy(await setDunningPolicy(ctx, principal, id, policy)),
 });

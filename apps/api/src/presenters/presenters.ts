@@ -1,5 +1,6 @@
 import type {
   ClockAdvanceSummary,
+  CollectionPreview,
   DeploymentDocument,
   IssuedToken,
   PlanWithVersions,
@@ -16,12 +17,15 @@ import type {
   ComputedLine,
   Deployment,
   DeploymentEvent,
+  DunningPolicy,
   Entitlement,
+  Payment,
+  PaymentMethod,
   PlanChange,
   PlanVersion,
   Tenant,
 } from "@arcadia/domain";
-import { eventActor } from "@arcadia/domain";
+import { amountDue, eventActor, tokenLast4 } from "@arcadia/domain";
 
 // Entities → the contract's JSON: camelCase, ISO-8601 UTC instants, integer cents, decimal strings.
 const iso = (d: Date) => d.toISOString();
@@ -34,6 +38,7 @@ export function presentTenant(t: Tenant) {
     name: t.name,
     sandbox: t.sandbox,
     clock: t.clockFrozenAt ? { frozenAt: iso(t.clockFrozenAt) } : null,
+    paymentTermsDays: t.paymentTermsDays,
     createdAt: iso(t.createdAt),
   };
 }
@@ -52,6 +57,52 @@ export function presentClockAdvance(a: ClockAdvanceSummary) {
     instants: a.instants.map(({ at, ...counts }) => ({ at: iso(at), ...counts })),
     invoicesIssued: a.invoicesIssued,
     transitionsMade: a.transitionsMade,
+  };
+}
+
+export function presentPaymentMethod(m: PaymentMethod) {
+  return {
+    tenantId: m.tenantId,
+    provider: m.provider,
+    tokenLast4: tokenLast4(m.token),
+    createdAt: iso(m.createdAt),
+  };
+}
+
+export function presentDunningPolicy(p: DunningPolicy) {
+  return {
+    retryAfterDays: [...p.retryAfterDays],
+    pastDueAfterDays: p.pastDueAfterDays,
+    suspendAfterDays: p.suspendAfterDays,
+    cancelAfterDays: p.cancelAfterDays,
+    archiveAfterDays: p.archiveAfterDays,
+  };
+}
+
+export function presentPayment(p: Payment) {
+  return {
+    id: p.id,
+    invoiceId: p.invoiceId,
+    amountCents: p.amountCents,
+    currency: p.currency,
+    method: p.method,
+    provider: p.provider,
+    providerRef: p.providerRef,
+    status: p.status,
+    failureCode: p.failureCode,
+    attempt: p.attempt,
+    reference: p.reference,
+    createdAt: iso(p.createdAt),
+    settledAt: isoOrNull(p.settledAt),
+  };
+}
+
+export function presentCollectionPreview(p: CollectionPreview) {
+  return {
+    deploymentId: p.deploymentId,
+    amountDueCents: p.amountDueCents,
+    overdueInvoices: p.overdueInvoices.map(presentStatement),
+    nextActions: p.nextActions.map((a) => ({ action: a.action, at: iso(a.at), invoiceId: a.invoiceId })),
   };
 }
 
@@ -239,7 +290,12 @@ export function presentStatement({ statement: s, lines }: StatementDocument) {
     currency: s.currency,
     totalCents: s.totalCents,
     status: s.status,
+    amountPaidCents: s.amountPaidCents,
+    amountDueCents: amountDue(s),
     issuedAt: iso(s.issuedAt),
+    dueAt: iso(s.dueAt),
+    paidAt: isoOrNull(s.paidAt),
+    voidedAt: isoOrNull(s.voidedAt),
     lines: lines.map(presentLine),
   };
 }

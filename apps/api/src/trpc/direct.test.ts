@@ -89,6 +89,10 @@ describe.each(testBackends())("direct tRPC queries on %s", (backend) => {
     "invoices.get": (id) => [{ id }],
     "invoices.listForDeployment": (id) => [{ id }, { id, limit: 1 }],
     "invoices.upcoming": (id) => [{ id }],
+    "invoices.payments": (id) => [{ id: pool[4] }, { id }],
+    "tenants.get": (id) => [{ id: pool[5] }, { id: pool[6] }, { id }],
+    "tenants.dunningPolicy": (id) => [{ id: pool[5] }, { id }],
+    "deployments.collection": (id) => [{ id }],
   };
   // Mostly ids of things that exist (pool[0..4]), sometimes of other tenants or none at all.
   const wellFormed = fc.record({

@@ -6,8 +6,10 @@ import type {
   DeploymentState,
   NextBillingState,
   StateChange,
+  StatementStatus,
   SubscriptionStatus,
 } from "@arcadia/domain";
+import { invoiceNumber } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { instant, instantOrNull, sqlOn } from "../shared/sql.ts";
 
@@ -48,6 +50,9 @@ export interface IssuedStatement extends ComputedStatement {
   readonly number: string;
   /** When it is issued; the pass's `now` when absent. */
   readonly issuedAt?: Date;
+  readonly status: StatementStatus;
+  readonly dueAt: Date;
+  readonly paidAt: Date | null;
   readonly subscription: Pick<ClaimedSubscription, "id" | "deploymentId" | "tenantId">;
 }
 
@@ -204,13 +209,85 @@ export async function claimDueSubscriptions(
   }));
 }
 
-/** `count` serials of the statement-number sequence. */
-export async function nextStatementSerials(em: EntityManager, count: number): Promise<string[]> {
-  const rows = await sqlOn(em)<{ n: string }[]>(
-    "select nextval('statement_number_seq')::text as n from generate_series(1, ?)",
-    [count],
+/** A statement of the batch with the tenant it is issued to. */
+export interface StatementToNumber {
+  readonly subscriptionId: string;
+  readonly tenantId: string;
+  readonly periodStart: Date;
+}
+
+/**
+ * Which of these statements do not exist yet: the batch's subscriptions are locked, so nobody else
+ * can issue theirs meanwhile, and only these take numbers (a repair run leaves no gap).
+ */
+export async function notYetIssued<T extends StatementToNumber>(
+  em: EntityManager,
+  statements: readonly T[],
+): Promise<T[]> {
+  if (statements.length === 0) return [];
+  const existing = await sqlOn(em)<{ subscription_id: string; period_start: Date }[]>(
+    `select s.subscription_id, s.period_start from statements s
+       join jsonb_to_recordset(?::jsonb) as x(subscription_id uuid, period_start timestamptz)
+         on s.subscription_id = x.subscription_id and s.period_start = x.period_start`,
+    [
+      JSON.stringify(
+        statements.map((s) => ({
+          subscription_id: s.subscriptionId,
+          period_start: s.periodStart.toISOString(),
+        })),
+      ),
+    ],
   );
-  return rows.map((row) => row.n);
+  const issued = new Set(existing.map((e) => `${e.subscription_id}/${instant(e.period_start).getTime()}`));
+  return statements.filter((s) => !issued.has(`${s.subscriptionId}/${s.periodStart.getTime()}`));
+}
+
+/**
+ * Per-tenant invoice numbers for these statements, in order (SPEC §3.5): each tenant's counter row
+ * is advanced in this transaction (tenants in id order, so two batches never deadlock on them), so
+ * a rolled-back batch rolls its numbers back too and the series has no gaps. Also answers each
+ * tenant's payment terms, which date the invoices.
+ */
+export async function allocateInvoiceNumbers(
+  em: EntityManager,
+  tenantIds: readonly string[],
+): Promise<{ number: string; paymentTermsDays: number }[]> {
+  if (tenantIds.length === 0) return [];
+  const perTenant = new Map<string, number>();
+  for (const id of tenantIds) perTenant.set(id, (perTenant.get(id) ?? 0) + 1);
+  const counters = await sqlOn(em)<
+    { tenant_id: string; last_serial: string; slug: string; payment_terms_days: number }[]
+  >(
+    `with up as (
+       insert into invoice_number_counters (tenant_id, last_serial)
+       select tenant_id, n from jsonb_to_recordset(?::jsonb) as x(tenant_id uuid, n bigint) order by tenant_id
+       on conflict (tenant_id) do update set last_serial = invoice_number_counters.last_serial + excluded.last_serial
+       returning tenant_id, last_serial
+     )
+     select up.tenant_id, up.last_serial::text as last_serial, t.slug, t.payment_terms_days
+       from up join tenants t on t.id = up.tenant_id`,
+    [
+      JSON.stringify(
+        [...perTenant].sort(([a], [b]) => (a < b ? -1 : 1)).map(([tenant_id, n]) => ({ tenant_id, n })),
+      ),
+    ],
+  );
+  const next = new Map(
+    counters.map((c) => [
+      c.tenant_id,
+      {
+        serial: BigInt(c.last_serial) - BigInt(perTenant.get(c.tenant_id)!) + 1n,
+        slug: c.slug,
+        terms: c.payment_terms_days,
+      },
+    ]),
+  );
+  return tenantIds.map((id) => {
+    const tenant = next.get(id)!;
+    const number = invoiceNumber(tenant.slug, tenant.serial);
+    tenant.serial += 1n;
+    return { number, paymentTermsDays: Number(tenant.terms) };
+  });
 }
 
 /**
@@ -236,6 +313,9 @@ export async function writeClosedPeriods(
     currency: s.currency,
     total_cents: s.totalCents,
     issued_at: (s.issuedAt ?? now).toISOString(),
+    status: s.status,
+    due_at: s.dueAt.toISOString(),
+    paid_at: s.paidAt?.toISOString() ?? null,
     lines: s.lines.map((line, position) => ({
       position,
       kind: line.kind,
@@ -259,13 +339,21 @@ export async function writeClosedPeriods(
   const inserted = await sql<{ id: string }[]>(
     `with input as (
        select * from jsonb_to_recordset(?::jsonb) as x(id uuid, number text, tenant_id uuid, deployment_id uuid, subscription_id uuid,
-              period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, issued_at timestamptz, lines jsonb)
+              period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, issued_at timestamptz,
+              status text, due_at timestamptz, paid_at timestamptz, lines jsonb)
      ), st as (
-       insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at)
-       select id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, 'open', issued_at
+       insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents,
+              status, amount_paid_cents, issued_at, due_at, paid_at)
+       select id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents,
+              status, 0, issued_at, due_at, paid_at
          from input
        on conflict (subscription_id, period_start) do nothing
-       returning id
+       returning id, deployment_id, status
+     ), sched as (
+       insert into collection_schedule (deployment_id, due_at)
+       select st.deployment_id, min(i.issued_at) from st join input i on i.id = st.id
+        where st.status = 'open' group by st.deployment_id order by st.deployment_id
+       on conflict (deployment_id) do update set due_at = least(collection_schedule.due_at, excluded.due_at)
      ), ln as (
        insert into statement_lines (id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents)
        select gen_random_uuid(), st.id, l.position, l.kind, l.description, l.ref_id, l.unit_price_cents, l.billable_ms, l.period_ms, l.amount_cents

@@ -165,7 +165,14 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
     const doc = await getDeployment(ctx(), operator, late);
     expect(doc.subscription!.subscription.currentPeriodStart.toISOString()).toBe("2027-03-01T00:00:00.000Z");
     const numbers = (await statements(late)).map((s) => s.number);
-    expect(numbers.every((x) => /^INV-\d{6}-\d{6}$/.test(x))).toBe(true);
+    expect(numbers.every((x) => /^INV-T-[0-9A-F]{8}-\d{6}$/.test(x))).toBe(true);
+    // Per tenant, consecutive from 1, no gaps (SPEC §3.5).
+    const all = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute("select number from statements where tenant_id = ? order by number", [t.tenantId]);
+    const serials = all.map((r) => Number(String(r.number).slice(-6)));
+    expect(serials).toEqual(serials.map((_: number, i: number) => i + 1));
     const totals = summary.totalsByCurrency.AUD;
     expect(Number.isInteger(totals)).toBe(true);
   });

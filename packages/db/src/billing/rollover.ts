@@ -3,8 +3,8 @@ import {
   closeDuePeriods,
   convertTrial,
   Deployment,
+  issueTerms,
   Subscription,
-  statementNumber,
   trialHasEnded,
   WORKER_ACTOR_ID,
 } from "@arcadia/domain";
@@ -12,12 +12,13 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Orm } from "../orm.ts";
 import { newId } from "../shared/ids.ts";
 import {
+  allocateInvoiceNumbers,
   claimDueSubscriptions,
   claimEndedTrials,
   countSkippedByOverride,
   type IssuedStatement,
   lastEventInstants,
-  nextStatementSerials,
+  notYetIssued,
   ORDINARY_TENANTS,
   type PassScope,
   writeClosedPeriods,
@@ -85,19 +86,35 @@ export async function rollOverBatch(
     subscription,
     ...closeDuePeriods(subscription.history, now, maxPeriods),
   }));
-  const serials = await nextStatementSerials(
+  // Numbers are per tenant and gap-free (SPEC §3.5): only statements that do not exist yet take
+  // one, from the tenant's counter row advanced in this transaction.
+  const toIssue = await notYetIssued(
     em,
-    closed.reduce((n, c) => n + c.statements.length, 0),
+    closed.flatMap(({ subscription, statements }) =>
+      statements.map((statement) => ({
+        statement,
+        subscription,
+        subscriptionId: subscription.id,
+        tenantId: subscription.tenantId,
+        periodStart: statement.periodStart,
+      })),
+    ),
   );
-  const issued: IssuedStatement[] = closed
-    .flatMap(({ subscription, statements }) => statements.map((statement) => ({ statement, subscription })))
-    .map(({ statement, subscription }, i) => ({
+  const numbers = await allocateInvoiceNumbers(
+    em,
+    toIssue.map((s) => s.tenantId),
+  );
+  const issued: IssuedStatement[] = toIssue.map(({ statement, subscription }, i) => {
+    const at = issuedAt === "now" ? now : statement.periodEnd;
+    return {
       ...statement,
+      ...issueTerms(statement.totalCents, at, numbers[i]!.paymentTermsDays),
       id: newId(),
-      number: statementNumber(statement.periodStart, serials[i]!),
-      issuedAt: issuedAt === "now" ? now : statement.periodEnd,
+      number: numbers[i]!.number,
+      issuedAt: at,
       subscription,
-    }));
+    };
+  });
   const inserted = await writeClosedPeriods(
     em,
     issued,

@@ -17,7 +17,8 @@ export interface StatementDocument {
   readonly lines: StatementLine[];
 }
 
-async function withLines(em: EntityManager, statements: Statement[]): Promise<StatementDocument[]> {
+/** Statements with their lines, in two queries. */
+export async function withLines(em: EntityManager, statements: Statement[]): Promise<StatementDocument[]> {
   if (statements.length === 0) return [];
   const lines = await em.find(
     StatementLine,

@@ -21,6 +21,7 @@ import {
 } from "@arcadia/domain";
 import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { collectionDueBy } from "../collection/collection-state.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { onUniqueViolation } from "../shared/errors.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
@@ -152,8 +153,20 @@ export async function updateDeployment(
   return ctx.em.transactional(async (em) => {
     const deployment = await findVisibleDeployment(em, principal, id, true);
     unwrap(requireWriter(principal));
+    const lifted = deployment.billingActionSuspended && patch.billingActionSuspended === false;
     const now = await ctx.clock.tenantNow(em, deployment.tenantId);
-    return unwrap(patchDeployment(deployment, patch, actorOf(principal), now));
+    const updated = unwrap(patchDeployment(deployment, patch, actorOf(principal), now));
+    // Lifting the override: collection looks at the deployment at once for what it held back.
+    if (lifted) {
+      await em.getConnection().execute(
+        `insert into collection_schedule (deployment_id, due_at) values (?, ?)
+         on conflict (deployment_id) do update set due_at = least(collection_schedule.due_at, excluded.due_at)`,
+        [deployment.id, now],
+        "run",
+        em.getTransactionContext(),
+      );
+    }
+    return updated;
   });
 }
 
@@ -185,6 +198,8 @@ export async function transitionDeployment(
       }),
     );
     await sql(UPDATE_STATE, [deployment.state, deployment.lastEventSequence, now, deployment.id]);
+    // A cancellation starts the retention clock: collection archives it later (SPEC §3.8).
+    if (event.toState === "cancelled") await collectionDueBy(sql, [deployment.id], now);
     await sql(INSERT_EVENT, [
       event.id,
       event.deploymentId,

@@ -24,7 +24,11 @@ export const StatementSchema = new EntitySchema<Statement>({
     currency: { type: "text" },
     totalCents: { type: moneyType() },
     status: { type: "text", enum: true, items: () => STATEMENT_STATUSES as unknown as string[] },
+    amountPaidCents: { type: moneyType(), default: 0 },
     issuedAt: { ...instant },
+    dueAt: { ...instant },
+    paidAt: { ...instant, nullable: true },
+    voidedAt: { ...instant, nullable: true },
   },
   uniques: [{ name: "statements_subscription_period_unique", properties: ["subscriptionId", "periodStart"] }],
   indexes: [
@@ -34,6 +38,10 @@ export const StatementSchema = new EntitySchema<Statement>({
   checks: [
     { name: "statements_total_check", expression: "total_cents >= 0" },
     { name: "statements_period_check", expression: "period_end > period_start" },
+    {
+      name: "statements_paid_check",
+      expression: "amount_paid_cents >= 0 and amount_paid_cents <= total_cents",
+    },
   ],
 });
 

@@ -1,11 +1,20 @@
 import { StatementLineSchema, StatementSchema } from "./billing.ts";
 import { AddonSchema, PlanSchema, PlanVersionSchema } from "./catalog.ts";
+import {
+  CollectionScheduleSchema,
+  InvoiceNumberCounterSchema,
+  PaymentMethodSchema,
+  PaymentSchema,
+  SandboxChargeSchema,
+  TenantDunningPolicySchema,
+} from "./collection.ts";
 import { DeploymentEventSchema, DeploymentSchema } from "./deployments.ts";
 import { IdempotencyRecordSchema } from "./idempotency.ts";
 import { CloudResourceSchema } from "./resources.ts";
 import { AddonAttachmentSchema, PlanChangeSchema, SubscriptionSchema } from "./subscriptions.ts";
 import { ApiTokenSchema, TenantSchema } from "./tenancy.ts";
 
+export { CollectionSchedule, InvoiceNumberCounter, SandboxCharge } from "./collection.ts";
 export { IdempotencyRecord } from "./idempotency.ts";
 
 export const entities = [
@@ -23,4 +32,10 @@ export const entities = [
   StatementLineSchema,
   CloudResourceSchema,
   IdempotencyRecordSchema,
+  PaymentSchema,
+  PaymentMethodSchema,
+  TenantDunningPolicySchema,
+  InvoiceNumberCounterSchema,
+  CollectionScheduleSchema,
+  SandboxChargeSchema,
 ];

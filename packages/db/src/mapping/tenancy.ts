@@ -11,9 +11,16 @@ export const TenantSchema = new EntitySchema<Tenant>({
     name: { type: "text" },
     sandbox: { type: "boolean", default: false },
     clockFrozenAt: { ...instant, nullable: true },
+    paymentTermsDays: { type: "integer", default: 7 },
     createdAt: { ...instant },
   },
-  checks: [{ name: "tenants_clock_check", expression: "sandbox = (clock_frozen_at is not null)" }],
+  checks: [
+    { name: "tenants_clock_check", expression: "sandbox = (clock_frozen_at is not null)" },
+    {
+      name: "tenants_payment_terms_check",
+      expression: "payment_terms_days >= 0 and payment_terms_days <= 365",
+    },
+  ],
 });
 
 export const ApiTokenSchema = new EntitySchema<ApiToken>({

@@ -71,3 +71,34 @@ export async function seedSubscriptions(orm: Orm, seed: BulkSeed): Promise<{ ten
   );
   return { tenantId };
 }
+
+/**
+ * One open invoice per subscription of the tenant, issued at `issuedAt` and due 7 days later, with
+ * the tenant's number counter and collection appointments at the due instant — what rollover and
+ * collection leave behind, in one statement (for benchmarks and drills).
+ */
+export async function seedOpenInvoices(
+  orm: Orm,
+  input: { tenantId: string; issuedAt: Date; totalCents?: number },
+): Promise<number> {
+  const conn = orm.em.getConnection();
+  const issued = input.issuedAt.toISOString();
+  const due = new Date(input.issuedAt.getTime() + 7 * 86_400_000).toISOString();
+  const [row] = await conn.execute(
+    `with st as (
+       insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents,
+              status, amount_paid_cents, issued_at, due_at)
+       select gen_random_uuid(), 'INV-' || upper(t.slug) || '-' || lpad((row_number() over (order by s.id))::text, 6, '0'),
+              s.tenant_id, s.deployment_id, s.id, s.current_period_start, s.current_period_end, 'AUD', ?, 'open', 0, ?, ?
+         from subscriptions s join tenants t on t.id = s.tenant_id where s.tenant_id = ?
+       returning deployment_id
+     ), counter as (
+       insert into invoice_number_counters (tenant_id, last_serial) select ?, count(*) from st
+     ), sched as (
+       insert into collection_schedule (deployment_id, due_at) select deployment_id, ? from st
+     )
+     select count(*)::int as n from st`,
+    [input.totalCents ?? 4900, issued, due, input.tenantId, input.tenantId, due],
+  );
+  return row!.n as number;
+}

@@ -8,7 +8,6 @@ import {
   type PlanSegmentSource,
   type StatementInput,
   statementForPeriod,
-  statementNumber,
 } from "./statement.ts";
 
 const DAY = 86_400_000;
@@ -208,10 +207,6 @@ describe("statementForPeriod", () => {
       input({ events: events(["active", "2026-10-01T00:00:00Z"], ["paused", "2026-11-30T23:59:59.999Z"]) }),
     );
     expect(s.lines[0]!.billableMs).toBe(30 * DAY - 1);
-  });
-
-  it("numbers statements readably", () => {
-    expect(statementNumber(at("2027-01-01T00:00:00Z"), 42)).toBe("INV-202701-000042");
   });
 });
 

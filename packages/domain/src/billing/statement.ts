@@ -146,14 +146,8 @@ export function statementForPeriod(input: StatementInput): ComputedStatement {
   };
 }
 
-/** A unique, human-readable statement number: INV-<yyyymm of the period>-<serial>. */
-export function statementNumber(periodStart: Date, serial: number | bigint | string): string {
-  const year = periodStart.getUTCFullYear();
-  const month = String(periodStart.getUTCMonth() + 1).padStart(2, "0");
-  return `INV-${year}${month}-${String(serial).padStart(6, "0")}`;
-}
-
-export const STATEMENT_STATUSES = ["open"] as const;
+/** An invoice's status (SPEC §3.8): open while money is due, then paid, void or uncollectible. */
+export const STATEMENT_STATUSES = ["open", "paid", "void", "uncollectible"] as const;
 export type StatementStatus = (typeof STATEMENT_STATUSES)[number];
 
 /** An issued statement (invoice): exactly one per subscription and period. */
@@ -168,7 +162,13 @@ export class Statement {
   currency!: string;
   totalCents!: Cents;
   status!: StatementStatus;
+  /** The sum of the invoice's succeeded payments; never above the total. */
+  amountPaidCents!: Cents;
   issuedAt!: Date;
+  /** issuedAt + the tenant's payment terms. */
+  dueAt!: Date;
+  paidAt!: Date | null;
+  voidedAt!: Date | null;
 
   constructor(props: { [K in keyof Statement]: Statement[K] }) {
     Object.assign(this, props);

@@ -22,6 +22,8 @@ const SYSTEM_TRANSITIONS: ReadonlySet<Pair> = new Set<Pair>([
   "active->past_due",
   "past_due->active",
   "past_due->suspended",
+  "suspended->active",
+  "suspended->cancelled",
   "cancelled->archived",
 ]);
 

@@ -34,6 +34,8 @@ const PERMITTED: Record<string, (from: DeploymentState, to: DeploymentState) => 
       "active->past_due",
       "past_due->active",
       "past_due->suspended",
+      "suspended->active",
+      "suspended->cancelled",
       "cancelled->archived",
     ].includes(`${from}->${to}`),
 };

@@ -1,3 +1,4 @@
+import { DEFAULT_PAYMENT_TERMS_DAYS, validatePaymentTerms } from "../collection/invoice.ts";
 import type { Role } from "../lifecycle/actors.ts";
 import { fail, ok, type Result } from "../shared/errors.ts";
 import { characterCount } from "../shared/text.ts";
@@ -14,6 +15,8 @@ export class Tenant {
   sandbox!: boolean;
   /** The sandbox's clock: "now" for everything of this tenant. Null for an ordinary tenant. */
   clockFrozenAt!: Date | null;
+  /** Days between an invoice's issue and its due date (SPEC §3.8). */
+  paymentTermsDays!: number;
   createdAt!: Date;
 
   constructor(props: { [K in keyof Tenant]: Tenant[K] }) {
@@ -67,9 +70,30 @@ export function createTenant(input: {
       name: input.name,
       sandbox: frozenAt !== null,
       clockFrozenAt: frozenAt,
+      paymentTermsDays: DEFAULT_PAYMENT_TERMS_DAYS,
       createdAt: input.now,
     }),
   );
+}
+
+export interface TenantPatch {
+  readonly name?: string;
+  readonly paymentTermsDays?: number;
+}
+
+/** Renames a tenant or changes its payment terms (which apply to invoices issued from now on). */
+export function updateTenant(tenant: Tenant, patch: TenantPatch): Result<Tenant> {
+  const fields: Record<string, string> = {};
+  if (patch.name !== undefined && !isTenantName(patch.name)) fields.name = TENANT_NAME_RULE;
+  if (patch.paymentTermsDays !== undefined) {
+    const terms = validatePaymentTerms(patch.paymentTermsDays);
+    if (!terms.ok) Object.assign(fields, terms.error.details.fields);
+  }
+  if (Object.keys(fields).length > 0)
+    return fail("VALIDATION_FAILED", "The change is not valid.", { fields });
+  if (patch.name !== undefined) tenant.name = patch.name;
+  if (patch.paymentTermsDays !== undefined) tenant.paymentTermsDays = patch.paymentTermsDays;
+  return ok(tenant);
 }
 
 export function revokeToken(token: ApiToken, now: Date): Result<ApiToken> {

@@ -1,0 +1,112 @@
+// One measured collection pass in a process of its own (so peak memory belongs to that run alone):
+//   tsx src/collection-run.ts <orm|sql> <invoices> <admin postgres url>
+// Every deployment has one overdue invoice and no payment method: the pass moves each one
+// active → past_due as `system` (state, event with a reason naming the invoice) and moves its
+// collection appointment to the next step (suspension, 14 days after the due date).
+
+import { randomBytes } from "node:crypto";
+import { connect, defaultPaymentProviders, migrateAndSeed, runCollectionPass } from "@arcadia/db";
+import { seedOpenInvoices, seedSubscriptions } from "@arcadia/db/testing";
+import pg from "pg";
+
+const [mode, countText, adminUrl] = process.argv.slice(2);
+const count = Number(countText);
+if ((mode !== "orm" && mode !== "sql") || !Number.isInteger(count) || !adminUrl) {
+  console.error("usage: collection-run.ts <orm|sql> <count> <admin url>");
+  process.exit(2);
+}
+
+const name = `arcadia_bench_${randomBytes(5).toString("hex")}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`create database "${name}"`);
+const url = new URL(adminUrl);
+url.pathname = `/${name}`;
+const orm = await connect({ url: url.toString(), poolSize: 4 });
+try {
+  await migrateAndSeed(orm);
+  const { tenantId } = await seedSubscriptions(orm, { count, createdAt: new Date("2026-11-01T00:00:00Z") });
+  const issuedAt = new Date("2026-12-01T00:00:00Z");
+  await seedOpenInvoices(orm, { tenantId, issuedAt });
+  await orm.em.getConnection().execute("vacuum analyze");
+  const now = new Date("2026-12-09T00:00:00Z"); // one day overdue
+  (globalThis as { gc?: () => void }).gc?.();
+
+  let peakRss = process.memoryUsage().rss;
+  let peakHeap = process.memoryUsage().heapUsed;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 10);
+  const started = performance.now();
+  let transitions = 0;
+  if (mode === "orm") {
+    const summary = await runCollectionPass(orm, {
+      now,
+      providers: defaultPaymentProviders(orm),
+      batchSize: Number(process.env.BATCH_SIZE ?? 1000),
+      ...(process.env.CONCURRENCY ? { concurrency: Number(process.env.CONCURRENCY) } : {}),
+    });
+    transitions = summary.transitions.past_due;
+  } else {
+    transitions = await setBasedFloor(orm, now);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const [check] = await orm.em
+    .getConnection()
+    .execute(
+      "select count(*) filter (where state = 'past_due')::int as past_due, (select count(*)::int from deployment_events where to_state = 'past_due') as events from deployments",
+    );
+  process.stdout.write(
+    `${JSON.stringify({
+      mode,
+      invoices: count,
+      transitions,
+      pastDue: check!.past_due,
+      events: check!.events,
+      seconds: Math.round(seconds * 1000) / 1000,
+      perSecond: Math.round(count / seconds),
+      peakRssMb: Math.round(peakRss / 1048576),
+      peakHeapMb: Math.round(peakHeap / 1048576),
+    })}\n`,
+  );
+} finally {
+  await orm.close(true);
+  await admin.query(`drop database if exists "${name}" with (force)`);
+  await admin.end();
+}
+
+/**
+ * The floor: the same state changes (deployment state and sequence, one event each with a reason
+ * naming the invoice, the appointment moved to the suspension step) as one set-based statement in
+ * one transaction, with the rule hard-coded and no per-row logic at all.
+ */
+async function setBasedFloor(orm: Awaited<ReturnType<typeof connect>>, now: Date): Promise<number> {
+  return orm.em.fork().transactional(async (em) => {
+    const [row] = await em.execute(
+      `with due as (
+         select d.id, d.last_event_sequence, s.number, s.due_at
+           from collection_schedule c join deployments d on d.id = c.deployment_id
+           join lateral (select number, due_at from statements s where s.deployment_id = d.id and s.status = 'open'
+                          order by due_at limit 1) s on true
+          where c.due_at <= ? and d.state = 'active' and d.billing_action_suspended = false
+          for update of c, d
+       ), up as (
+         update deployments d set state = 'past_due', last_event_sequence = due.last_event_sequence + 1, updated_at = ?
+           from due where d.id = due.id
+       ), ev as (
+         insert into deployment_events (id, deployment_id, sequence, from_state, to_state, actor_type, actor_id, actor_role, reason, occurred_at)
+         select gen_random_uuid(), due.id, due.last_event_sequence + 1, 'active', 'past_due', 'system', 'billing-collection', null,
+                'invoice ' || due.number || ' is overdue', ?
+           from due
+       ), sc as (
+         update collection_schedule c set due_at = due.due_at + interval '14 days' from due where c.deployment_id = due.id
+       )
+       select count(*)::int as n from due`,
+      [now, now, now],
+    );
+    return row!.n as number;
+  });
+}
