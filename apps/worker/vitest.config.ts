@@ -6,5 +6,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Process tests spawn several workers, each running a rollover and a collection pass.
     testTimeout: 180_000,
+    // The files spawn worker processes and SIGKILL them mid-run: one file at a time, so one file's
+    // processes do not starve another's of the 2 cores.
+    fileParallelism: false,
   },
 });

@@ -9,7 +9,7 @@ const MAY_IMPORT = {
   "packages/db": ["packages/domain"],
   "apps/worker": ["packages/db", "packages/domain", "packages/runtime"],
   "apps/api": ["packages/contract", "packages/db", "packages/domain", "packages/runtime", "apps/worker"],
-  "packages/bench": ["apps/api", "packages/db", "packages/domain", "packages/runtime"],
+  "packages/bench": ["apps/api", "apps/worker", "packages/db", "packages/domain", "packages/runtime"],
   "packages/tooling": [],
 };
 

@@ -23,6 +23,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   OVERPAYMENT: 422,
   INVOICE_NOT_OPEN: 422,
   NO_PAYMENT_METHOD: 422,
+  UNSAFE_URL: 422,
   INTERNAL: 500,
 };
 

@@ -1,6 +1,6 @@
 // `pnpm start` (API + in-process worker scheduler) and `pnpm api` (API only).
 import { configFromEnvOrExit, createLogger, onShutdown } from "@arcadia/runtime";
-import { startScheduler } from "@arcadia/worker";
+import { startScheduler, startWebhookDelivery } from "@arcadia/worker";
 import { startApi } from "./server.ts";
 
 const config = configFromEnvOrExit("api");
@@ -15,8 +15,19 @@ try {
         metrics: api.metrics,
       })
     : null;
-  // In-flight requests finish, the worker finishes (or rolls back) its batch, then the database closes.
-  onShutdown(logger, [() => api.close(), async () => scheduler?.stop(), () => api.database.close()]);
+  const webhooks = withScheduler
+    ? startWebhookDelivery(api.database.orm, logger.child({ component: "webhooks" }), {
+        allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+      })
+    : null;
+  // In-flight requests finish, the worker finishes (or rolls back) its batch and records the
+  // webhook attempts in flight, then the database closes.
+  onShutdown(logger, [
+    () => api.close(),
+    async () => scheduler?.stop(),
+    async () => webhooks?.stop(),
+    () => api.database.close(),
+  ]);
 } catch (error) {
   logger.error("failed to start", { err: error });
   process.exit(1);

@@ -81,7 +81,14 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
   });
   const metrics = new Metrics({ service: "api" });
   metrics.watchPool("main", () => poolStats(db.orm));
-  const services: Services = { orm: db.orm, now: () => new Date(), regions: config.regions, logger, metrics };
+  const services: Services = {
+    orm: db.orm,
+    now: () => new Date(),
+    regions: config.regions,
+    logger,
+    metrics,
+    webhookAllowPrivateNetworks: config.webhookAllowPrivateNetworks,
+  };
   const ctx = useCaseContext(db.orm.em.fork(), services.now, config.regions);
   if (config.bootstrapAdminToken) {
     await ensureBootstrapToken(ctx, config.bootstrapAdminToken);

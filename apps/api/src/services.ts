@@ -14,4 +14,6 @@ export interface Services {
   readonly metrics?: Metrics;
   /** Payment providers by name; the built-in sandbox when absent. */
   readonly providers?: PaymentProviders;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: webhook endpoints may be http:// and on private addresses (development, tests). */
+  readonly webhookAllowPrivateNetworks?: boolean;
 }

@@ -1,1 +1,2 @@
 export { ROLLOVER_ITEMS, runPass, type Scheduler, startScheduler } from "./scheduler.ts";
+export * from "./webhooks/index.ts";

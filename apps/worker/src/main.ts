@@ -6,6 +6,7 @@ import { dataDirFromEnv, openDatabase, poolStats } from "@arcadia/db";
 import { configFromEnvOrExit, createLogger, Metrics, onShutdown, serveMetrics } from "@arcadia/runtime";
 import { z } from "zod";
 import { runPass, startScheduler } from "./scheduler.ts";
+import { startWebhookDelivery } from "./webhooks/index.ts";
 
 const USAGE = "usage: pnpm worker [--once] [--now <ISO-8601 instant>] [--batch-size N] [--concurrency N]";
 /**
@@ -111,5 +112,13 @@ if (values.once) {
     workerId,
     metrics,
   });
-  onShutdown(logger, [() => scheduler.stop(), async () => metricsServer?.close(), () => database.close()]);
+  const webhooks = startWebhookDelivery(database.orm, logger.child({ component: "webhooks" }), {
+    allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+  });
+  onShutdown(logger, [
+    () => scheduler.stop(),
+    () => webhooks.stop(),
+    async () => metricsServer?.close(),
+    () => database.close(),
+  ]);
 }

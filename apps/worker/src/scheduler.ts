@@ -3,6 +3,7 @@ import {
   defaultPaymentProviders,
   type Orm,
   type PaymentProviders,
+  pruneEvents,
   pruneIdempotencyKeys,
   type RolloverSummary,
   runCollectionPass,
@@ -119,9 +120,12 @@ async function rolloverPass(
   });
   // Stored Idempotency-Key responses older than the replay window are of no further use.
   const prunedIdempotencyKeys = await pruneIdempotencyKeys(orm, options.now);
+  // Events are kept at least 30 days (the feed's retention); older ones go.
+  const prunedEvents = await pruneEvents(orm, options.now);
   logger.info("rollover pass complete", {
     ...summary,
     prunedIdempotencyKeys,
+    prunedEvents,
     now: options.now.toISOString(),
     ms: Math.round(performance.now() - started),
   });

@@ -12,6 +12,7 @@ import type { LoadResult } from "./http-load.ts";
 import { busyNote } from "./machine.ts";
 import { testClockBenchmark, testClockSection } from "./test-clock.ts";
 import { topologyBenchmark, topologySection } from "./topology.ts";
+import { webhookBenchmark, webhookSection } from "./webhooks.ts";
 
 const adminUrl =
   process.env.BENCH_DATABASE_URL ??
@@ -115,6 +116,8 @@ console.log("test clocks: a sandbox advanced 12 months next to the worker closin
 const clocks = testClockBenchmark(adminUrl);
 console.log("collection: a pass over overdue invoices next to a set-based floor");
 const collection = collectionBenchmark(adminUrl, sizes);
+console.log("webhooks: deliveries/s next to a bare loop, commit-to-delivery under API writes");
+const webhooks = await webhookBenchmark(adminUrl);
 
 const table = results
   .map(
@@ -204,6 +207,8 @@ itself is far lower, so compare the ratio column.
 
 ${topologySection(topology, apiSeconds, git, busy.end())}
 ${testClockSection(clocks, git, busy.end())}
-${collectionSection(collection, git, busy.end())}`;
+${collectionSection(collection, git, busy.end())}
+
+${webhookSection(webhooks)}`;
 writeFileSync(out, markdown);
 console.log(`wrote ${out}`);

@@ -33,6 +33,8 @@ export interface Config {
    * server, closes an idle connection and never reuses one the server just closed (a reset).
    */
   readonly keepAliveTimeoutMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS=true: webhooks may go to http:// and private addresses (development, tests). */
+  readonly webhookAllowPrivateNetworks: boolean;
 }
 
 /** Every setting the processes read, from the environment, with the SPEC's defaults. */
@@ -75,6 +77,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     regions,
     metricsPort,
     keepAliveTimeoutMs,
+    webhookAllowPrivateNetworks: (env.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? "").toLowerCase() === "true",
   };
 }
 

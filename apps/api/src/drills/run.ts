@@ -3,6 +3,7 @@
 import { collectionChaosDrill } from "./collection-chaos.drill.ts";
 import { postgresOutageDrill } from "./postgres-outage.drill.ts";
 import { topologyDrill } from "./topology.drill.ts";
+import { webhookDrill } from "./webhooks.drill.ts";
 import { workerKillDrill } from "./worker-kill.drill.ts";
 
 const log = (msg: string) => console.log(`[drill] ${msg}`);
@@ -12,7 +13,7 @@ const check = (ok: boolean, what: string) => {
   log(`${ok ? "ok  " : "FAIL"} ${what}`);
 };
 
-// `pnpm drill [outage|worker-kill|topology|collection]` runs one of them.
+// `pnpm drill [outage|worker-kill|topology|collection|webhooks]` runs one of them.
 const only = process.argv[2];
 if (only === undefined || only === "outage") {
   log("drill 3: PostgreSQL stopped and started under load (own instance)");
@@ -107,6 +108,27 @@ if (only === undefined || only === "collection") {
   check(chaos.paidWithoutCharge === 0, "no payment recorded that the provider did not take");
   check(chaos.amountMismatches === 0, "every invoice's amount paid is the sum of its succeeded payments");
   check(chaos.duplicateAttempts === 0, "one attempt per invoice and attempt number");
+}
+
+if (only === undefined || only === "webhooks") {
+  log(
+    "drill 9: 10,000 events to webhook receivers failing at random; the retry schedule walked with a drill clock",
+  );
+  const hooks = await webhookDrill(log);
+  log(JSON.stringify(hooks));
+  check(
+    hooks.deliveries === hooks.expectedDeliveries && hooks.notSucceeded === 0,
+    `every delivery succeeded in the end (${hooks.deliveries - hooks.notSucceeded}/${hooks.expectedDeliveries})`,
+  );
+  check(
+    hooks.missingA + hooks.missingB + hooks.missingPlatform === 0,
+    "every event reached every endpoint that subscribes to it: none lost",
+  );
+  check(hooks.unexpected === 0, "no endpoint received another tenant's event");
+  check(
+    hooks.attemptsLogged >= hooks.attemptsReceived && hooks.attemptsReceived > hooks.expectedDeliveries,
+    `every attempt logged (${hooks.attemptsLogged} attempts, ${hooks.attemptsReceived} received)`,
+  );
 }
 
 if (failures.length > 0) {

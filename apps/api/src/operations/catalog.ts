@@ -5,10 +5,11 @@ import {
   getPlan,
   listAddons,
   listPlans,
+  presentAddon,
+  presentPlan,
   publishPlanVersion,
   updateAddon,
 } from "@arcadia/db";
-import { presentAddon, presentPlan } from "../presenters/presenters.ts";
 import { operation } from "./operation.ts";
 
 export const listPlansOp = operation({

@@ -5,11 +5,6 @@ import {
   getDeployment,
   listDeployments,
   listResources,
-  subscribe,
-  transitionDeployment,
-  updateDeployment,
-} from "@arcadia/db";
-import {
   presentDeployment,
   presentDeploymentDocument,
   presentEntitlement,
@@ -17,7 +12,10 @@ import {
   presentPage,
   presentResource,
   presentSubscription,
-} from "../presenters/presenters.ts";
+  subscribe,
+  transitionDeployment,
+  updateDeployment,
+} from "@arcadia/db";
 import { operation } from "./operation.ts";
 
 export const listDeploymentsOp = operation({

@@ -7,6 +7,11 @@ import {
   listStatements,
   markInvoiceUncollectible,
   payInvoice,
+  presentCollectionPreview,
+  presentPage,
+  presentPayment,
+  presentStatement,
+  presentUpcoming,
   recordManualPayment,
   type UseCaseContext,
   upcomingStatement,
@@ -14,13 +19,6 @@ import {
   withLines,
 } from "@arcadia/db";
 import type { Statement } from "@arcadia/domain";
-import {
-  presentCollectionPreview,
-  presentPage,
-  presentPayment,
-  presentStatement,
-  presentUpcoming,
-} from "../presenters/presenters.ts";
 import { collectionDeps } from "./collection-deps.ts";
 import { operation } from "./operation.ts";
 

@@ -30,7 +30,7 @@ export interface Operation<
   readonly method: HttpMethod;
   /** REST path under /api/v1, with {params} that are also input fields. */
   readonly path: string;
-  readonly status: 200 | 201;
+  readonly status: 200 | 201 | 202;
   readonly summary: string;
   readonly access: Access;
   readonly input: I;

@@ -1,6 +1,5 @@
 import * as C from "@arcadia/contract";
-import { registerResource, releaseResource } from "@arcadia/db";
-import { presentResource } from "../presenters/presenters.ts";
+import { presentResource, registerResource, releaseResource } from "@arcadia/db";
 import { operation } from "./operation.ts";
 
 export const registerResourceOp = operation({

@@ -1,6 +1,5 @@
 import * as C from "@arcadia/contract";
-import { attachAddon, changePlan, detachAddon } from "@arcadia/db";
-import { presentAttachment, presentSubscription } from "../presenters/presenters.ts";
+import { attachAddon, changePlan, detachAddon, presentAttachment, presentSubscription } from "@arcadia/db";
 import { operation } from "./operation.ts";
 
 export const attachAddonOp = operation({

@@ -5,19 +5,17 @@ import {
   getTenant,
   issueToken,
   listTenants,
+  presentDunningPolicy,
+  presentIssuedToken,
+  presentPaymentMethod,
+  presentTenant,
+  presentToken,
   removePaymentMethod,
   revokeToken,
   setDunningPolicy,
   setPaymentMethod,
   updateTenant,
 } from "@arcadia/db";
-import {
-  presentDunningPolicy,
-  presentIssuedToken,
-  presentPaymentMethod,
-  presentTenant,
-  presentToken,
-} from "../presenters/presenters.ts";
 import { collectionDeps } from "./collection-deps.ts";
 import { operation } from "./operation.ts";
 

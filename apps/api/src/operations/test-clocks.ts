@@ -1,6 +1,5 @@
 import * as C from "@arcadia/contract";
-import { advanceTestClock, getTestClock } from "@arcadia/db";
-import { presentClockAdvance, presentTestClock } from "../presenters/presenters.ts";
+import { advanceTestClock, getTestClock, presentClockAdvance, presentTestClock } from "@arcadia/db";
 import { operation } from "./operation.ts";
 
 export const getTestClockOp = operation({

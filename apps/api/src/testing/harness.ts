@@ -47,7 +47,10 @@ export interface TenantTokens {
 let tenantCounter = 0;
 
 /** The real app on a real port against a fresh database of its own (embedded or PostgreSQL). */
-export async function startHarness(backend: Backend): Promise<Harness> {
+export async function startHarness(
+  backend: Backend,
+  options: { webhookAllowPrivateNetworks?: boolean } = {},
+): Promise<Harness> {
   const db = await createTestDatabase(backend);
   const serverErrors: string[] = [];
   const services: Services = {
@@ -56,6 +59,7 @@ export async function startHarness(backend: Backend): Promise<Harness> {
     regions: DEFAULT_REGIONS,
     logger: createLogger("error", {}, (line) => serverErrors.push(line)),
     metrics: new Metrics({ service: "api", processMetrics: false }),
+    webhookAllowPrivateNetworks: options.webhookAllowPrivateNetworks ?? false,
   };
   const adminToken = `test-admin-${newId()}`;
   await ensureBootstrapToken(useCaseContext(db.orm.em.fork(), services.now, DEFAULT_REGIONS), adminToken);

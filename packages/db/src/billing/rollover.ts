@@ -4,12 +4,15 @@ import {
   convertTrial,
   Deployment,
   issueTerms,
+  Statement,
   Subscription,
   trialHasEnded,
   WORKER_ACTOR_ID,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { type NewEvent, recordEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
+import { presentDeployment, presentStatement } from "../presenters/presenters.ts";
 import { newId } from "../shared/ids.ts";
 import {
   allocateInvoiceNumbers,
@@ -121,7 +124,37 @@ export async function rollOverBatch(
     closed.map(({ subscription, next }) => ({ ...next, subscriptionId: subscription.id })),
     now,
   );
-  return { claimed: claimed.length, statements: issued.filter((s) => inserted.has(s.id)) };
+  const fresh = issued.filter((s) => inserted.has(s.id));
+  // invoice.issued for each statement written, set-wise in the batch's transaction.
+  await recordEvents(
+    em,
+    fresh.map((s): NewEvent => {
+      const statement = new Statement({
+        id: s.id,
+        number: s.number,
+        tenantId: s.subscription.tenantId,
+        deploymentId: s.subscription.deploymentId,
+        subscriptionId: s.subscription.id,
+        periodStart: s.periodStart,
+        periodEnd: s.periodEnd,
+        currency: s.currency,
+        totalCents: s.totalCents,
+        status: s.status,
+        amountPaidCents: 0,
+        issuedAt: s.issuedAt ?? now,
+        dueAt: s.dueAt,
+        paidAt: s.paidAt,
+        voidedAt: null,
+      });
+      return {
+        type: "invoice.issued",
+        tenantId: statement.tenantId,
+        occurredAt: statement.issuedAt,
+        data: presentStatement({ statement, lines: s.lines }),
+      };
+    }),
+  );
+  return { claimed: claimed.length, statements: fresh };
 }
 
 /**
@@ -142,7 +175,7 @@ export async function convertTrialsBatch(
   const subscriptions = await em.find(Subscription, { deploymentId: { $in: deploymentIds } });
   const lastEventAt = await lastEventInstants(em, deploymentIds);
   const subscriptionOf = new Map(subscriptions.map((s) => [s.deploymentId, s]));
-  let converted = 0;
+  const events: NewEvent[] = [];
   for (const deployment of deployments) {
     const subscription = subscriptionOf.get(deployment.id);
     if (!subscription || !trialHasEnded(deployment, subscription, now)) continue;
@@ -153,9 +186,15 @@ export async function convertTrialsBatch(
     });
     if (!result.ok) continue;
     em.persist(result.value);
-    converted += 1;
+    events.push({
+      type: "deployment.transitioned",
+      tenantId: deployment.tenantId,
+      occurredAt: result.value.occurredAt,
+      data: presentDeployment(deployment),
+    });
   }
-  return converted;
+  await recordEvents(em, events);
+  return events.length;
 }
 
 /**

@@ -1,5 +1,4 @@
 import {
-  type ComputedStatement,
   currentPeriodStatement,
   DeploymentEvent,
   type Principal,
@@ -9,13 +8,12 @@ import {
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { findVisibleDeployment, loadSubscriptionDocument } from "../deployments/deployments.ts";
 import type { UseCaseContext } from "../shared/context.ts";
+import type { StatementDocument, UpcomingStatement } from "./documents.ts";
+
+export type { StatementDocument, UpcomingStatement } from "./documents.ts";
+
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
-
-export interface StatementDocument {
-  readonly statement: Statement;
-  readonly lines: StatementLine[];
-}
 
 /** Statements with their lines, in two queries. */
 export async function withLines(em: EntityManager, statements: Statement[]): Promise<StatementDocument[]> {
@@ -96,12 +94,6 @@ export async function getStatement(
     "Statement",
   );
   return (await withLines(ctx.em, [statement]))[0]!;
-}
-
-export interface UpcomingStatement extends ComputedStatement {
-  readonly tenantId: string;
-  readonly deploymentId: string;
-  readonly subscriptionId: string;
 }
 
 /** The current period's statement as things stand (not stored): the same function the worker uses. */

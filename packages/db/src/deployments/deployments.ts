@@ -22,6 +22,8 @@ import {
 import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { collectionDueBy } from "../collection/collection-state.ts";
+import { recordEvent } from "../events/outbox.ts";
+import { presentDeployment } from "../presenters/presenters.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { onUniqueViolation } from "../shared/errors.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
@@ -137,6 +139,12 @@ export async function createDeployment(
       ctx.em.transactional(async (em) => {
         if (!isUuid(tenantId) || !(await em.findOne(Tenant, { id: tenantId }))) throw notFound("Tenant");
         em.persist([deployment, event]);
+        await recordEvent(em, {
+          type: "deployment.created",
+          tenantId,
+          occurredAt: now,
+          data: presentDeployment(deployment),
+        });
       }),
     "SLUG_TAKEN",
     `The slug ${input.slug} is taken in this tenant.`,
@@ -166,6 +174,12 @@ export async function updateDeployment(
         em.getTransactionContext(),
       );
     }
+    await recordEvent(em, {
+      type: "deployment.updated",
+      tenantId: updated.tenantId,
+      occurredAt: now,
+      data: presentDeployment(updated),
+    });
     return updated;
   });
 }
@@ -212,6 +226,12 @@ export async function transitionDeployment(
       event.reason,
       now,
     ]);
+    await recordEvent(sql, {
+      type: "deployment.transitioned",
+      tenantId: deployment.tenantId,
+      occurredAt: now,
+      data: presentDeployment(deployment),
+    });
     if (locked) {
       const subscription = {
         status: locked.status as SubscriptionStatus,

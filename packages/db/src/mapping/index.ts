@@ -9,13 +9,22 @@ import {
   TenantDunningPolicySchema,
 } from "./collection.ts";
 import { DeploymentEventSchema, DeploymentSchema } from "./deployments.ts";
+import { EventRecordSchema } from "./events.ts";
 import { IdempotencyRecordSchema } from "./idempotency.ts";
 import { CloudResourceSchema } from "./resources.ts";
 import { AddonAttachmentSchema, PlanChangeSchema, SubscriptionSchema } from "./subscriptions.ts";
 import { ApiTokenSchema, TenantSchema } from "./tenancy.ts";
+import {
+  WebhookAttemptSchema,
+  WebhookDeliverySchema,
+  WebhookEndpointSchema,
+  WebhookFanoutSchema,
+} from "./webhooks.ts";
 
 export { CollectionSchedule, InvoiceNumberCounter, SandboxCharge } from "./collection.ts";
+export { EventRecord } from "./events.ts";
 export { IdempotencyRecord } from "./idempotency.ts";
+export { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from "./webhooks.ts";
 
 export const entities = [
   TenantSchema,
@@ -38,4 +47,9 @@ export const entities = [
   InvoiceNumberCounterSchema,
   CollectionScheduleSchema,
   SandboxChargeSchema,
+  EventRecordSchema,
+  WebhookEndpointSchema,
+  WebhookDeliverySchema,
+  WebhookAttemptSchema,
+  WebhookFanoutSchema,
 ];

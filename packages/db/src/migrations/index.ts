@@ -4,6 +4,7 @@ import { Migration20261125204632 } from "./Migration20261125204632.ts";
 import { Migration20261201112200 } from "./Migration20261201112200.ts";
 import { Migration20261201122513 } from "./Migration20261201122513.ts";
 import { Migration20261201130000 } from "./Migration20261201130000.ts";
+import { Migration20261201133520 } from "./Migration20261201133520.ts";
 
 export const migrationsList = [
   { name: "Migration20261125192613", class: Migration20261125192613 },
@@ -11,4 +12,5 @@ export const migrationsList = [
   { name: "Migration20261201112200", class: Migration20261201112200 },
   { name: "Migration20261201122513", class: Migration20261201122513 },
   { name: "Migration20261201130000", class: Migration20261201130000 },
+  { name: "Migration20261201133520", class: Migration20261201133520 },
 ];

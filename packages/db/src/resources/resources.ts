@@ -12,6 +12,8 @@ import {
 } from "@arcadia/domain";
 import { LockMode } from "@mikro-orm/core";
 import { findVisibleDeployment } from "../deployments/deployments.ts";
+import { recordEvent } from "../events/outbox.ts";
+import { presentResource } from "../presenters/presenters.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound } from "../shared/lookup.ts";
 
@@ -40,6 +42,12 @@ export async function registerResource(
     const now = await ctx.clock.tenantNow(em, deployment.tenantId);
     const resource = unwrap(register({ ...input, id: ctx.newId(), deployment, now }));
     em.persist(resource);
+    await recordEvent(em, {
+      type: "resource.registered",
+      tenantId: resource.tenantId,
+      occurredAt: now,
+      data: presentResource(resource),
+    });
     return resource;
   });
 }
@@ -61,7 +69,15 @@ export async function releaseResource(
         )
       : null;
     if (!resource) throw notFound("Resource");
-    return unwrap(release(resource, await ctx.clock.tenantNow(em, deployment.tenantId)));
+    const now = await ctx.clock.tenantNow(em, deployment.tenantId);
+    const released = unwrap(release(resource, now));
+    await recordEvent(em, {
+      type: "resource.released",
+      tenantId: released.tenantId,
+      occurredAt: now,
+      data: presentResource(released),
+    });
+    return released;
   });
 }
 

@@ -20,6 +20,8 @@ import { resolvePlanVersion, unknownPlan } from "../catalog/catalog.ts";
 import { findVisibleDeployment, loadSubscriptionDocument } from "../deployments/deployments.ts";
 import type { SubscriptionDocument } from "../deployments/document.ts";
 import { deploymentFromRow, planVersionFromRow } from "../deployments/document-read-model.ts";
+import { recordEvent } from "../events/outbox.ts";
+import { presentSubscription } from "../presenters/presenters.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { onUniqueViolation } from "../shared/errors.ts";
 import { lockSubscriptionOf } from "../shared/locks.ts";
@@ -106,7 +108,14 @@ export async function subscribe(
           unwrap(attach(subscription, addon, { id: ctx.newId(), now })),
         );
         await insertSubscription(sql, subscription, planChange, attachments);
-        return { subscription, addons: attachments, planChanges: [planChange] };
+        const document = { subscription, addons: attachments, planChanges: [planChange] };
+        await recordEvent(sql, {
+          type: "subscription.created",
+          tenantId: subscription.tenantId,
+          occurredAt: now,
+          data: presentSubscription(document),
+        });
+        return document;
       }),
     "ALREADY_SUBSCRIBED",
     "This deployment already has a subscription.",
@@ -187,6 +196,7 @@ export async function attachAddon(
     const now = await ctx.clock.tenantNow(em, subscription.tenantId);
     const attachment = unwrap(attach(subscription, addon, { id: ctx.newId(), now }));
     em.persist(attachment);
+    await recordSubscriptionEvent(em, subscription, "subscription.addon_attached", now);
     return attachment;
   });
 }
@@ -203,7 +213,10 @@ export async function detachAddon(
       ? await em.findOne(AddonAttachment, { id: attachmentId, subscriptionId: subscription.id })
       : null;
     if (!attachment) throw notFound("Add-on attachment");
-    return unwrap(detach(attachment, await ctx.clock.tenantNow(em, subscription.tenantId)));
+    const now = await ctx.clock.tenantNow(em, subscription.tenantId);
+    const detached = unwrap(detach(attachment, now));
+    await recordSubscriptionEvent(em, subscription, "subscription.addon_detached", now);
+    return detached;
   });
 }
 
@@ -213,7 +226,7 @@ export async function changePlan(
   deploymentId: string,
   input: { planCode: string; planVersion?: number; effective: ChangeEffective },
 ): Promise<SubscriptionDocument> {
-  await ctx.em.transactional(async (em) => {
+  return ctx.em.transactional(async (em) => {
     const subscription = await lockSubscription(em, principal, deploymentId);
     const target = await resolvePlanVersion(em, input.planCode, input.planVersion);
     const now = await ctx.clock.tenantNow(em, subscription.tenantId);
@@ -240,6 +253,27 @@ export async function changePlan(
       }),
     );
     if (planChange) em.persist(planChange);
+    return recordSubscriptionEvent(em, subscription, "subscription.plan_changed", now);
   });
-  return (await loadSubscriptionDocument(ctx.em, deploymentId))!;
+}
+
+/**
+ * Writes the change so far and records its event with the subscription as the API now shows it
+ * (plan version, add-ons, plan history), in the change's transaction. Answers that document.
+ */
+async function recordSubscriptionEvent(
+  em: EntityManager,
+  subscription: Subscription,
+  type: "subscription.addon_attached" | "subscription.addon_detached" | "subscription.plan_changed",
+  now: Date,
+): Promise<SubscriptionDocument> {
+  await em.flush();
+  const document = (await loadSubscriptionDocument(em, subscription.deploymentId))!;
+  await recordEvent(em, {
+    type,
+    tenantId: subscription.tenantId,
+    occurredAt: now,
+    data: presentSubscription(document),
+  });
+  return document;
 }

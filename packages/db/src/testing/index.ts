@@ -1,3 +1,4 @@
+export * from "./feed.ts";
 export * from "./fixtures.ts";
 export * from "./pgbouncer.ts";
 export * from "./seed.ts";

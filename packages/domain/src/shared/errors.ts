@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   "OVERPAYMENT",
   "INVOICE_NOT_OPEN",
   "NO_PAYMENT_METHOD",
+  "UNSAFE_URL",
   "PAYLOAD_TOO_LARGE",
   "INTERNAL",
 ] as const;

@@ -1,15 +1,4 @@
 import type {
-  ClockAdvanceSummary,
-  CollectionPreview,
-  DeploymentDocument,
-  IssuedToken,
-  PlanWithVersions,
-  StatementDocument,
-  SubscriptionDocument,
-  TestClockView,
-  UpcomingStatement,
-} from "@arcadia/db";
-import type {
   Addon,
   AddonAttachment,
   ApiToken,
@@ -25,9 +14,24 @@ import type {
   PlanVersion,
   Tenant,
 } from "@arcadia/domain";
-import { amountDue, eventActor, tokenLast4 } from "@arcadia/domain";
+import {
+  amountDue,
+  EVENT_TYPES,
+  type EventType,
+  eventActor,
+  type PlannedAction,
+  type Statement,
+  tokenLast4,
+} from "@arcadia/domain";
+import type { StatementDocument, UpcomingStatement } from "../billing/documents.ts";
+import type { PlanWithVersions } from "../catalog/catalog.ts";
+import type { DeploymentDocument, SubscriptionDocument } from "../deployments/document.ts";
+import type { StoredEvent } from "../events/feed.ts";
+import type { WebhookAttempt } from "../mapping/webhooks.ts";
+import type { IssuedToken } from "../tenancy/tokens.ts";
+import type { EndpointWithSecret, Redelivery } from "../webhooks/endpoints.ts";
 
-// Entities → the contract's JSON: camelCase, ISO-8601 UTC instants, integer cents, decimal strings.
+// Entities → the contract's JSON, one definition for the API's responses and the events' `data`: camelCase, ISO-8601 UTC instants, integer cents, decimal strings.
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -43,11 +47,20 @@ export function presentTenant(t: Tenant) {
   };
 }
 
-export function presentTestClock(c: TestClockView) {
+/** A sandbox's clock (`TestClockView` of tenancy/test-clock.ts, typed here by shape: that module runs the rollover, which presents). */
+export function presentTestClock(c: { tenantId: string; frozenAt: Date }) {
   return { tenantId: c.tenantId, frozenAt: iso(c.frozenAt) };
 }
 
-export function presentClockAdvance(a: ClockAdvanceSummary) {
+/** What an advance did (`ClockAdvanceSummary`, typed here by shape like `presentTestClock`). */
+export function presentClockAdvance(a: {
+  tenantId: string;
+  from: Date;
+  to: Date;
+  instants: readonly { at: Date; invoicesIssued: number; transitionsMade: number }[];
+  invoicesIssued: number;
+  transitionsMade: number;
+}) {
   return {
     tenantId: a.tenantId,
     from: iso(a.from),
@@ -97,7 +110,13 @@ export function presentPayment(p: Payment) {
   };
 }
 
-export function presentCollectionPreview(p: CollectionPreview) {
+/** `CollectionPreview` of collection/payments.ts, typed here by shape (that module writes events, which present). */
+export function presentCollectionPreview(p: {
+  deploymentId: string;
+  amountDueCents: number;
+  overdueInvoices: readonly StatementDocument[];
+  nextActions: readonly PlannedAction[];
+}) {
   return {
     deploymentId: p.deploymentId,
     amountDueCents: p.amountDueCents,
@@ -278,7 +297,14 @@ function presentLine(l: ComputedLine) {
   };
 }
 
-export function presentStatement({ statement: s, lines }: StatementDocument) {
+/** A stored statement, or one the rollover batch is writing (its lines as computed). */
+export function presentStatement({
+  statement: s,
+  lines,
+}: {
+  statement: Statement;
+  lines: readonly ComputedLine[];
+}) {
   return {
     id: s.id,
     number: s.number,
@@ -316,4 +342,64 @@ export function presentUpcoming(u: UpcomingStatement) {
 
 export function presentPage<T, U>(page: { items: T[]; nextCursor: string | null }, present: (item: T) => U) {
   return { items: page.items.map(present), nextCursor: page.nextCursor };
+}
+
+/** An event of the feed (SPEC §3.9), exactly the body its webhooks carry. */
+export function presentFeedEvent(e: StoredEvent) {
+  return { id: e.id, type: e.type, occurredAt: iso(e.occurredAt), tenantId: e.tenantId, data: e.data };
+}
+
+/** A webhook endpoint without its secrets (only creation and rotation answer the new secret). */
+export function presentWebhookEndpoint(e: {
+  id: string;
+  tenantId: string | null;
+  url: string;
+  eventTypes: readonly string[] | null;
+  description: string | null;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  lastSuccessAt: Date | null;
+  disabledAt: Date | null;
+  previousSecretExpiresAt: Date | null;
+}) {
+  return {
+    id: e.id,
+    tenantId: e.tenantId,
+    url: e.url,
+    eventTypes: (e.eventTypes ?? EVENT_TYPES) as EventType[],
+    description: e.description,
+    enabled: e.enabled,
+    createdAt: iso(e.createdAt),
+    updatedAt: iso(e.updatedAt),
+    lastSuccessAt: isoOrNull(e.lastSuccessAt),
+    disabledAt: isoOrNull(e.disabledAt),
+    previousSecretExpiresAt: isoOrNull(e.previousSecretExpiresAt),
+  };
+}
+
+export function presentWebhookEndpointWithSecret({ endpoint, secret }: EndpointWithSecret) {
+  return { ...presentWebhookEndpoint(endpoint), secret };
+}
+
+export function presentWebhookAttempt(a: WebhookAttempt) {
+  return {
+    id: a.id,
+    eventId: a.eventId,
+    attempt: a.attempt,
+    attemptedAt: iso(a.attemptedAt),
+    succeeded: a.succeeded,
+    responseStatus: a.responseStatus,
+    durationMs: a.durationMs,
+    error: a.error,
+  };
+}
+
+export function presentRedelivery(r: Redelivery) {
+  return {
+    endpointId: r.endpointId,
+    eventId: r.eventId,
+    status: r.status,
+    nextAttemptAt: iso(r.nextAttemptAt),
+  };
 }

@@ -1,0 +1,296 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  createDeployment,
+  createWebhookEndpoint,
+  listEvents,
+  listWebhookAttempts,
+  type Orm,
+  registerResource,
+  rotateWebhookSecret,
+  type StoredEvent,
+  transitionDeployment,
+} from "@arcadia/db";
+import {
+  createTestDatabase,
+  operator,
+  type TenantFixture,
+  TestClock,
+  type TestDatabase,
+  tenantFixture,
+  testBackends,
+  testContext,
+  waitForFeed,
+} from "@arcadia/db/testing";
+import { WEBHOOK_RETRY_DELAYS_MS } from "@arcadia/domain";
+import { createLogger } from "@arcadia/runtime";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deliverDueWebhooks } from "./dispatcher.ts";
+import { type Receiver, startReceiver } from "./receiver.testing.ts";
+import { createWebhookSender } from "./sender.ts";
+
+const allowPrivate = { allowPrivateNetworks: true };
+const logger = createLogger("error", {}, () => {});
+
+describe.each(testBackends())("webhook delivery on %s", (backend) => {
+  let db: TestDatabase;
+  const clock = new TestClock(new Date("2026-11-10T10:00:00.000Z"));
+  const ctx = () => testContext(db.orm, clock);
+  const sender = createWebhookSender({ ...allowPrivate, timeoutMs: 1500 });
+  const receivers: Receiver[] = [];
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+  });
+  afterAll(async () => {
+    sender.close();
+    await Promise.all(receivers.map((r) => r.close()));
+    await db?.close();
+  });
+
+  async function receiver(answer?: Parameters<typeof startReceiver>[0]) {
+    const r = await startReceiver(answer);
+    receivers.push(r);
+    return r;
+  }
+  const round = async (orm: Orm = db.orm, s = sender) => {
+    await waitForFeed(orm);
+    return deliverDueWebhooks(orm, s, logger, { now: clock.now });
+  };
+  const deployment = (t: TenantFixture) =>
+    createDeployment(ctx(), t.admin, { slug: `w-${++n}`, displayName: "W", region: "au-syd" });
+  async function feed(t: TenantFixture): Promise<StoredEvent[]> {
+    await waitForFeed(db.orm);
+    const page = await listEvents(ctx(), operator, { tenantId: t.tenantId, limit: 200 });
+    return page.items;
+  }
+  const verified = (secret: string, r: { headers: Record<string, unknown>; body: string }) =>
+    new Webhook(secret).verify(r.body, r.headers as Record<string, string>);
+
+  it("POSTs each event the endpoint subscribes to, signed as Standard Webhooks verifies, and nothing else", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const other = await tenantFixture(db.orm, clock);
+    const before = await deployment(t); // before any endpoint: not sent
+    const all = await receiver();
+    const some = await receiver();
+    const platform = await receiver();
+    const { secret } = await createWebhookEndpoint(ctx(), t.admin, { url: all.url }, allowPrivate);
+    const filtered = await createWebhookEndpoint(
+      ctx(),
+      t.admin,
+      { url: some.url, eventTypes: ["deployment.transitioned"] },
+      allowPrivate,
+    );
+    const everyone = await createWebhookEndpoint(ctx(), operator, { url: platform.url }, allowPrivate);
+
+    const { deployment: d } = await deployment(t);
+    await transitionDeployment(ctx(), t.admin, d.id, { to: "paused" });
+    await registerResource(ctx(), operator, d.id, { kind: "storage", providerRef: "v", qty: "1" });
+    await deployment(other);
+    await round();
+
+    const events = (await feed(t)).filter((e) => (e.data as { id: string }).id !== before.deployment.id);
+    expect(events.map((e) => e.type)).toEqual([
+      "deployment.created",
+      "deployment.transitioned",
+      "resource.registered",
+    ]);
+    const bodies = all.received.map((r) => verified(secret, r));
+    expect(new Set(bodies.map((b) => JSON.stringify(b)))).toEqual(
+      new Set(
+        events.map((e) =>
+          JSON.stringify({
+            id: e.id,
+            type: e.type,
+            occurredAt: e.occurredAt.toISOString(),
+            tenantId: e.tenantId,
+            data: e.data,
+          }),
+        ),
+      ),
+    );
+    expect(all.received.map((r) => r.headers["webhook-id"]).sort()).toEqual(events.map((e) => e.id).sort());
+    expect(some.received.map((r) => verified(filtered.secret, r))).toEqual([
+      expect.objectContaining({ type: "deployment.transitioned" }),
+    ]);
+    // The platform-wide endpoint gets both tenants' events.
+    expect(
+      platform.received.map((r) => (verified(everyone.secret, r) as { tenantId: string }).tenantId).sort(),
+    ).toEqual([t.tenantId, t.tenantId, t.tenantId, other.tenantId].sort());
+    // Delivered once: another round sends nothing.
+    await round();
+    expect(all.received).toHaveLength(3);
+    const log = await listWebhookAttempts(ctx(), t.viewer, (await listWebhookEndpointId(all.url))!, {});
+    expect(log.items.map((a) => [a.attempt, a.succeeded, a.responseStatus])).toEqual([
+      [1, true, 204],
+      [1, true, 204],
+      [1, true, 204],
+    ]);
+  });
+
+  async function listWebhookEndpointId(url: string): Promise<string | undefined> {
+    const rows = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string }[]>("select id from webhook_endpoints where url = ?", [url]);
+    return rows[0]?.id;
+  }
+
+  it("retries a receiver answering 500 twice: the third attempt, after 5 s and 5 min, delivers the same webhook-id", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const flaky = await receiver((i) => (i < 2 ? 500 : 200));
+    const endpoint = await createWebhookEndpoint(ctx(), t.admin, { url: flaky.url }, allowPrivate);
+    await deployment(t);
+    const start = clock.now().getTime();
+    await round();
+    expect(flaky.received).toHaveLength(1);
+    clock.advance(4_999);
+    await round();
+    expect(flaky.received).toHaveLength(1); // not due before 5 s
+    clock.advance(1);
+    await round();
+    expect(flaky.received).toHaveLength(2);
+    clock.advance(5 * 60_000);
+    await round();
+    expect(flaky.received).toHaveLength(3);
+    expect(new Set(flaky.received.map((r) => r.headers["webhook-id"])).size).toBe(1);
+    for (const r of flaky.received) verified(endpoint.secret, r);
+    const log = await listWebhookAttempts(ctx(), t.admin, endpoint.endpoint.id, {});
+    expect(
+      log.items.map((a) => [a.attempt, a.responseStatus, a.succeeded, a.attemptedAt.getTime() - start]),
+    ).toEqual([
+      [1, 500, false, 0],
+      [2, 500, false, 5_000],
+      [3, 200, true, 5_000 + 300_000],
+    ]);
+  });
+
+  it("a receiver down for the whole schedule: each delivery fails after 7 retries, and after 5 days the endpoint is disabled with its event", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const down = await receiver();
+    await down.close();
+    const endpoint = await createWebhookEndpoint(ctx(), t.admin, { url: down.url }, allowPrivate);
+    const start = clock.now().getTime();
+    await deployment(t);
+    let nextChange = start + 24 * 3_600_000;
+    for (let guard = 0; guard < 200; guard++) {
+      await round();
+      const [state] = await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ enabled: boolean; next: string | null }[]>(
+          `select w.enabled, (select min(next_attempt_at) from webhook_deliveries d where d.endpoint_id = w.id and d.status = 'pending')::text as next
+             from webhook_endpoints w where w.id = ?`,
+          [endpoint.endpoint.id],
+        );
+      if (!state!.enabled) break;
+      // Keep the tenant busy: one change a day, so there is always something to deliver.
+      const next = Math.min(
+        state!.next ? new Date(state!.next).getTime() : Number.POSITIVE_INFINITY,
+        nextChange,
+      );
+      clock.set(new Date(next));
+      if (next === nextChange) {
+        await deployment(t);
+        nextChange += 24 * 3_600_000;
+      }
+    }
+    const disabledAt = clock.now().getTime();
+    expect(disabledAt - start).toBeGreaterThanOrEqual(5 * 24 * 3_600_000);
+    expect(disabledAt - start).toBeLessThan(6 * 24 * 3_600_000);
+    const disabled = (await feed(t)).filter((e) => e.type === "webhook_endpoint.disabled");
+    expect(disabled).toHaveLength(1);
+    expect(disabled[0]!.data).toMatchObject({ id: endpoint.endpoint.id, enabled: false });
+    expect(JSON.stringify(disabled[0]!.data)).not.toContain("whsec_");
+    // The first event's delivery: 8 attempts at the schedule's offsets, then failed.
+    const log = await listWebhookAttempts(ctx(), t.admin, endpoint.endpoint.id, { limit: 200 });
+    const first = log.items.filter((a) => a.eventId === log.items[0]!.eventId);
+    const offsets = first.map((a) => a.attemptedAt.getTime() - start);
+    const expected = [0];
+    for (const delay of WEBHOOK_RETRY_DELAYS_MS) expected.push(expected.at(-1)! + delay);
+    expect(offsets).toEqual(expected);
+    expect(first.every((a) => !a.succeeded && a.responseStatus === null && a.error)).toBe(true);
+    const [status] = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ status: string }[]>(
+        "select status from webhook_deliveries where event_id = ? and endpoint_id = ?",
+        [first[0]!.eventId, endpoint.endpoint.id],
+      );
+    expect(status!.status).toBe("failed");
+    // Disabled: nothing more is sent.
+    const sentBefore = (await listWebhookAttempts(ctx(), t.admin, endpoint.endpoint.id, { limit: 200 })).items
+      .length;
+    await deployment(t);
+    clock.advance(60_000);
+    await round();
+    expect(
+      (await listWebhookAttempts(ctx(), t.admin, endpoint.endpoint.id, { limit: 200 })).items,
+    ).toHaveLength(sentBefore);
+  });
+
+  it("after a rotation both secrets sign for 24 hours (two signatures), then only the new one", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const r = await receiver();
+    const created = await createWebhookEndpoint(ctx(), t.admin, { url: r.url }, allowPrivate);
+    const rotated = await rotateWebhookSecret(ctx(), t.admin, created.endpoint.id);
+    expect(rotated.secret).not.toBe(created.secret);
+    expect(rotated.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    await deployment(t);
+    await round();
+    const [during] = r.received;
+    expect(String(during!.headers["webhook-signature"]).split(" ")).toHaveLength(2);
+    expect(verified(created.secret, during!)).toMatchObject({ type: "deployment.created" });
+    expect(verified(rotated.secret, during!)).toMatchObject({ type: "deployment.created" });
+    expect(() => verified(`whsec_${Buffer.alloc(32, 7).toString("base64")}`, during!)).toThrow();
+    clock.advance(24 * 3_600_000);
+    await deployment(t);
+    await round();
+    const after = r.received[1]!;
+    expect(String(after.headers["webhook-signature"]).split(" ")).toHaveLength(1);
+    expect(() => verified(created.secret, after)).toThrow();
+    expect(verified(rotated.secret, after)).toMatchObject({ type: "deployment.created" });
+  });
+
+  it("a hanging endpoint times out without delaying another; redirects are not followed; private targets are refused at delivery", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const hanging = await receiver(() => "hang");
+    const quick = await receiver();
+    const target = await receiver();
+    const redirect = createServer((_, res) => res.writeHead(302, { location: target.url }).end());
+    await new Promise<void>((resolve) => redirect.listen(0, "127.0.0.1", resolve));
+    const redirectUrl = `http://127.0.0.1:${(redirect.address() as AddressInfo).port}/`;
+    const slow = await createWebhookEndpoint(ctx(), t.admin, { url: hanging.url }, allowPrivate);
+    await createWebhookEndpoint(ctx(), t.admin, { url: quick.url }, allowPrivate);
+    const moved = await createWebhookEndpoint(ctx(), t.admin, { url: redirectUrl }, allowPrivate);
+    await deployment(t);
+    const started = performance.now();
+    await round();
+    expect(quick.received).toHaveLength(1);
+    expect(quick.received[0]!.at - started).toBeLessThan(1000);
+    expect(hanging.received).toHaveLength(1);
+    expect(target.received).toHaveLength(0);
+    const slowLog = await listWebhookAttempts(ctx(), t.admin, slow.endpoint.id, {});
+    expect(slowLog.items[0]).toMatchObject({
+      succeeded: false,
+      responseStatus: null,
+      error: expect.stringContaining("no answer"),
+    });
+    const movedLog = await listWebhookAttempts(ctx(), t.admin, moved.endpoint.id, {});
+    expect(movedLog.items[0]).toMatchObject({ succeeded: false, responseStatus: 302 });
+    redirect.close();
+
+    // The same endpoints, delivered by a sender that enforces outbound safety: nothing leaves.
+    const strict = createWebhookSender({ allowPrivateNetworks: false });
+    clock.advance(5_000);
+    await round(db.orm, strict);
+    strict.close();
+    expect(hanging.received).toHaveLength(1);
+    expect(target.received).toHaveLength(0);
+    const refused = (await listWebhookAttempts(ctx(), t.admin, moved.endpoint.id, {})).items[1];
+    expect(refused).toMatchObject({ succeeded: false, responseStatus: null });
+    expect(refused!.error).toMatch(/https|public/);
+  });
+});

@@ -1,0 +1,55 @@
+import type { EventType } from "@arcadia/domain";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { newId } from "../shared/ids.ts";
+import { type Sql, sqlOn } from "../shared/sql.ts";
+
+/** An event about to be recorded: what changed (`type`), whose, when, and the resource after it. */
+export interface NewEvent {
+  readonly type: EventType;
+  readonly tenantId: string;
+  /** The change's instant (the tenant's clock, like every other instant of the change). */
+  readonly occurredAt: Date;
+  /** The resource as the API shows it after the change: a presenter's output (`presenters.ts`). */
+  readonly data: unknown;
+  /** Defaults to a fresh UUIDv7 from `occurredAt`. */
+  readonly id?: string;
+}
+
+/**
+ * Where events are written: the open transaction of the change, as a plain-SQL connection
+ * (`inTransaction`'s `sql`) or as the entity manager inside `em.transactional`.
+ */
+export type EventTransaction = Sql | EntityManager;
+
+const INSERT_EVENTS_COLUMNS = `insert into events (id, tenant_id, type, occurred_at, data)
+  select id, tenant_id, type, occurred_at, data
+    from jsonb_to_recordset(PARAM::jsonb) as e(id uuid, tenant_id uuid, type text, occurred_at timestamptz, data jsonb)`;
+
+/**
+ * The transactional outbox: records `events` in the transaction of the change they describe, in
+ * one statement however many there are (set-wise writes record set-wise). Call it inside the
+ * change's transaction and nowhere else: a rolled-back change then leaves no event, and a
+ * committed one always has its event. The database stamps each row with the writing
+ * transaction's id, which is what makes the feed exactly-once (`events.ts`).
+ *
+ *     await recordEvents(sql, [{ type: "invoice.paid", tenantId, occurredAt: now, data: presentStatement(doc) }]);
+ */
+export async function recordEvents(tx: EventTransaction, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const rows = JSON.stringify(
+    events.map((e) => ({
+      id: e.id ?? newId(e.occurredAt.getTime()),
+      tenant_id: e.tenantId,
+      type: e.type,
+      occurred_at: e.occurredAt.toISOString(),
+      data: e.data,
+    })),
+  );
+  if (typeof tx === "function") await tx(INSERT_EVENTS_COLUMNS.replace("PARAM", "$1"), [rows]);
+  else await sqlOn(tx)(INSERT_EVENTS_COLUMNS.replace("PARAM", "?"), [rows]);
+}
+
+/** `recordEvents` for a single event. */
+export function recordEvent(tx: EventTransaction, event: NewEvent): Promise<void> {
+  return recordEvents(tx, [event]);
+}

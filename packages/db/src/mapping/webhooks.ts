@@ -1,0 +1,163 @@
+import { EVENT_TYPES, type EventType, Tenant } from "@arcadia/domain";
+import { EntitySchema } from "@mikro-orm/core";
+import { instant } from "./types.ts";
+
+export const WEBHOOK_DELIVERY_STATUSES = ["pending", "succeeded", "failed"] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/**
+ * Where a tenant's (or, with no tenant, every tenant's) events are POSTed. The signing secret is
+ * kept as written (HMAC needs it) and never shown after creation or rotation.
+ */
+export class WebhookEndpoint {
+  id!: string;
+  tenantId!: string | null;
+  url!: string;
+  /** Null: every type. */
+  eventTypes!: EventType[] | null;
+  description!: string | null;
+  enabled!: boolean;
+  secret!: string;
+  previousSecret!: string | null;
+  previousSecretExpiresAt!: Date | null;
+  /** The creating transaction: the endpoint receives events of transactions after it. */
+  createdXid!: string;
+  createdAt!: Date;
+  updatedAt!: Date;
+  lastSuccessAt!: Date | null;
+  /** The first failure since the last success (null while healthy). */
+  failingSince!: Date | null;
+  disabledAt!: Date | null;
+}
+
+export const WebhookEndpointSchema = new EntitySchema<WebhookEndpoint>({
+  class: WebhookEndpoint,
+  tableName: "webhook_endpoints",
+  properties: {
+    id: { type: "uuid", primary: true },
+    tenantId: {
+      kind: "m:1",
+      entity: () => Tenant,
+      mapToPk: true,
+      fieldName: "tenant_id",
+      nullable: true,
+      deleteRule: "cascade",
+    },
+    url: { type: "text" },
+    eventTypes: { type: "text[]", nullable: true },
+    description: { type: "text", nullable: true },
+    enabled: { type: "boolean" },
+    secret: { type: "text" },
+    previousSecret: { type: "text", nullable: true },
+    previousSecretExpiresAt: { ...instant, nullable: true },
+    createdXid: { type: "string", columnType: "xid8", defaultRaw: "pg_current_xact_id()" },
+    createdAt: { ...instant },
+    updatedAt: { ...instant },
+    lastSuccessAt: { ...instant, nullable: true },
+    failingSince: { ...instant, nullable: true },
+    disabledAt: { ...instant, nullable: true },
+  },
+  indexes: [{ name: "webhook_endpoints_tenant_index", properties: ["tenantId", "createdAt", "id"] }],
+  checks: [
+    {
+      name: "webhook_endpoints_event_types_check",
+      expression: `event_types <@ array[${EVENT_TYPES.map((t) => `'${t}'::text`).join(", ")}]`,
+    },
+  ],
+});
+
+/** One event to one endpoint: pending until a 2xx, or failed once the retry schedule is spent. */
+export class WebhookDelivery {
+  id!: string;
+  endpointId!: string;
+  eventId!: string;
+  status!: WebhookDeliveryStatus;
+  /** Attempts started so far. */
+  attempts!: number;
+  /** When the next attempt is due; while one is in flight, when its lease runs out. */
+  nextAttemptAt!: Date | null;
+  lastAttemptAt!: Date | null;
+  createdAt!: Date;
+}
+
+export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
+  class: WebhookDelivery,
+  tableName: "webhook_deliveries",
+  properties: {
+    id: { type: "uuid", primary: true },
+    endpointId: {
+      kind: "m:1",
+      entity: () => WebhookEndpoint,
+      mapToPk: true,
+      fieldName: "endpoint_id",
+      deleteRule: "cascade",
+    },
+    eventId: { type: "uuid" },
+    status: { type: "text", enum: true, items: () => WEBHOOK_DELIVERY_STATUSES as unknown as string[] },
+    attempts: { type: "integer" },
+    nextAttemptAt: { ...instant, nullable: true },
+    lastAttemptAt: { ...instant, nullable: true },
+    createdAt: { ...instant },
+  },
+  uniques: [{ name: "webhook_deliveries_endpoint_event_unique", properties: ["endpointId", "eventId"] }],
+  indexes: [
+    { name: "webhook_deliveries_due_index", properties: ["endpointId", "status", "nextAttemptAt"] },
+    { name: "webhook_deliveries_event_index", properties: ["eventId"] },
+  ],
+  checks: [{ name: "webhook_deliveries_attempts_check", expression: "attempts >= 0" }],
+});
+
+/** The delivery log: one row per finished attempt (status, duration, error; never the body). */
+export class WebhookAttempt {
+  id!: string;
+  deliveryId!: string;
+  endpointId!: string;
+  eventId!: string;
+  attempt!: number;
+  attemptedAt!: Date;
+  durationMs!: number;
+  responseStatus!: number | null;
+  error!: string | null;
+  succeeded!: boolean;
+}
+
+export const WebhookAttemptSchema = new EntitySchema<WebhookAttempt>({
+  class: WebhookAttempt,
+  tableName: "webhook_attempts",
+  properties: {
+    id: { type: "uuid", primary: true },
+    deliveryId: {
+      kind: "m:1",
+      entity: () => WebhookDelivery,
+      mapToPk: true,
+      fieldName: "delivery_id",
+      deleteRule: "cascade",
+    },
+    endpointId: { type: "uuid" },
+    eventId: { type: "uuid" },
+    attempt: { type: "integer" },
+    attemptedAt: { ...instant },
+    durationMs: { type: "integer" },
+    responseStatus: { type: "integer", nullable: true },
+    error: { type: "text", nullable: true },
+    succeeded: { type: "boolean" },
+  },
+  indexes: [{ name: "webhook_attempts_endpoint_index", properties: ["endpointId", "attemptedAt", "id"] }],
+});
+
+/** Where the fan-out (events → deliveries) has read the feed up to: one row. */
+export class WebhookFanout {
+  id!: number;
+  xid!: string;
+  position!: string;
+}
+
+export const WebhookFanoutSchema = new EntitySchema<WebhookFanout>({
+  class: WebhookFanout,
+  tableName: "webhook_fanout",
+  properties: {
+    id: { type: "integer", primary: true, autoincrement: false },
+    xid: { type: "string", columnType: "xid8" },
+    position: { type: "bigint" },
+  },
+});

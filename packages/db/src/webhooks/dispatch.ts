@@ -1,0 +1,293 @@
+import {
+  endpointHasFailedTooLong,
+  isSuccessfulStatus,
+  nextAttemptAfterFailure,
+  signingSecrets,
+  WEBHOOK_TIMEOUT_MS,
+} from "@arcadia/domain";
+import { eventFromRow } from "../events/feed.ts";
+import { recordEvent } from "../events/outbox.ts";
+import type { Orm } from "../orm.ts";
+import { presentFeedEvent, presentWebhookEndpoint } from "../presenters/presenters.ts";
+import { tenantClocks } from "../shared/clock.ts";
+import { newId } from "../shared/ids.ts";
+import { instant, instantOrNull, inTransaction, type Row, type Sql } from "../shared/sql.ts";
+
+/**
+ * Fan-out: reads the feed from where it last stopped (the same exactly-once rule as GET /events:
+ * only below the oldest running transaction) and queues one delivery per matching enabled
+ * endpoint — the tenant's and the platform-wide ones that subscribe to the type and were created
+ * before the event's transaction. One row holds the place; whoever holds its lock fans out, other
+ * workers skip. Returns how many events it read.
+ */
+export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<number> {
+  return inTransaction(orm.em, async (sql) => {
+    await sql(
+      "insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing",
+    );
+    const [result] = await sql<{ events: number }>(
+      `with cur as (
+         select xid, position from webhook_fanout where id = 1 for update skip locked
+       ), page as (
+         select e.xid, e.position, e.id, e.tenant_id, e.type from events e, cur
+          where (e.xid, e.position) > (cur.xid, cur.position)
+            and e.xid < pg_snapshot_xmin(pg_current_snapshot())
+          order by e.xid, e.position
+          limit $1
+       ), queued as (
+         insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
+         select gen_random_uuid(), w.id, p.id, 'pending', 0, $2, $2
+           from page p join webhook_endpoints w
+             on (w.tenant_id = p.tenant_id or w.tenant_id is null)
+            and w.enabled and p.xid > w.created_xid
+            and (w.event_types is null or p.type = any(w.event_types))
+         on conflict (endpoint_id, event_id) do nothing
+         returning 1
+       ), moved as (
+         update webhook_fanout f set xid = last.xid, position = last.position
+           from (select xid, position from page order by xid desc, position desc limit 1) last
+          where f.id = 1
+         returning 1
+       )
+       select (select count(*) from page)::int as events, (select count(*) from queued)::int as queued,
+              (select count(*) from moved)::int as moved`,
+      [limit, now],
+    );
+    return result!.events;
+  });
+}
+
+/** A claimed attempt: where to send what, signed with which secrets. */
+export interface DueDelivery {
+  readonly deliveryId: string;
+  readonly endpointId: string;
+  readonly url: string;
+  /** This attempt's number (1 for the first). */
+  readonly attempt: number;
+  readonly secrets: string[];
+  readonly eventId: string;
+  /** The exact body to POST (and sign). */
+  readonly body: string;
+}
+
+export interface ClaimOptions {
+  readonly now: Date;
+  /** Most deliveries claimed. */
+  readonly limit: number;
+  /** Most attempts in flight per endpoint (those already in flight here are in `busy`). */
+  readonly perEndpoint: number;
+  readonly busy?: ReadonlyMap<string, number>;
+  /** How long a claimed attempt is ours: after that another worker may try again (a crash loses nothing). */
+  readonly leaseMs?: number;
+}
+
+/**
+ * Claims due deliveries, fairly: at most `perEndpoint` in flight per endpoint, earliest due first
+ * across endpoints, so one endpoint's backlog never holds back another's. A claim is a lease (the
+ * attempt is counted and the delivery is not due again until the lease runs out), committed at
+ * once: no transaction stays open while the HTTP request runs.
+ */
+export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
+  const leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
+  const busy = Object.fromEntries(options.busy ?? []);
+  const rows = await inTransaction(orm.em, (sql) =>
+    sql(
+      `with due as (
+         select d.id from webhook_endpoints w
+          cross join lateral (
+            select d.id, d.next_attempt_at, row_number() over (order by d.next_attempt_at, d.id) as rank
+              from webhook_deliveries d
+             where d.endpoint_id = w.id and d.status = 'pending' and d.next_attempt_at <= $1
+             order by d.next_attempt_at, d.id
+             limit $3
+          ) c
+          join webhook_deliveries d on d.id = c.id
+          where w.enabled and c.rank <= $3 - coalesce(($4::jsonb ->> w.id::text)::int, 0)
+          order by c.next_attempt_at, c.id
+          limit $2
+          for update of d skip locked
+       ), claimed as (
+         update webhook_deliveries d set attempts = d.attempts + 1, next_attempt_at = $5, last_attempt_at = $1
+           from due where d.id = due.id
+         returning d.id, d.endpoint_id, d.event_id, d.attempts
+       )
+       select c.id as delivery_id, c.endpoint_id, c.attempts, w.url, w.secret, w.previous_secret,
+              w.previous_secret_expires_at, e.id, e.type, e.tenant_id, e.occurred_at, e.data
+         from claimed c join webhook_endpoints w on w.id = c.endpoint_id join events e on e.id = c.event_id`,
+      [
+        options.now,
+        options.limit,
+        options.perEndpoint,
+        JSON.stringify(busy),
+        new Date(options.now.getTime() + leaseMs),
+      ],
+    ),
+  );
+  return rows.map((r: Row) => ({
+    deliveryId: r.delivery_id as string,
+    endpointId: r.endpoint_id as string,
+    url: r.url as string,
+    attempt: Number(r.attempts),
+    secrets: signingSecrets(
+      {
+        secret: r.secret as string,
+        previousSecret: (r.previous_secret as string | null) ?? null,
+        previousSecretExpiresAt: instantOrNull(r.previous_secret_expires_at),
+      },
+      options.now,
+    ),
+    eventId: r.id as string,
+    body: JSON.stringify(presentFeedEvent(eventFromRow(r))),
+  }));
+}
+
+/** What one attempt came to. `responseStatus` null: no HTTP answer (refused, timed out, unsafe). */
+export interface AttemptOutcome {
+  readonly delivery: DueDelivery;
+  readonly attemptedAt: Date;
+  readonly durationMs: number;
+  readonly responseStatus: number | null;
+  /** Why it failed, in a few words (never the response body, never a secret). */
+  readonly error: string | null;
+}
+
+export interface AttemptRecorded {
+  readonly succeeded: boolean;
+  /** The delivery has spent its retry schedule. */
+  readonly failed: boolean;
+  /** This failure disabled the endpoint (5 days without a success). */
+  readonly endpointDisabled: boolean;
+}
+
+/**
+ * Logs attempts and moves their deliveries on, all in one transaction (the dispatcher records what
+ * finished meanwhile together, so a busy endpoint costs a few statements per batch, not per
+ * attempt): a 2xx delivers; otherwise the next retry comes from the domain's schedule, or the
+ * delivery has failed. A failure that leaves its endpoint without a success for 5 days disables it
+ * and records `webhook_endpoint.disabled`. An attempt whose lease a later one has taken over only
+ * adds its log line.
+ */
+export async function recordAttemptOutcomes(
+  orm: Orm,
+  outcomes: readonly AttemptOutcome[],
+  now: Date,
+): Promise<AttemptRecorded[]> {
+  if (outcomes.length === 0) return [];
+  const judged = outcomes.map((outcome) => {
+    const succeeded = isSuccessfulStatus(outcome.responseStatus);
+    const next = succeeded ? null : nextAttemptAfterFailure(outcome.delivery.attempt, now);
+    return { outcome, succeeded, next, status: succeeded ? "succeeded" : next ? "pending" : "failed" };
+  });
+  return inTransaction(orm.em, async (sql) => {
+    await sql(
+      `with log as (
+         insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
+         select id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded
+           from jsonb_to_recordset($1::jsonb) as x(id uuid, delivery_id uuid, endpoint_id uuid, event_id uuid, attempt int,
+                attempted_at timestamptz, duration_ms int, response_status int, error text, succeeded boolean, status text, next_attempt_at timestamptz)
+       )
+       update webhook_deliveries d set status = x.status, next_attempt_at = x.next_attempt_at
+         from jsonb_to_recordset($1::jsonb) as x(delivery_id uuid, attempt int, status text, next_attempt_at timestamptz)
+        where d.id = x.delivery_id and d.attempts = x.attempt and d.status = 'pending'`,
+      [
+        JSON.stringify(
+          judged.map(({ outcome, succeeded, next, status }) => ({
+            id: newId(now.getTime()),
+            delivery_id: outcome.delivery.deliveryId,
+            endpoint_id: outcome.delivery.endpointId,
+            event_id: outcome.delivery.eventId,
+            attempt: outcome.delivery.attempt,
+            attempted_at: outcome.attemptedAt.toISOString(),
+            duration_ms: Math.round(outcome.durationMs),
+            response_status: outcome.responseStatus,
+            error: outcome.error,
+            succeeded,
+            status,
+            next_attempt_at: next?.toISOString() ?? null,
+          })),
+        ),
+      ],
+    );
+    const healthy = [...new Set(judged.filter((j) => j.succeeded).map((j) => j.outcome.delivery.endpointId))];
+    if (healthy.length > 0) {
+      // Written only when it says something new (or once a minute), so a busy endpoint's row is not a hot spot.
+      await sql(
+        `update webhook_endpoints set last_success_at = $1, failing_since = null
+          where id = any($2::uuid[])
+            and (failing_since is not null or last_success_at is null or last_success_at < $1::timestamptz - interval '1 minute')`,
+        [now, healthy],
+      );
+    }
+    const disabledEndpoints = new Set<string>();
+    const failing = new Map<string, Date>();
+    for (const j of judged) {
+      if (j.succeeded || healthy.includes(j.outcome.delivery.endpointId)) continue;
+      const first = failing.get(j.outcome.delivery.endpointId);
+      if (!first || j.outcome.attemptedAt < first)
+        failing.set(j.outcome.delivery.endpointId, j.outcome.attemptedAt);
+    }
+    for (const [endpointId, firstFailure] of failing) {
+      if (await failAndMaybeDisable(sql, endpointId, firstFailure, now)) disabledEndpoints.add(endpointId);
+    }
+    return judged.map((j) => ({
+      succeeded: j.succeeded,
+      failed: j.status === "failed",
+      endpointDisabled: disabledEndpoints.has(j.outcome.delivery.endpointId),
+    }));
+  });
+}
+
+/**
+ * Marks an endpoint failing since `firstFailure` (unless it already was) and disables it when that
+ * makes 5 days without a success, recording its event. Returns whether it was disabled now.
+ */
+async function failAndMaybeDisable(
+  sql: Sql,
+  endpointId: string,
+  firstFailure: Date,
+  now: Date,
+): Promise<boolean> {
+  const [endpoint] = await sql(
+    `update webhook_endpoints set failing_since = coalesce(failing_since, $1) where id = $2
+     returning id, tenant_id, url, event_types, description, enabled, created_at, updated_at,
+               last_success_at, failing_since, disabled_at, previous_secret_expires_at`,
+    [firstFailure, endpointId],
+  );
+  if (!endpoint?.enabled || !endpointHasFailedTooLong(instant(endpoint.failing_since), now)) return false;
+  await sql("update webhook_endpoints set enabled = false, disabled_at = $1, updated_at = $1 where id = $2", [
+    now,
+    endpointId,
+  ]);
+  // Events belong to a tenant: a platform-wide endpoint's disabling is only logged.
+  if (endpoint.tenant_id) {
+    // Dated by the tenant's clock like every event (a sandbox's test clock); disabled on the wall clock.
+    const occurredAt = await tenantClocks(() => now).tenantNow(sql, endpoint.tenant_id as string);
+    await recordEvent(sql, {
+      type: "webhook_endpoint.disabled",
+      tenantId: endpoint.tenant_id as string,
+      occurredAt,
+      data: presentWebhookEndpoint(
+        endpointFromRow({ ...endpoint, enabled: false, disabled_at: now, updated_at: now }),
+      ),
+    });
+  }
+  return true;
+}
+
+/** An endpoint row read with plain SQL, for its presentation (the secrets are not read). */
+function endpointFromRow(r: Row) {
+  return {
+    id: r.id as string,
+    tenantId: (r.tenant_id as string | null) ?? null,
+    url: r.url as string,
+    eventTypes: (r.event_types as string[] | null) ?? null,
+    description: (r.description as string | null) ?? null,
+    enabled: Boolean(r.enabled),
+    createdAt: instant(r.created_at),
+    updatedAt: instant(r.updated_at),
+    lastSuccessAt: instantOrNull(r.last_success_at),
+    failingSince: instantOrNull(r.failing_since),
+    disabledAt: instantOrNull(r.disabled_at),
+    previousSecretExpiresAt: instantOrNull(r.previous_secret_expires_at),
+  };
+}

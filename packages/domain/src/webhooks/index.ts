@@ -1,0 +1,2 @@
+export * from "./delivery-schedule.ts";
+export * from "./outbound-address.ts";
