@@ -33,7 +33,7 @@ import { createWebhookSender } from "./sender.ts";
 const allowPrivate = { allowPrivateNetworks: true };
 const logger = createLogger("error", {}, () => {});
 
-describe.each(testBackends())("webhook delivery on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend) => {
   let db: TestDatabase;
   const clock = new TestClock(new Date("2026-11-10T10:00:00.000Z"));
   const ctx = () => testContext(db.orm, clock);

@@ -40,7 +40,7 @@ const day = (n: number) => new Date(DUE.getTime() + n * 86_400_000);
 /** The instants the ladder acts at with the default policy: retries at +1, +3, +5, +7; steps at 0, 14, 30; archive 60 days after. */
 const LADDER = [at(ISSUE), day(0), day(1), day(3), day(5), day(7), day(14), day(30), day(90)];
 
-describe.each(testBackends())("collection on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("collection on %s", (backend) => {
   let db: TestDatabase;
   let providers: PaymentProviders;
   const clock = new TestClock(at("2026-11-01T00:00:00Z"));

@@ -17,7 +17,7 @@ import { recordEvents } from "./outbox.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.each(testBackends())("the event feed on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("the event feed on %s", (backend) => {
   let db: TestDatabase;
   const clock = new TestClock(new Date("2026-11-10T10:00:00.000Z"));
   let t: TenantFixture;

@@ -19,7 +19,7 @@ import {
 } from "../testing/index.ts";
 import { listEvents, type StoredEvent } from "./feed.ts";
 
-describe.each(testBackends())("the outbox on %s", (backend) => {
+describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
   let db: TestDatabase;
   const clock = new TestClock(new Date("2026-11-10T10:00:00.000Z"));
   let t: TenantFixture;
