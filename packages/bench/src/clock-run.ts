@@ -1,19 +1,20 @@
 // One measured year of billing for one tenant in a process of its own:
-//   tsx src/clock-run.ts <advance|advance-each|worker> <subscriptions> <admin postgres url>
+//   tsx src/clock-run.ts <advance|worker> <subscriptions> <admin postgres url>
+// The tenant pays by the sandbox provider (`tok_ok`), so every invoice is charged once and paid.
 // advance: a sandbox tenant's test clock advanced by 12 months in one call (advanceTestClock, what
-//          POST /tenants/{id}/clock/advance runs): the 12 month ends closed together.
-// advance-each: the same, made to stop at each month end (as it does once a due-work source reacts
-//          to invoices, e.g. collection's charge at issue).
+//          POST /tenants/{id}/clock/advance runs): at each month end the rollover, then collection's
+//          charge at issue.
 // worker:  the same subscriptions in an ordinary tenant, the same 12 periods closed by one worker pass
-//          at the year's end (runRolloverPass, what `pnpm worker --once --now` runs), with catch-up.
+//          at the year's end with catch-up, then one collection pass charging the 12 invoices each
+//          (runRolloverPass + runCollectionPass, what `pnpm worker --once --now` runs).
 
 import { randomBytes } from "node:crypto";
 import {
   advanceTestClock,
   connect,
-  DUE_WORK,
-  type DueWork,
+  defaultPaymentProviders,
   migrateAndSeed,
+  runCollectionPass,
   runRolloverPass,
   useCaseContext,
 } from "@arcadia/db";
@@ -24,11 +25,11 @@ import pg from "pg";
 const [mode, countText, adminUrl] = process.argv.slice(2);
 const count = Number(countText);
 if (
-  (mode !== "advance" && mode !== "advance-each" && mode !== "worker") ||
+  (mode !== "advance" && mode !== "worker") ||
   !Number.isInteger(count) ||
   !adminUrl
 ) {
-  console.error("usage: clock-run.ts <advance|advance-each|worker> <count> <admin url>");
+  console.error("usage: clock-run.ts <advance|worker> <count> <admin url>");
   process.exit(2);
 }
 
@@ -48,6 +49,12 @@ try {
     createdAt: start,
     addonCodes: ["storage_50gb", "compute_2vcpu"],
   });
+  await orm.em
+    .getConnection()
+    .execute(
+      "insert into payment_methods (tenant_id, id, provider, token, created_at) values (?, gen_random_uuid(), 'sandbox', 'tok_ok', ?)",
+      [tenantId, start],
+    );
   if (mode !== "worker") {
     await orm.em
       .getConnection()
@@ -58,22 +65,20 @@ try {
 
   const started = performance.now();
   let statements = 0;
-  if (mode !== "worker") {
-    const stopAtEach: DueWork = {
-      name: "stop at each period end",
-      reactsToInvoices: true,
-      nextDue: async () => null,
-      run: async () => ({}),
-    };
-    const sources = mode === "advance" ? DUE_WORK : [...DUE_WORK, stopAtEach];
+  if (mode === "advance") {
     const operator = { id: "bench", role: "platform_admin", tenantId: null } as const;
     const ctx = useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
-    const summary = await advanceTestClock(ctx, operator, tenantId, end, sources);
+    const summary = await advanceTestClock(ctx, operator, tenantId, end);
     statements = summary.invoicesIssued;
   } else {
     const summary = await runRolloverPass(orm, { now: end });
+    await runCollectionPass(orm, { now: end, providers: defaultPaymentProviders(orm) });
     statements = summary.statementsIssued;
   }
+  const [paid] = await orm.em
+    .getConnection()
+    .execute("select count(*)::int as n from statements where status = 'paid'");
+  if (paid?.n !== statements) throw new Error(`${paid?.n} of ${statements} invoices paid`);
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
     `${JSON.stringify({ mode, subscriptions: count, statements, seconds: Math.round(seconds * 1000) / 1000 })}\n`,

@@ -8,7 +8,7 @@ export const CLOCK_SUBSCRIPTIONS = Number(process.env.BENCH_CLOCK_SUBSCRIPTIONS 
 /** Each contender runs this many times, alternating (the shared machine's speed drifts); medians are reported. */
 export const CLOCK_ROUNDS = Number(process.env.BENCH_CLOCK_ROUNDS ?? 3);
 
-type ClockMode = "advance" | "advance-each" | "worker";
+type ClockMode = "advance" | "worker";
 
 interface ClockRun {
   mode: ClockMode;
@@ -19,7 +19,6 @@ interface ClockRun {
 
 export interface TestClockResult {
   readonly advance: ClockRun[];
-  readonly advanceEach: ClockRun[];
   readonly worker: ClockRun[];
 }
 
@@ -44,14 +43,12 @@ function runOnce(mode: ClockMode, count: number, adminUrl: string): ClockRun {
 
 export function testClockBenchmark(adminUrl: string): TestClockResult {
   const advance: ClockRun[] = [];
-  const advanceEach: ClockRun[] = [];
   const worker: ClockRun[] = [];
   for (let round = 0; round < CLOCK_ROUNDS; round++) {
     advance.push(runOnce("advance", CLOCK_SUBSCRIPTIONS, adminUrl));
     worker.push(runOnce("worker", CLOCK_SUBSCRIPTIONS, adminUrl));
-    advanceEach.push(runOnce("advance-each", CLOCK_SUBSCRIPTIONS, adminUrl));
   }
-  return { advance, advanceEach, worker };
+  return { advance, worker };
 }
 
 const median = (runs: ClockRun[]) => {
@@ -61,30 +58,27 @@ const median = (runs: ClockRun[]) => {
 
 export function testClockSection(result: TestClockResult, git: string, busy: string): string {
   const advance = median(result.advance);
-  const advanceEach = median(result.advanceEach);
   const worker = median(result.worker);
   const all = (runs: ClockRun[]) => runs.map((r) => `${r.seconds}`).join(", ");
   return `## Test clocks
 
 A sandbox tenant with ${CLOCK_SUBSCRIPTIONS.toLocaleString("en")} subscriptions (\`studio\` with two add-ons, created on
-1 January) billed for a year, 12 periods each (${(CLOCK_SUBSCRIPTIONS * 12).toLocaleString("en")} invoices), at commit ${git}. Each run is a
-process of its own on a fresh database; the contenders alternate, ${CLOCK_ROUNDS} runs each, medians shown.
+1 January) billed for a year, 12 periods each (${(CLOCK_SUBSCRIPTIONS * 12).toLocaleString("en")} invoices), every invoice charged
+through the sandbox provider (\`tok_ok\`) and paid, at commit ${git}. Each run is a process of its own
+on a fresh database; the contenders alternate, ${CLOCK_ROUNDS} runs each, medians shown.
 
 - **advance**: \`advanceTestClock\` (what \`POST /tenants/{id}/clock/advance\` runs) by 12 months in one
-  call, in one transaction. Nothing else is due between the month ends, so they are closed
-  together, each invoice issued at its own period end (ARCHITECTURE.md, test clocks).
-- **advance, stopping at each month end**: the same, with a due-work source that reacts to invoices
-  (as collection's charge at issue will), so the advance runs the rollover at each of the 12
-  instants in turn.
+  call, in one transaction: at each of the 12 month ends the rollover, then collection's charge at
+  issue (ARCHITECTURE.md, test clocks).
 - **worker**: the same subscriptions in an ordinary tenant, the same periods closed by one
-  \`runRolloverPass\` at the year's end (what \`pnpm worker --once --now 2028-01-01\` runs, without
-  the process start): batches with 12-period catch-up, two in flight.
+  \`runRolloverPass\` at the year's end (batches with 12-period catch-up, two in flight), then one
+  \`runCollectionPass\` charging every invoice — what \`pnpm worker --once --now 2028-01-01\` runs,
+  without the process start.
 
 | what | seconds (median) | runs | advance / worker |
 |---|---|---|---|
 | advance, 12 months in one call | ${advance} | ${all(result.advance)} | ${(advance / worker).toFixed(2)}× |
-| advance, stopping at each month end | ${advanceEach} | ${all(result.advanceEach)} | ${(advanceEach / worker).toFixed(2)}× |
-| worker pass, 12 periods of catch-up | ${worker} | ${all(result.worker)} | 1.00× |
+| worker pass, 12 periods of catch-up, then collection | ${worker} | ${all(result.worker)} | 1.00× |
 
 Goal: the advance within 1.5× of the worker. ${busy}
 `;

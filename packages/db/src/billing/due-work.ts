@@ -27,13 +27,6 @@ export interface DueWorkCounts {
  */
 export interface DueWork {
   readonly name: string;
-  /**
-   * True when issuing an invoice can make this source's work due (a charge at issue, a dunning step
-   * counted from an invoice): the advance then stops at every period end. While no source says so,
-   * period ends with nothing else due between them are closed together, each invoice still issued
-   * at its own period end (`closePeriodsThrough`): the same invoices, a fraction of the round trips.
-   */
-  readonly reactsToInvoices?: boolean;
   nextDue(em: EntityManager, tenantId: string, window: DueWindow): Promise<Date | null>;
   run(em: EntityManager, scope: PassScope & { kind: "sandbox" }, at: Date): Promise<Partial<DueWorkCounts>>;
 }
@@ -110,28 +103,6 @@ export const periodEnds: DueWork = {
 };
 
 /**
- * Closes every period of the sandbox that ends at or before `upTo`, oldest first per subscription,
- * each invoice issued at its own period end — what visiting each of those period ends in turn would
- * do when nothing else is due between them. Answers how many invoices were issued at each period end.
- */
-export async function closePeriodsThrough(
-  em: EntityManager,
-  scope: PassScope & { kind: "sandbox" },
-  upTo: Date,
-): Promise<Map<number, number>> {
-  const issuedAt = new Map<number, number>();
-  for (;;) {
-    const { claimed, statements } = await rollOverBatch(em, upTo, BATCH, 24, scope, "at period end");
-    for (const s of statements) {
-      const end = s.periodEnd.getTime();
-      issuedAt.set(end, (issuedAt.get(end) ?? 0) + 1);
-    }
-    if (claimed === 0) break;
-  }
-  return issuedAt;
-}
-
-/**
  * Collection as a source of due work for a test clock's advance (billing/due-work.ts): the
  * earliest collection appointment of the sandbox's deployments (a charge at issue, a retry at
  * `dueAt + d`, a ladder step, a reconciliation), and the collection pass run at that instant inside
@@ -153,7 +124,7 @@ export const collectionSteps: DueWork = {
     await em.flush();
     const summary = await runCollectionPass(
       { em },
-      { now: at, scope, providers: defaultPaymentProviders({ em }), within: em },
+      { now: at, scope, providers: defaultPaymentProviders({ em }, em), within: em },
     );
     em.clear();
     const t = summary.transitions;
@@ -161,9 +132,5 @@ export const collectionSteps: DueWork = {
   },
 };
 
-/**
- * Every source of due work, in the order they run at one instant (as the worker's pass does).
- * `collectionSteps` (above) is not in the list yet: run inside an advance it did not finish in
- * tests (issue 12 notes); an advance leaves a sandbox's collection undone until it is.
- */
-export const DUE_WORK: readonly DueWork[] = [trialEnds, periodEnds];
+/** Every source of due work, in the order they run at one instant (as the worker's pass does). */
+export const DUE_WORK: readonly DueWork[] = [trialEnds, periodEnds, collectionSteps];

@@ -77,11 +77,6 @@ export async function rollOverBatch(
   batchSize: number,
   maxPeriods: number,
   scope: PassScope = ORDINARY_TENANTS,
-  /**
-   * When each invoice is issued: at `now` (the worker: when it ran, however late), or at its
-   * period's end (an advance closing several period ends at once, as if it had stopped at each).
-   */
-  issuedAt: "now" | "at period end" = "now",
 ): Promise<{ claimed: number; statements: ComputedStatement[] }> {
   const claimed = await claimDueSubscriptions(em, now, batchSize, scope);
   if (claimed.length === 0) return { claimed: 0, statements: [] };
@@ -108,13 +103,13 @@ export async function rollOverBatch(
     toIssue.map((s) => s.tenantId),
   );
   const issued: IssuedStatement[] = toIssue.map(({ statement, subscription }, i) => {
-    const at = issuedAt === "now" ? now : statement.periodEnd;
+    // Issued when the pass ran, however late (an advance runs at each period end).
     return {
       ...statement,
-      ...issueTerms(statement.totalCents, at, numbers[i]!.paymentTermsDays),
+      ...issueTerms(statement.totalCents, now, numbers[i]!.paymentTermsDays),
       id: newId(),
       number: numbers[i]!.number,
-      issuedAt: at,
+      issuedAt: now,
       subscription,
     };
   });
@@ -145,6 +140,7 @@ export async function rollOverBatch(
         dueAt: s.dueAt,
         paidAt: s.paidAt,
         voidedAt: null,
+        overdueAt: null,
       });
       return {
         type: "invoice.issued",

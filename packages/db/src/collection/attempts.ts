@@ -12,6 +12,7 @@ import {
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { newId } from "../shared/ids.ts";
 import { inTransaction, type Sql } from "../shared/sql.ts";
+import { recordInvoiceEvents, recordPaymentEvent } from "./collection-events.ts";
 import {
   ATTEMPT_LEASE_MS,
   collectionDueBy,
@@ -109,6 +110,7 @@ export async function creditInvoice(
     invoice.id,
   ]);
   if (invoice.status !== "paid") return false;
+  await recordInvoiceEvents(sql, [{ type: "invoice.paid", invoice }], now);
   return settleIfClear(sql, invoice.deploymentId, now, { invoiceNumber: invoice.number, outcome: "paid" });
 }
 
@@ -161,6 +163,10 @@ export async function recordAttemptOutcome(
         payment.id,
       ],
     );
+    await recordPaymentEvent(sql, payment, now);
+    if (payment.status === "failed") {
+      await recordInvoiceEvents(sql, [{ type: "invoice.payment_failed", invoice }], now);
+    }
     return { payment, settled, recorded: true };
   });
 }

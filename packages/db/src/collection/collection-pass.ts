@@ -2,6 +2,7 @@ import {
   amountDue,
   COLLECTION_ACTOR_ID,
   dueCollectionWork,
+  type Statement,
   settlementReason,
   transitionDeployment,
 } from "@arcadia/domain";
@@ -9,8 +10,9 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { ORDINARY_TENANTS, type PassScope } from "../billing/rollover.ts";
 import type { Orm } from "../orm.ts";
 import { newId } from "../shared/ids.ts";
-import { inTransaction } from "../shared/sql.ts";
+import { inTransaction, type Sql } from "../shared/sql.ts";
 import { type AttemptToRun, type CollectionDb, runAttempt } from "./attempts.ts";
+import { type InvoiceChange, recordInvoiceEvents } from "./collection-events.ts";
 import {
   ATTEMPT_LEASE_MS,
   loadCollectionSubjects,
@@ -120,6 +122,7 @@ async function claimBatch(
     const transitions: SystemTransition[] = [];
     const newAttempts: Record<string, unknown>[] = [];
     const appointments: { deploymentId: string; dueAt: Date | null }[] = [];
+    const overdue: Statement[] = [];
     let skipped = 0;
     for (const { deployment, subject, invoices, paymentMethod } of subjects) {
       // An attempt whose result is not known yet is reconciled first: the ladder waits for its answer.
@@ -131,6 +134,7 @@ async function claimBatch(
       }
       const work = dueCollectionWork(subject, now);
       if (work.skipped) skipped += 1;
+      for (const id of work.overdue) overdue.push(invoices.get(id)!);
       const steps = [
         ...(work.settle ? [{ to: "active" as const, reason: settlementReason(null, null) }] : []),
         ...work.transitions,
@@ -171,6 +175,7 @@ async function claimBatch(
       });
     }
     await writeSystemTransitions(sql, transitions, now);
+    await announceOverdue(sql, overdue, now);
     if (newAttempts.length > 0) {
       const inserted = await sql<{ id: string }>(
         `insert into payments (id, invoice_id, tenant_id, amount_cents, currency, method, provider, status, attempt, payment_method_id, created_at)
@@ -199,6 +204,23 @@ async function claimBatch(
     await scheduleCollection(sql, appointments);
     return { claimed: claimed.length, attempts, transitions, skipped };
   });
+}
+
+/** Marks invoices overdue (once: a racing pass that did so first wins) and records `invoice.overdue`. */
+async function announceOverdue(sql: Sql, invoices: readonly Statement[], now: Date): Promise<void> {
+  if (invoices.length === 0) return;
+  const marked = await sql<{ id: string }>(
+    "update statements set overdue_at = $2 where id = any($1::uuid[]) and overdue_at is null returning id",
+    [invoices.map((i) => i.id), now],
+  );
+  const fresh = new Set(marked.map((r) => r.id));
+  const changes: InvoiceChange[] = [];
+  for (const invoice of invoices) {
+    if (!fresh.has(invoice.id)) continue;
+    invoice.overdueAt = now;
+    changes.push({ type: "invoice.overdue", invoice });
+  }
+  await recordInvoiceEvents(sql, changes, now);
 }
 
 async function inPool<T>(

@@ -9,11 +9,14 @@ import {
   followDeploymentState,
   Payment,
   Statement,
+  StatementLine,
   type SubscriptionStatus,
   transitionDeployment,
   unwrap,
 } from "@arcadia/domain";
 import { deploymentFromRow } from "../deployments/document-read-model.ts";
+import { type NewEvent, recordEvents } from "../events/outbox.ts";
+import { presentDeployment } from "../presenters/presenters.ts";
 import { instant, instantOrNull, type Row, type Sql } from "../shared/sql.ts";
 import { DEPLOYMENT_COLUMNS } from "../statements.ts";
 
@@ -38,6 +41,7 @@ export const INVOICE_COLUMNS = (alias: string) =>
     "due_at",
     "paid_at",
     "voided_at",
+    "overdue_at",
   ]
     .map((c) => `${alias}.${c}`)
     .join(", ");
@@ -60,6 +64,27 @@ export function invoiceFromRow(row: Row): Statement {
     dueAt: instant(row.due_at),
     paidAt: instantOrNull(row.paid_at),
     voidedAt: instantOrNull(row.voided_at),
+    overdueAt: instantOrNull(row.overdue_at),
+  });
+}
+
+/** The columns `lineFromRow` reads. */
+export const STATEMENT_LINE_COLUMNS =
+  "id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents";
+
+/** A statement_lines row as the domain's StatementLine. */
+export function lineFromRow(row: Row): StatementLine {
+  return new StatementLine({
+    id: row.id as string,
+    statementId: row.statement_id as string,
+    position: Number(row.position),
+    kind: row.kind as StatementLine["kind"],
+    description: row.description as string,
+    refId: row.ref_id as string,
+    unitPriceCents: Number(row.unit_price_cents),
+    billableMs: Number(row.billable_ms),
+    periodMs: Number(row.period_ms),
+    amountCents: Number(row.amount_cents),
   });
 }
 
@@ -202,9 +227,10 @@ export interface SystemTransition {
 }
 
 /**
- * Applies system transitions (already decided by the domain) set-wise: deployments, their events,
- * and the coupled subscription status (cancellation). The deployments are locked by the caller;
- * their subscriptions are locked here, after them, as every transition does.
+ * Applies system transitions (already decided by the domain) set-wise: deployments, their lifecycle
+ * events, the coupled subscription status (cancellation), and their `deployment.transitioned`
+ * outbox events. The deployments are locked by the caller; their subscriptions are locked here,
+ * after them, as every transition does.
  */
 export async function writeSystemTransitions(
   sql: Sql,
@@ -274,6 +300,18 @@ export async function writeSystemTransitions(
       ),
       JSON.stringify(subscriptionChanges),
     ],
+  );
+  // Several steps of one deployment in one batch (a late worker) each show it as that step left it.
+  await recordEvents(
+    sql,
+    transitions.map(
+      ({ deployment, event }): NewEvent => ({
+        type: "deployment.transitioned",
+        tenantId: deployment.tenantId,
+        occurredAt: event.occurredAt,
+        data: { ...presentDeployment(deployment), state: event.toState, updatedAt: event.occurredAt.toISOString() },
+      }),
+    ),
   );
 }
 

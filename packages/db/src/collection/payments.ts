@@ -23,6 +23,7 @@ import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound } from "../shared/lookup.ts";
 import { inTransaction, type Sql, withConnection } from "../shared/sql.ts";
 import { type AttemptToRun, creditInvoice, lockInvoice, runAttempt, settleIfClear } from "./attempts.ts";
+import { recordInvoiceEvents, recordPaymentEvent } from "./collection-events.ts";
 import {
   INVOICE_COLUMNS,
   invoiceFromRow,
@@ -115,8 +116,11 @@ export async function recordManualPayment(
         now,
       ],
     );
+    const payment = paymentFromRow(row!);
+    // The payment's event first: then the invoice's (paid) and the deployment's (settled), as they happened.
+    await recordPaymentEvent(sql, payment, now);
     await creditInvoice(sql, invoice, input.amountCents, now);
-    return paymentFromRow(row!);
+    return payment;
   });
 }
 
@@ -203,6 +207,8 @@ async function closeInvoice(
       invoice.voidedAt,
       invoice.id,
     ]);
+    const type = outcome === "void" ? "invoice.voided" : "invoice.marked_uncollectible";
+    await recordInvoiceEvents(sql, [{ type, invoice }], now);
     await settleIfClear(sql, invoice.deploymentId, now, { invoiceNumber: invoice.number, outcome });
     return invoice;
   });

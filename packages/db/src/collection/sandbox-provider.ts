@@ -8,7 +8,7 @@ import {
   sandboxOutcome,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { withConnection } from "../shared/sql.ts";
+import { type Sql, withConnection } from "../shared/sql.ts";
 
 interface ChargeRow {
   status: "succeeded" | "failed";
@@ -38,8 +38,18 @@ const outcomeOf = (row: ChargeRow): ChargeOutcome =>
 export class SandboxProvider implements PaymentProvider {
   readonly name = SANDBOX_PROVIDER;
 
-  /** `db.em` gives the pool its connections come from (a fork never joins an open transaction). */
-  constructor(private readonly orm: { readonly em: EntityManager }) {}
+  /**
+   * `orm.em` gives the pool its connections come from (a fork never joins an open transaction);
+   * `within`, an open transaction to keep the books in instead (a test clock's advance).
+   */
+  constructor(
+    private readonly orm: { readonly em: EntityManager },
+    private readonly within?: EntityManager,
+  ) {}
+
+  private books<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return withConnection(this.within ?? this.orm.em.fork(), work);
+  }
 
   acceptsToken(token: string): boolean {
     return (SANDBOX_TOKENS as readonly string[]).includes(token);
@@ -47,7 +57,7 @@ export class SandboxProvider implements PaymentProvider {
 
   async charge(request: ChargeRequest): Promise<ChargeOutcome> {
     const decided = sandboxOutcome(request.paymentMethodToken);
-    const row = await withConnection(this.orm.em.fork(), async (sql) => {
+    const row = await this.books(async (sql) => {
       const [inserted] = await sql<ChargeRow>(
         `insert into sandbox_charges (idempotency_key, invoice_id, amount_cents, currency, token, status, failure_code, retryable, charge_ref, created_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, 'ch_' || replace(gen_random_uuid()::text, '-', ''), clock_timestamp())
@@ -77,7 +87,7 @@ export class SandboxProvider implements PaymentProvider {
   }
 
   async lookup(idempotencyKey: string): Promise<LookupOutcome> {
-    const [row] = await withConnection(this.orm.em.fork(), (sql) =>
+    const [row] = await this.books((sql) =>
       sql<ChargeRow>(
         "select status, failure_code, retryable, charge_ref, token from sandbox_charges where idempotency_key = $1",
         [idempotencyKey],
@@ -90,7 +100,10 @@ export class SandboxProvider implements PaymentProvider {
 /** The payment providers collection can charge through, by name. */
 export type PaymentProviders = ReadonlyMap<string, PaymentProvider>;
 
-export function defaultPaymentProviders(orm: { readonly em: EntityManager }): PaymentProviders {
-  const sandbox = new SandboxProvider(orm);
+export function defaultPaymentProviders(
+  orm: { readonly em: EntityManager },
+  within?: EntityManager,
+): PaymentProviders {
+  const sandbox = new SandboxProvider(orm, within);
   return new Map([[sandbox.name, sandbox]]);
 }

@@ -1,8 +1,19 @@
 import type { EventType } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runRolloverPass } from "../billing/rollover.ts";
-import { createDeployment, transitionDeployment, updateDeployment } from "../deployments/deployments.ts";
-import { presentDeployment, presentResource, presentSubscription } from "../presenters/presenters.ts";
+import {
+  createDeployment,
+  getDeployment,
+  transitionDeployment,
+  updateDeployment,
+} from "../deployments/deployments.ts";
+import {
+  presentDeployment,
+  presentPayment,
+  presentResource,
+  presentStatement,
+  presentSubscription,
+} from "../presenters/presenters.ts";
 import { registerResource, releaseResource } from "../resources/resources.ts";
 import { attachAddon, changePlan, detachAddon, subscribe } from "../subscriptions/subscriptions.ts";
 import {
@@ -18,6 +29,11 @@ import {
   waitForFeed,
 } from "../testing/index.ts";
 import { listEvents, type StoredEvent } from "./feed.ts";
+import { getStatement } from "../billing/statements.ts";
+import { runCollectionPass } from "../collection/collection-pass.ts";
+import { listPayments, markInvoiceUncollectible, recordManualPayment, voidInvoice } from "../collection/payments.ts";
+import { defaultPaymentProviders } from "../collection/sandbox-provider.ts";
+import { setPaymentMethod } from "../collection/tenant-settings.ts";
 
 describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
   let db: TestDatabase;
@@ -165,5 +181,99 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
     // A second pass has nothing due, so it records nothing.
     await runRolloverPass(db.orm, { now: new Date("2026-12-01T00:00:00.000Z") });
     expect(await newEvents()).toEqual([]);
+  });
+
+  type Invoice = { id: string; totalCents: number };
+  it("collection writes exactly its events: attempts, the invoices they move, and the ladder's transitions", async () => {
+    const c = await tenantFixture(db.orm, clock);
+    const providers = defaultPaymentProviders(db.orm);
+    let after: string | undefined;
+    /** The events the collection tenant's feed gained since the last call. */
+    const feed = async (): Promise<StoredEvent[]> => {
+      const all: StoredEvent[] = [];
+      await waitForFeed(db.orm);
+      for (;;) {
+        const page = await listEvents(ctx(), c.viewer, { after, limit: 200 });
+        after = page.nextCursor;
+        if (page.items.length === 0) return all;
+        all.push(...page.items);
+      }
+    };
+    const collect = (iso: string) => runCollectionPass(db.orm, { now: new Date(iso), providers });
+    clock.set("2026-12-10T00:00:00.000Z");
+    await setPaymentMethod(ctx(), c.admin, c.tenantId, { provider: "sandbox", token: "tok_declined" }, providers);
+    const ids: string[] = [];
+    for (const slug of ["ladder", "voided", "lost"]) {
+      const doc = await createDeployment(ctx(), c.admin, { slug, displayName: slug, region: "au-syd" });
+      await subscribe(ctx(), c.admin, doc.deployment.id, { planCode: "studio" });
+      ids.push(doc.deployment.id);
+    }
+    await runRolloverPass(db.orm, { now: new Date("2027-01-01T00:00:00.000Z") });
+    const issued = (await feed()).filter((e) => e.type === "invoice.issued");
+    expect(issued).toHaveLength(3);
+    const invoiceOf = (deploymentId: string) =>
+      issued.find((e) => (e.data as { deploymentId: string }).deploymentId === deploymentId)!.data as Invoice;
+    const [ladder, voided, lost] = ids.map(invoiceOf) as [Invoice, Invoice, Invoice];
+
+    // Attempt 1 at issue, declined: the payment and its invoice, nothing else.
+    await collect("2027-01-01T00:00:00.000Z");
+    let events = await feed();
+    expect(types(events).sort()).toEqual([
+      ...Array(3).fill("invoice.payment_failed"),
+      ...Array(3).fill("payment.failed"),
+    ]);
+    const failed = events.find((e) => e.type === "payment.failed" && (e.data as { invoiceId: string }).invoiceId === ladder.id)!;
+    const [payment] = await listPayments(ctx(), c.viewer, ladder.id);
+    expect(failed.data).toEqual(presentPayment(payment!));
+    const failedInvoice = events.find((e) => e.type === "invoice.payment_failed" && (e.data as { id: string }).id === ladder.id)!;
+    expect(failedInvoice.data).toEqual(presentStatement(await getStatement(ctx(), c.viewer, ladder.id)));
+
+    // Due on 8 January: each invoice is announced overdue once, and each deployment goes past due.
+    await collect("2027-01-08T00:00:00.000Z");
+    events = await feed();
+    expect(types(events).sort()).toEqual([
+      ...Array(3).fill("deployment.transitioned"),
+      ...Array(3).fill("invoice.overdue"),
+    ]);
+    const pastDue = events.find((e) => e.type === "deployment.transitioned" && (e.data as { id: string }).id === ids[0])!;
+    expect(pastDue.data).toEqual(presentDeployment((await getDeployment(ctx(), c.viewer, ids[0]!)).deployment));
+    expect(pastDue.data).toMatchObject({ state: "past_due" });
+    await collect("2027-01-08T00:00:00.000Z");
+    expect(await feed()).toEqual([]);
+
+    // An operator's payment in full: the payment, the invoice paid, the deployment settled.
+    clock.set("2027-01-08T12:00:00.000Z");
+    const manual = await recordManualPayment(ctx(), operator, ladder.id, { amountCents: ladder.totalCents });
+    events = await feed();
+    expect(types(events)).toEqual(["payment.succeeded", "invoice.paid", "deployment.transitioned"]);
+    expect(events[0]!.data).toEqual(presentPayment(manual));
+    expect(events[1]!.data).toEqual(presentStatement(await getStatement(ctx(), c.viewer, ladder.id)));
+    expect(events[1]!.data).toMatchObject({ status: "paid", amountDueCents: 0 });
+    expect(events[2]!.data).toMatchObject({ id: ids[0], state: "active" });
+
+    // Voided and given up on: each its own event, then the settlement.
+    await voidInvoice(ctx(), operator, voided.id);
+    events = await feed();
+    expect(types(events)).toEqual(["invoice.voided", "deployment.transitioned"]);
+    expect(events[0]!.data).toMatchObject({ id: voided.id, status: "void" });
+    await markInvoiceUncollectible(ctx(), operator, lost.id);
+    events = await feed();
+    expect(types(events)).toEqual(["invoice.marked_uncollectible", "deployment.transitioned"]);
+    expect(events[0]!.data).toMatchObject({ id: lost.id, status: "uncollectible" });
+
+    // Refused changes write nothing.
+    expect(await codeOf(recordManualPayment(ctx(), operator, ladder.id, { amountCents: 1 }))).toBe("INVOICE_NOT_OPEN");
+    expect(await codeOf(voidInvoice(ctx(), operator, ladder.id))).toBe("INVOICE_NOT_OPEN");
+    expect(await feed()).toEqual([]);
+
+    // A charge that succeeds: the payment and the paid invoice.
+    await setPaymentMethod(ctx(), c.admin, c.tenantId, { provider: "sandbox", token: "tok_ok" }, providers);
+    await runRolloverPass(db.orm, { now: new Date("2027-02-01T00:00:00.000Z") });
+    expect(types(await feed())).toEqual(Array(3).fill("invoice.issued"));
+    await collect("2027-02-01T00:00:00.000Z");
+    expect(types(await feed()).sort()).toEqual([
+      ...Array(3).fill("invoice.paid"),
+      ...Array(3).fill("payment.succeeded"),
+    ]);
   });
 });

@@ -29,6 +29,7 @@ export const StatementSchema = new EntitySchema<Statement>({
     dueAt: { ...instant },
     paidAt: { ...instant, nullable: true },
     voidedAt: { ...instant, nullable: true },
+    overdueAt: { ...instant, nullable: true },
   },
   uniques: [{ name: "statements_subscription_period_unique", properties: ["subscriptionId", "periodStart"] }],
   indexes: [

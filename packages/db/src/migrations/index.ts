@@ -5,6 +5,7 @@ import { Migration20261201112200 } from "./Migration20261201112200.ts";
 import { Migration20261201122513 } from "./Migration20261201122513.ts";
 import { Migration20261201130000 } from "./Migration20261201130000.ts";
 import { Migration20261201133520 } from "./Migration20261201133520.ts";
+import { Migration20261201150000 } from "./Migration20261201150000.ts";
 
 export const migrationsList = [
   { name: "Migration20261125192613", class: Migration20261125192613 },
@@ -13,4 +14,5 @@ export const migrationsList = [
   { name: "Migration20261201122513", class: Migration20261201122513 },
   { name: "Migration20261201130000", class: Migration20261201130000 },
   { name: "Migration20261201133520", class: Migration20261201133520 },
+  { name: "Migration20261201150000", class: Migration20261201150000 },
 ];

@@ -8,14 +8,7 @@ import {
   unwrap,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import {
-  closePeriodsThrough,
-  DUE_WORK,
-  type DueWindow,
-  type DueWork,
-  type DueWorkCounts,
-  periodEnds,
-} from "../billing/due-work.ts";
+import { DUE_WORK, type DueWindow, type DueWork, type DueWorkCounts } from "../billing/due-work.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound } from "../shared/lookup.ts";
 import { sqlOn } from "../shared/sql.ts";
@@ -95,30 +88,7 @@ export async function advanceTestClock(
     const total: DueWorkCounts = { invoicesIssued: 0, transitionsMade: 0 };
     const instants: InstantVisited[] = [];
     let after: Date | null = null;
-    const others = sources.filter((source) => source !== periodEnds);
-    const coalesce = sources.includes(periodEnds) && sources.every((source) => !source.reactsToInvoices);
     for (;;) {
-      if (coalesce) {
-        const window = { after, upTo: to };
-        const nextEnd = await periodEnds.nextDue(em, tenant.id, window);
-        const nextOther = await nextInstant(em, others, tenant.id, window);
-        if (nextEnd !== null && (nextOther === null || nextEnd.getTime() < nextOther.getTime())) {
-          // Only period ends until the next other work: closed together, each invoice at its own
-          // period end, then listed instant by instant as if visited one by one.
-          const through = nextOther === null ? to : new Date(nextOther.getTime() - 1);
-          const issued = await closePeriodsThrough(em, scope, through);
-          const ends = [...issued.keys()].sort((a, b) => a - b);
-          for (const end of ends) {
-            const counts = { invoicesIssued: issued.get(end)!, transitionsMade: 0 };
-            instants.push({ at: new Date(Math.max(end, from.getTime())), ...counts });
-            add(total, counts);
-          }
-          const last = instants.at(-1)?.at ?? nextEnd;
-          await setClock(em, tenant, last.getTime() < nextEnd.getTime() ? nextEnd : last);
-          after = tenant.clockFrozenAt;
-          continue;
-        }
-      }
       // Work left due at an instant already visited was skipped there on purpose (a pass leaves
       // what it may not touch), so the next instant is strictly later.
       const due = await nextInstant(em, sources, tenant.id, { after, upTo: to });

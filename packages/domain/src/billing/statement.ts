@@ -169,6 +169,8 @@ export class Statement {
   dueAt!: Date;
   paidAt!: Date | null;
   voidedAt!: Date | null;
+  /** When collection announced it overdue (`invoice.overdue`, once); null until then. */
+  overdueAt!: Date | null;
 
   constructor(props: { [K in keyof Statement]: Statement[K] }) {
     Object.assign(this, props);

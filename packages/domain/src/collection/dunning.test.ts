@@ -23,6 +23,7 @@ function openInvoice(overrides: Partial<CollectionInvoice> = {}): CollectionInvo
     amountPaidCents: 0,
     issuedAt: ISSUED,
     dueAt: DUE,
+    overdueAt: null,
     lastAttempt: 0,
     attemptInFlight: false,
     permanentFailureMethodId: null,
@@ -127,9 +128,24 @@ describe("collection plan", () => {
     expect(dueCollectionWork(notYetDue, day(2)).settle).toBe(true);
   });
 
+  it("announces an invoice overdue once, at its due instant, and never one that is paid or not yet due", () => {
+    const before = dueCollectionWork(subject({ invoices: [openInvoice({ lastAttempt: 1 })] }), ISSUED);
+    expect(before.overdue).toEqual([]);
+    // Collection comes back at the due instant even when no retry or step falls there.
+    const laterLadder = { ...DEFAULT_DUNNING_POLICY, retryAfterDays: [2], pastDueAfterDays: 3 };
+    const quiet = subject({ invoices: [openInvoice({ lastAttempt: 1 })], policy: laterLadder });
+    expect(dueCollectionWork(quiet, ISSUED).nextAt?.toISOString()).toBe(DUE.toISOString());
+    expect(dueCollectionWork(quiet, DUE).overdue).toEqual(["inv-1"]);
+    const announced = subject({ invoices: [openInvoice({ lastAttempt: 1, overdueAt: DUE })], policy: laterLadder });
+    expect(dueCollectionWork(announced, day(1)).overdue).toEqual([]);
+    expect(dueCollectionWork(announced, DUE).nextAt?.toISOString()).toBe(day(2).toISOString());
+    const paid = subject({ invoices: [openInvoice({ status: "paid", amountPaidCents: 4900 })] });
+    expect(dueCollectionWork(paid, day(1)).overdue).toEqual([]);
+  });
+
   it("the override holds back every step and says so", () => {
     const held = dueCollectionWork(subject({ billingActionSuspended: true }), day(31));
-    expect(held).toMatchObject({ settle: false, transitions: [], charges: [], skipped: true });
+    expect(held).toMatchObject({ settle: false, transitions: [], overdue: [], charges: [], skipped: true });
   });
 
   it("archives a cancelled deployment after the retention, counted from cancellation", () => {

@@ -68,7 +68,7 @@ export const COLLECTION_ACTOR_ID = "billing-collection";
 export interface CollectionInvoice
   extends Pick<
     InvoiceState,
-    "id" | "number" | "status" | "totalCents" | "amountPaidCents" | "issuedAt" | "dueAt"
+    "id" | "number" | "status" | "totalCents" | "amountPaidCents" | "issuedAt" | "dueAt" | "overdueAt"
   > {
   /** The highest attempt number recorded on it (0: none yet). */
   readonly lastAttempt: number;
@@ -240,6 +240,8 @@ export interface DueCollectionWork {
   readonly settle: boolean;
   /** The ladder steps that have come, in order (several when the worker ran late). */
   readonly transitions: readonly PlannedTransition[];
+  /** Invoices to announce as overdue now (`invoice.overdue`, once each): open, money due, past dueAt. */
+  readonly overdue: readonly string[];
   /** Attempts to make now: at most one per invoice. */
   readonly charges: readonly { readonly invoiceId: string; readonly attempt: number }[];
   /** When collection next has something to do for this deployment after this work (null: nothing scheduled). */
@@ -259,13 +261,19 @@ export function dueCollectionWork(subject: CollectionSubject, now: Date): DueCol
   const dueCharges = planned
     .filter((a) => a.at.getTime() <= t)
     .map((a) => ({ invoiceId: a.invoiceId!, attempt: a.attempt! }));
-  const later = [...steps, ...planned].map((a) => a.at.getTime()).filter((at) => at > t);
+  const unannounced = owing(subject).filter((invoice) => invoice.overdueAt === null);
+  const overdue = unannounced.filter((invoice) => invoice.dueAt.getTime() <= t).map((invoice) => invoice.id);
+  const later = [...steps, ...planned, ...unannounced.map((invoice) => ({ at: invoice.dueAt }))]
+    .map((a) => a.at.getTime())
+    .filter((at) => at > t);
   const nextAt = later.length > 0 ? new Date(Math.min(...later)) : null;
   if (subject.billingActionSuspended) {
-    const skipped = settle || dueSteps.length > 0 || dueCharges.length > 0;
-    return { settle: false, transitions: [], charges: [], nextAt, skipped };
+    // The override holds every collection action on the deployment, its overdue notices included
+    // (sent at the first pass after it is lifted).
+    const skipped = settle || dueSteps.length > 0 || dueCharges.length > 0 || overdue.length > 0;
+    return { settle: false, transitions: [], overdue: [], charges: [], nextAt, skipped };
   }
-  return { settle, transitions: dueSteps, charges: dueCharges, nextAt, skipped: false };
+  return { settle, transitions: dueSteps, overdue, charges: dueCharges, nextAt, skipped: false };
 }
 
 export function settlementReason(

@@ -23,6 +23,7 @@ function invoice(totalCents: number, overrides: Partial<InvoiceState> = {}): Inv
     amountPaidCents: 0,
     issuedAt,
     voidedAt: null,
+    overdueAt: null,
     ...overrides,
   };
 }

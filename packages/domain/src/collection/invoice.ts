@@ -10,7 +10,16 @@ export const MAX_PAYMENT_TERMS_DAYS = 365;
 /** The invoice fields collection reads and changes (a narrower input than the whole statement). */
 export type InvoiceState = Pick<
   Statement,
-  "id" | "number" | "totalCents" | "status" | "amountPaidCents" | "issuedAt" | "dueAt" | "paidAt" | "voidedAt"
+  | "id"
+  | "number"
+  | "totalCents"
+  | "status"
+  | "amountPaidCents"
+  | "issuedAt"
+  | "dueAt"
+  | "paidAt"
+  | "voidedAt"
+  | "overdueAt"
 >;
 
 /** `totalCents − amountPaidCents` while open; 0 once paid, void or uncollectible. */
