@@ -45,8 +45,17 @@ describe.each(testBackends())("test clocks over the public API on %s", (backend)
   afterAll(() => h?.close());
 
   /** A sandbox tenant with an admin token (and a viewer), made over the API. */
-  async function sandbox(frozenAt: string) {
-    return h.tenant(`sandbox-${++n}`, { testClock: { frozenAt } });
+  /** Pays by `token` (the advance runs collection: `tok_ok` keeps the ladder out of billing tests). */
+  async function sandbox(frozenAt: string, token: string | null = "tok_ok") {
+    const t = await h.tenant(`sandbox-${++n}`, { testClock: { frozenAt } });
+    if (token) {
+      const r = await h.request("PUT", `/api/v1/tenants/${t.tenantId}/payment-method`, {
+        token: t.admin,
+        body: { provider: "sandbox", token },
+      });
+      expect(r.status).toBe(200);
+    }
+    return t;
   }
 
   async function deployment(token: string, opts: { trial?: boolean } = {}) {
