@@ -24,11 +24,7 @@ import pg from "pg";
 
 const [mode, countText, adminUrl] = process.argv.slice(2);
 const count = Number(countText);
-if (
-  (mode !== "advance" && mode !== "worker") ||
-  !Number.isInteger(count) ||
-  !adminUrl
-) {
+if ((mode !== "advance" && mode !== "worker") || !Number.isInteger(count) || !adminUrl) {
   console.error("usage: clock-run.ts <advance|worker> <count> <admin url>");
   process.exit(2);
 }

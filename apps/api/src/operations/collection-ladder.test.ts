@@ -40,7 +40,10 @@ const EXPECTED: Record<string, Expected> = {
   tok_declined: failingEveryTime("card_declined"),
   tok_insufficient_funds: failingEveryTime("insufficient_funds"),
   // A final failure: no retries on that card; the ladder runs.
-  tok_lost_card: { attempts: [{ at: iso(ISSUED), status: "failed", failureCode: "lost_card" }], ladder: LADDER },
+  tok_lost_card: {
+    attempts: [{ at: iso(ISSUED), status: "failed", failureCode: "lost_card" }],
+    ladder: LADDER,
+  },
   none: { attempts: [], ladder: LADDER },
 };
 
@@ -71,7 +74,8 @@ describe.each(testBackends())("the dunning ladder through the API with sandbox t
 
   const advance = (t: TenantTokens, to: string) =>
     call("POST", `/tenants/${t.tenantId}/clock/advance`, t.admin, { to });
-  const state = async (t: TenantTokens, id: string) => (await call("GET", `/deployments/${id}`, t.viewer)).deployment.state;
+  const state = async (t: TenantTokens, id: string) =>
+    (await call("GET", `/deployments/${id}`, t.viewer)).deployment.state;
   const firstInvoice = async (t: TenantTokens, id: string) =>
     (await call("GET", `/deployments/${id}/invoices?limit=200`, t.viewer)).items[0];
 
@@ -111,7 +115,9 @@ describe.each(testBackends())("the dunning ladder through the API with sandbox t
       );
 
       // The deployment's transitions, from the feed: as the system, at clock time, each once.
-      const transitions = (await feed(t, "deployment.transitioned")).filter((e) => e.data.id === deploymentId);
+      const transitions = (await feed(t, "deployment.transitioned")).filter(
+        (e) => e.data.id === deploymentId,
+      );
       expect(transitions.map((e) => ({ state: e.data.state, at: e.occurredAt }))).toEqual(expected.ladder);
       expect(await state(t, deploymentId)).toBe(expected.ladder.at(-1)?.state ?? "active");
 
@@ -164,7 +170,13 @@ describe.each(testBackends())("the dunning ladder through the API with sandbox t
       reason: "abuse report",
     });
     const invoice = await firstInvoice(t, deploymentId);
-    await call("POST", `/invoices/${invoice.id}/payments`, h.adminToken, { amountCents: invoice.totalCents }, 201);
+    await call(
+      "POST",
+      `/invoices/${invoice.id}/payments`,
+      h.adminToken,
+      { amountCents: invoice.totalCents },
+      201,
+    );
     expect(await state(t, deploymentId)).toBe("suspended");
     // Collection would have cancelled it 30 days after the due date; it leaves it alone now.
     await advance(t, iso(DUE + 31 * DAY));

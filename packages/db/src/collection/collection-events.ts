@@ -18,7 +18,11 @@ export interface InvoiceChange {
 }
 
 /** Records invoice events set-wise: the invoices' lines in one query, then one insert. */
-export async function recordInvoiceEvents(sql: Sql, changes: readonly InvoiceChange[], at: Date): Promise<void> {
+export async function recordInvoiceEvents(
+  sql: Sql,
+  changes: readonly InvoiceChange[],
+  at: Date,
+): Promise<void> {
   if (changes.length === 0) return;
   const rows = await sql(
     `select ${STATEMENT_LINE_COLUMNS} from statement_lines where statement_id = any($1::uuid[]) order by statement_id, position`,

@@ -309,7 +309,11 @@ export async function writeSystemTransitions(
         type: "deployment.transitioned",
         tenantId: deployment.tenantId,
         occurredAt: event.occurredAt,
-        data: { ...presentDeployment(deployment), state: event.toState, updatedAt: event.occurredAt.toISOString() },
+        data: {
+          ...presentDeployment(deployment),
+          state: event.toState,
+          updatedAt: event.occurredAt.toISOString(),
+        },
       }),
     ),
   );

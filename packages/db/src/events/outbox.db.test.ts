@@ -1,6 +1,16 @@
 import type { EventType } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runRolloverPass } from "../billing/rollover.ts";
+import { getStatement } from "../billing/statements.ts";
+import { runCollectionPass } from "../collection/collection-pass.ts";
+import {
+  listPayments,
+  markInvoiceUncollectible,
+  recordManualPayment,
+  voidInvoice,
+} from "../collection/payments.ts";
+import { defaultPaymentProviders } from "../collection/sandbox-provider.ts";
+import { setPaymentMethod } from "../collection/tenant-settings.ts";
 import {
   createDeployment,
   getDeployment,
@@ -29,11 +39,6 @@ import {
   waitForFeed,
 } from "../testing/index.ts";
 import { listEvents, type StoredEvent } from "./feed.ts";
-import { getStatement } from "../billing/statements.ts";
-import { runCollectionPass } from "../collection/collection-pass.ts";
-import { listPayments, markInvoiceUncollectible, recordManualPayment, voidInvoice } from "../collection/payments.ts";
-import { defaultPaymentProviders } from "../collection/sandbox-provider.ts";
-import { setPaymentMethod } from "../collection/tenant-settings.ts";
 
 describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
   let db: TestDatabase;
@@ -201,7 +206,13 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
     };
     const collect = (iso: string) => runCollectionPass(db.orm, { now: new Date(iso), providers });
     clock.set("2026-12-10T00:00:00.000Z");
-    await setPaymentMethod(ctx(), c.admin, c.tenantId, { provider: "sandbox", token: "tok_declined" }, providers);
+    await setPaymentMethod(
+      ctx(),
+      c.admin,
+      c.tenantId,
+      { provider: "sandbox", token: "tok_declined" },
+      providers,
+    );
     const ids: string[] = [];
     for (const slug of ["ladder", "voided", "lost"]) {
       const doc = await createDeployment(ctx(), c.admin, { slug, displayName: slug, region: "au-syd" });
@@ -222,10 +233,14 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
       ...Array(3).fill("invoice.payment_failed"),
       ...Array(3).fill("payment.failed"),
     ]);
-    const failed = events.find((e) => e.type === "payment.failed" && (e.data as { invoiceId: string }).invoiceId === ladder.id)!;
+    const failed = events.find(
+      (e) => e.type === "payment.failed" && (e.data as { invoiceId: string }).invoiceId === ladder.id,
+    )!;
     const [payment] = await listPayments(ctx(), c.viewer, ladder.id);
     expect(failed.data).toEqual(presentPayment(payment!));
-    const failedInvoice = events.find((e) => e.type === "invoice.payment_failed" && (e.data as { id: string }).id === ladder.id)!;
+    const failedInvoice = events.find(
+      (e) => e.type === "invoice.payment_failed" && (e.data as { id: string }).id === ladder.id,
+    )!;
     expect(failedInvoice.data).toEqual(presentStatement(await getStatement(ctx(), c.viewer, ladder.id)));
 
     // Due on 8 January: each invoice is announced overdue once, and each deployment goes past due.
@@ -235,8 +250,12 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
       ...Array(3).fill("deployment.transitioned"),
       ...Array(3).fill("invoice.overdue"),
     ]);
-    const pastDue = events.find((e) => e.type === "deployment.transitioned" && (e.data as { id: string }).id === ids[0])!;
-    expect(pastDue.data).toEqual(presentDeployment((await getDeployment(ctx(), c.viewer, ids[0]!)).deployment));
+    const pastDue = events.find(
+      (e) => e.type === "deployment.transitioned" && (e.data as { id: string }).id === ids[0],
+    )!;
+    expect(pastDue.data).toEqual(
+      presentDeployment((await getDeployment(ctx(), c.viewer, ids[0]!)).deployment),
+    );
     expect(pastDue.data).toMatchObject({ state: "past_due" });
     await collect("2027-01-08T00:00:00.000Z");
     expect(await feed()).toEqual([]);
@@ -262,7 +281,9 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
     expect(events[0]!.data).toMatchObject({ id: lost.id, status: "uncollectible" });
 
     // Refused changes write nothing.
-    expect(await codeOf(recordManualPayment(ctx(), operator, ladder.id, { amountCents: 1 }))).toBe("INVOICE_NOT_OPEN");
+    expect(await codeOf(recordManualPayment(ctx(), operator, ladder.id, { amountCents: 1 }))).toBe(
+      "INVOICE_NOT_OPEN",
+    );
     expect(await codeOf(voidInvoice(ctx(), operator, ladder.id))).toBe("INVOICE_NOT_OPEN");
     expect(await feed()).toEqual([]);
 

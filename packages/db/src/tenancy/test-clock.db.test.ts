@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DUE_WORK, type DueWork, periodEnds } from "../billing/due-work.ts";
 import { listDeploymentStatements } from "../billing/statements.ts";
+import { defaultPaymentProviders, type PaymentProviders } from "../collection/sandbox-provider.ts";
+import { setPaymentMethod } from "../collection/tenant-settings.ts";
 import { createDeployment, getDeployment, transitionDeployment } from "../deployments/deployments.ts";
 import { subscribe } from "../subscriptions/subscriptions.ts";
 import {
   codeOf,
   createTestDatabase,
   operator,
-  type TenantFixture,
   TestClock,
   type TestDatabase,
   tenantFixture,
@@ -15,8 +16,6 @@ import {
   testContext,
 } from "../testing/index.ts";
 import { advanceTestClock, getTestClock } from "./test-clock.ts";
-import { defaultPaymentProviders, type PaymentProviders } from "../collection/sandbox-provider.ts";
-import { setPaymentMethod } from "../collection/tenant-settings.ts";
 
 const at = (iso: string) => new Date(iso);
 

@@ -136,7 +136,10 @@ describe("collection plan", () => {
     const quiet = subject({ invoices: [openInvoice({ lastAttempt: 1 })], policy: laterLadder });
     expect(dueCollectionWork(quiet, ISSUED).nextAt?.toISOString()).toBe(DUE.toISOString());
     expect(dueCollectionWork(quiet, DUE).overdue).toEqual(["inv-1"]);
-    const announced = subject({ invoices: [openInvoice({ lastAttempt: 1, overdueAt: DUE })], policy: laterLadder });
+    const announced = subject({
+      invoices: [openInvoice({ lastAttempt: 1, overdueAt: DUE })],
+      policy: laterLadder,
+    });
     expect(dueCollectionWork(announced, day(1)).overdue).toEqual([]);
     expect(dueCollectionWork(announced, DUE).nextAt?.toISOString()).toBe(day(2).toISOString());
     const paid = subject({ invoices: [openInvoice({ status: "paid", amountPaidCents: 4900 })] });
