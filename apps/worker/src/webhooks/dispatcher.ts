@@ -35,6 +35,8 @@ class Attempts {
   private recording: Promise<void> | null = null;
   attempted = 0;
   succeeded = 0;
+  /** Attempts answered so far (their slots freed): a claim made before one was answered saw it busy. */
+  answered = 0;
 
   constructor(
     private readonly orm: Orm,
@@ -58,6 +60,7 @@ class Attempts {
         void this.record();
       })
       .finally(() => {
+        this.answered += 1;
         this.inFlight.delete(delivery.deliveryId);
         const left = (this.perEndpoint.get(delivery.endpointId) ?? 1) - 1;
         if (left === 0) this.perEndpoint.delete(delivery.endpointId);
@@ -146,8 +149,11 @@ export async function deliverDueWebhooks(
   while ((await fanOutEvents(orm, options.now())) > 0);
   const attempts = new Attempts(orm, sender, logger, options.now);
   for (;;) {
+    const answeredBefore = attempts.answered;
     const claimed = await claim(orm, attempts, settings, options.now());
     if (claimed === 0) {
+      // Slots freed while the claim ran: it saw them busy, so its "nothing" proves nothing yet.
+      if (attempts.answered !== answeredBefore) continue;
       if (attempts.inFlight.size === 0) break;
       await Promise.race(attempts.inFlight.values());
       // Let the answers arriving together free their slots, so claims come in batches.
