@@ -114,6 +114,7 @@ if (values.once) {
   });
   const webhooks = startWebhookDelivery(database.orm, logger.child({ component: "webhooks" }), {
     allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+    metrics,
   });
   onShutdown(logger, [
     () => scheduler.stop(),
