@@ -57,7 +57,7 @@ try {
   (globalThis as { gc?: () => void }).gc?.();
 
   const started = performance.now();
-  let statements = 0;
+  let invoices = 0;
   if (mode !== "worker") {
     const stopAtEach: DueWork = {
       name: "stop at each period end",
@@ -69,14 +69,14 @@ try {
     const operator = { id: "bench", role: "platform_admin", tenantId: null } as const;
     const ctx = useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
     const summary = await advanceTestClock(ctx, operator, tenantId, end, sources);
-    statements = summary.invoicesIssued;
+    invoices = summary.invoicesIssued;
   } else {
     const summary = await runRolloverPass(orm, { now: end });
-    statements = summary.statementsIssued;
+    invoices = summary.invoicesIssued;
   }
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
-    `${JSON.stringify({ mode, subscriptions: count, statements, seconds: Math.round(seconds * 1000) / 1000 })}\n`,
+    `${JSON.stringify({ mode, subscriptions: count, invoices, seconds: Math.round(seconds * 1000) / 1000 })}\n`,
   );
 } finally {
   await orm.close(true);

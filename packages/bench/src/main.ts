@@ -25,7 +25,7 @@ const out = fileURLToPath(new URL("../../../BENCHMARKS.md", import.meta.url));
 interface Run {
   mode: "orm" | "sql";
   subscriptions: number;
-  statements: number;
+  invoices: number;
   lines: number;
   seconds: number;
   perSecond: number;
@@ -172,7 +172,7 @@ const webhooks = await webhookBenchmark(adminUrl);
 const table = results
   .map(
     ({ size, orm, sql }) =>
-      `| ${size.toLocaleString("en")} | ${orm.perSecond.toLocaleString("en")} /s (${orm.seconds} s) | ${sql.perSecond.toLocaleString("en")} /s (${sql.seconds} s) | ${Math.round((orm.perSecond * 100) / sql.perSecond)}% | ${orm.peakRssMb} MiB / ${orm.peakHeapMb} MiB | ${orm.statements.toLocaleString("en")} / ${orm.lines.toLocaleString("en")} |`,
+      `| ${size.toLocaleString("en")} | ${orm.perSecond.toLocaleString("en")} /s (${orm.seconds} s) | ${sql.perSecond.toLocaleString("en")} /s (${sql.seconds} s) | ${Math.round((orm.perSecond * 100) / sql.perSecond)}% | ${orm.peakRssMb} MiB / ${orm.peakHeapMb} MiB | ${orm.invoices.toLocaleString("en")} / ${orm.lines.toLocaleString("en")} |`,
   )
   .join("\n");
 
@@ -189,14 +189,14 @@ Node ${process.version}, ${pgVersion}.
 ## Worker rollover
 
 Every subscription has one due period (a full billable month) on \`studio\` with two add-ons, so each
-run writes one statement and three lines per subscription and advances every period.
+run writes one invoice and three lines per subscription and advances every period.
 
 - **worker**: \`runRolloverPass\` — the production path: batches of 1,000 claimed with
-  \`FOR UPDATE SKIP LOCKED\`, statements computed by the domain's pure function, written set-wise.
-- **baseline**: the floor — the same writes as three set-based SQL statements in one transaction,
+  \`FOR UPDATE SKIP LOCKED\`, invoices computed by the domain's pure function, written set-wise.
+- **baseline**: the floor — the same writes as three set-based SQL queries in one transaction,
   amounts taken as full-period prices, no per-row logic, no batching.
 
-| subscriptions | worker | set-based SQL baseline | worker / baseline | worker peak RSS / heap | statements / lines |
+| subscriptions | worker | set-based SQL baseline | worker / baseline | worker peak RSS / heap | invoices / lines |
 |---|---|---|---|---|---|
 ${table}
 
@@ -237,8 +237,8 @@ first checks that it answers with the API's very bytes. The lists are \`GET /dep
 The load average column is \`uptime\`'s one-minute figure at the start → the end of each group.
 
 The bare baseline (\`bare-server.ts\`) is \`node:http\` + \`pg\` with no framework, validation or
-ORM, running **the very same SQL statements** as the API (\`@arcadia/db/statements\`: one prepared
-statement for the document, the same statements for each write) and the same five-second token
+ORM, running **the very same SQL queries** as the API (\`@arcadia/db/queries/*\`: one prepared
+query for the document, the same queries for each write) and the same five-second token
 cache, so the ratio measures what the stack around the SQL costs: routing, validation of input and
 output, auth, the use case and its domain rules, mapping and presenting.
 
@@ -251,8 +251,8 @@ From the reads issue (15): the document read ≥ 70% of the floor with p99 < 20 
 connections, over REST and tRPC; each list ≥ 60% of its floor.
 What they rest on: the hot paths run plain SQL on connections borrowed from the ORM's pool
 (\`withConnection\`/\`inTransaction\` in \`packages/db/src/shared/sql.ts\`) around the domain's
-rules; the document is one prepared statement with JSON aggregates; subscribing is one lookup and
-one insert statement; REST bodies are read straight from Node's request; no unit of work is forked
+rules; the document is one prepared query with JSON aggregates; subscribing is one lookup and
+one insert query; REST bodies are read straight from Node's request; no unit of work is forked
 unless a use case needs one; tokens are cached for five seconds; plain tRPC queries are answered
 by the API's own dispatch (\`apps/api/src/trpc/direct.ts\`, held byte-identical to tRPC's adapter
 by a generated test) instead of the adapter, which cost more CPU than the read itself.

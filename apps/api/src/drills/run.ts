@@ -32,14 +32,14 @@ if (only === undefined || only === "worker-kill") {
   log("drill 4: worker killed with SIGKILL repeatedly during a large rollover, then racing workers");
   const kills = await workerKillDrill(log);
   log(JSON.stringify(kills));
-  check(kills.duplicates === 0, "exactly one statement per (subscription, period)");
+  check(kills.duplicates === 0, "exactly one invoice per (subscription, period)");
   check(
-    kills.statements === kills.expectedStatements,
-    `every due period billed (${kills.statements}/${kills.expectedStatements})`,
+    kills.invoices === kills.expectedInvoices,
+    `every due period billed (${kills.invoices}/${kills.expectedInvoices})`,
   );
   check(kills.wrongAmounts === 0, "every amount right");
   check(kills.killed >= 3, `killed mid-run ${kills.killed} times`);
-  check(kills.orphanStatements === 0, "no statement without its lines");
+  check(kills.orphanInvoices === 0, "no invoice without its lines");
   check(kills.periodsNotAdvanced === 0, "every subscription's period advanced to the one in progress");
   check(
     kills.racerExitCodes.every((c) => c === 0),
@@ -84,11 +84,11 @@ if (only === undefined || only === "topology") {
     );
     check(topology.duplicateInvoices === 0, "exactly one invoice per (subscription, period)");
     check(
-      topology.statements === topology.expectedStatements,
-      `every due period billed (${topology.statements}/${topology.expectedStatements})`,
+      topology.invoices === topology.expectedInvoices,
+      `every due period billed (${topology.invoices}/${topology.expectedInvoices})`,
     );
     check(
-      topology.billedAtWorkerKill > 0 && topology.billedAtWorkerKill < topology.expectedStatements,
+      topology.billedAtWorkerKill > 0 && topology.billedAtWorkerKill < topology.expectedInvoices,
       `a worker was killed mid-run (${topology.billedAtWorkerKill} billed)`,
     );
     check(topology.finalPassExit === 0, "the final pass exited 0");

@@ -101,8 +101,8 @@ export const periodEnds: DueWork = {
   async run(em, scope, at) {
     let invoicesIssued = 0;
     for (;;) {
-      const { claimed, statements } = await rollOverBatch(em, at, BATCH, 24, scope);
-      invoicesIssued += statements.length;
+      const { claimed, invoices } = await rollOverBatch(em, at, BATCH, 24, scope);
+      invoicesIssued += invoices.length;
       if (claimed === 0) break;
     }
     return { invoicesIssued };
@@ -121,8 +121,8 @@ export async function closePeriodsThrough(
 ): Promise<Map<number, number>> {
   const issuedAt = new Map<number, number>();
   for (;;) {
-    const { claimed, statements } = await rollOverBatch(em, upTo, BATCH, 24, scope, "at period end");
-    for (const s of statements) {
+    const { claimed, invoices } = await rollOverBatch(em, upTo, BATCH, 24, scope, "at period end");
+    for (const s of invoices) {
       const end = s.periodEnd.getTime();
       issuedAt.set(end, (issuedAt.get(end) ?? 0) + 1);
     }

@@ -7,15 +7,15 @@ import {
   type DeploymentEvent,
   type DunningPolicy,
   followDeploymentState,
+  Invoice,
   Payment,
-  Statement,
   type SubscriptionStatus,
   transitionDeployment,
   unwrap,
 } from "@arcadia/domain";
 import { deploymentFromRow } from "../deployments/document-read-model.ts";
+import { DEPLOYMENT_COLUMNS } from "../deployments/queries.ts";
 import { instant, instantOrNull, type Row, type Sql } from "../shared/sql.ts";
-import { DEPLOYMENT_COLUMNS } from "../statements.ts";
 
 /** How long a claimed payment attempt is left to the worker that made it before another reconciles it. */
 export const ATTEMPT_LEASE_MS = 60_000;
@@ -42,9 +42,9 @@ export const INVOICE_COLUMNS = (alias: string) =>
     .map((c) => `${alias}.${c}`)
     .join(", ");
 
-/** One row shape, one mapper: a statements row as the domain's Statement. */
-export function invoiceFromRow(row: Row): Statement {
-  return new Statement({
+/** One row shape, one mapper: a invoices row as the domain's Invoice. */
+export function invoiceFromRow(row: Row): Invoice {
+  return new Invoice({
     id: row.id as string,
     number: row.number as string,
     tenantId: row.tenant_id as string,
@@ -54,7 +54,7 @@ export function invoiceFromRow(row: Row): Statement {
     periodEnd: instant(row.period_end),
     currency: row.currency as string,
     totalCents: Number(row.total_cents),
-    status: row.status as Statement["status"],
+    status: row.status as Invoice["status"],
     amountPaidCents: Number(row.amount_paid_cents),
     issuedAt: instant(row.issued_at),
     dueAt: instant(row.due_at),
@@ -110,7 +110,7 @@ export interface PaymentMethodRef {
 export interface LoadedSubject {
   readonly deployment: Deployment;
   readonly subject: CollectionSubject;
-  readonly invoices: ReadonlyMap<string, Statement>;
+  readonly invoices: ReadonlyMap<string, Invoice>;
   readonly paymentMethod: PaymentMethodRef | null;
   readonly tenantSlug: string;
 }
@@ -162,9 +162,9 @@ export async function loadCollectionSubjects(
   return deployments.map((row) => {
     const deployment = deploymentFromRow(row);
     const rows = invoicesOf.get(deployment.id) ?? [];
-    const statements = new Map(rows.map((r) => [r.id as string, invoiceFromRow(r)]));
+    const invoices = new Map(rows.map((r) => [r.id as string, invoiceFromRow(r)]));
     const collectionInvoices: CollectionInvoice[] = rows.map((r) => ({
-      ...statements.get(r.id as string)!,
+      ...invoices.get(r.id as string)!,
       lastAttempt: Number(r.last_attempt),
       attemptInFlight: Boolean(r.in_flight),
       permanentFailureMethodId: (r.permanent_failure_method_id as string | null) ?? null,
@@ -178,7 +178,7 @@ export async function loadCollectionSubjects(
       : null;
     return {
       deployment,
-      invoices: statements,
+      invoices: invoices,
       paymentMethod,
       tenantSlug: row.tenant_slug as string,
       subject: {

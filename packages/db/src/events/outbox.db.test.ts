@@ -148,9 +148,9 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
     const events = await newEvents();
     const count = (type: EventType) => events.filter((e) => e.type === type).length;
     expect(count("deployment.transitioned")).toBe(summary.trialsConverted);
-    expect(count("invoice.issued")).toBe(summary.statementsIssued);
-    expect(summary.statementsIssued).toBeGreaterThan(1);
-    expect(events).toHaveLength(summary.trialsConverted + summary.statementsIssued);
+    expect(count("invoice.issued")).toBe(summary.invoicesIssued);
+    expect(summary.invoicesIssued).toBeGreaterThan(1);
+    expect(events).toHaveLength(summary.trialsConverted + summary.invoicesIssued);
     const converted = events.find(
       (e) => e.type === "deployment.transitioned" && (e.data as { id: string }).id === trial.id,
     );
