@@ -73,7 +73,7 @@ try {
 }
 
 /**
- * The floor: the same writes (a invoice per due subscription, a line per plan and add-on, the
+ * The floor: the same writes (an invoice per due subscription, a line per plan and add-on, the
  * period advanced) as three set-based queries in one transaction, with full-period amounts and
  * no per-row logic at all.
  */

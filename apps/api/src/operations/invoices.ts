@@ -44,7 +44,7 @@ export const getInvoiceOp = operation({
   method: "get",
   path: "/invoices/{id}",
   status: 200,
-  summary: "A invoice with its lines",
+  summary: "An invoice with its lines",
   access: "any",
   input: C.ZGetInvoiceRequest,
   output: C.ZInvoice,

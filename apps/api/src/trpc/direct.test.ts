@@ -24,7 +24,7 @@ describe.each(testBackends())("direct tRPC queries on %s", (backend) => {
   let reference: ReturnType<typeof newApp>;
   let tokens: string[];
   let ids: string[];
-  /** Ids the generated inputs draw from: deployments, a invoice, tenants, unknown, malformed. */
+  /** Ids the generated inputs draw from: deployments, an invoice, tenants, unknown, malformed. */
   let pool: string[];
 
   beforeAll(async () => {

@@ -15,7 +15,7 @@ import { instant, instantOrNull, sqlOn } from "../shared/sql.ts";
 
 /**
  * The SQL of the worker's passes: it claims, loads and writes; every decision (which period is
- * due, which plan change applies, what a invoice says) is the domain's `closeDuePeriods`.
+ * due, which plan change applies, what an invoice says) is the domain's `closeDuePeriods`.
  */
 
 /**
@@ -209,7 +209,7 @@ export async function claimDueSubscriptions(
   }));
 }
 
-/** A invoice of the batch with the tenant it is issued to. */
+/** An invoice of the batch with the tenant it is issued to. */
 export interface InvoiceToNumber {
   readonly subscriptionId: string;
   readonly tenantId: string;
@@ -291,7 +291,7 @@ export async function allocateInvoiceNumbers(
 }
 
 /**
- * Writes the invoices and their lines and advances the periods, in one round trip. A invoice
+ * Writes the invoices and their lines and advances the periods, in one round trip. An invoice
  * that already exists for its (subscription, period) is kept as it was and its lines are not
  * written, and the period still advances, so a repair run never bills twice. Returns the ids of
  * the invoices actually inserted.

@@ -42,7 +42,7 @@ export const INVOICE_COLUMNS = (alias: string) =>
     .map((c) => `${alias}.${c}`)
     .join(", ");
 
-/** One row shape, one mapper: a invoices row as the domain's Invoice. */
+/** One row shape, one mapper: a `statements` row as the domain's Invoice. */
 export function invoiceFromRow(row: Row): Invoice {
   return new Invoice({
     id: row.id as string,

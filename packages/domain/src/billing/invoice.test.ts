@@ -186,7 +186,7 @@ describe("invoiceForPeriod", () => {
     expect(s.totalCents).toBe(4900);
   });
 
-  it("keeps a invoice with no lines and total 0 when nothing was billable", () => {
+  it("keeps an invoice with no lines and total 0 when nothing was billable", () => {
     const s = invoiceForPeriod(input({ events: events(["paused", "2026-10-01T00:00:00Z"]) }));
     expect(s.lines).toEqual([]);
     expect(s.totalCents).toBe(0);

@@ -70,7 +70,7 @@ function inForce(changes: readonly BilledPlanChange[]): BilledPlanChange[] {
   return changes.filter((change) => change.supersededAt === null).sort(inEffectOrder);
 }
 
-/** The plan-change log as the segments a invoice bills: each version from when it took effect. */
+/** The plan-change log as the segments an invoice bills: each version from when it took effect. */
 function planSegments(changes: readonly BilledPlanChange[]): PlanSegmentSource[] {
   return inForce(changes).map((change) => ({
     effectiveAt: change.effectiveAt,
