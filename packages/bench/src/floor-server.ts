@@ -1,5 +1,5 @@
 // The stronger floor for reads: node:http + pg and nothing else. PostgreSQL builds each answer as
-// JSON text in the contract's shape (`@arcadia/db/json-reads`, one named prepared statement per
+// JSON text in the contract's shape (`@arcadia/db/json-reads`, one named prepared query per
 // read), and the text goes to the socket as it arrives: no rows parsed into objects, no mapping,
 // presenting or stringify. Tokens are cached for five seconds, as the API does. What a read costs
 // here is what this machine needs at the least to serve it; `bare-server.ts` (rows → objects →

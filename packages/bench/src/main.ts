@@ -229,7 +229,7 @@ earlier runs).
 
 Reads are also measured against a **stronger floor** (\`floor-server.ts\`): \`node:http\` + \`pg\`
 with the same five-second token cache, where PostgreSQL builds each answer as JSON text in the
-contract's shape with one named prepared statement (\`@arcadia/db/json-reads\`, the statements the
+contract's shape with one named prepared query (\`@arcadia/db/json-reads\`, the queries the
 API runs) and the text goes to the socket untouched: no rows parsed into objects, no mapping,
 presenting or stringify. It is what this machine can do for a read at the least; the benchmark
 first checks that it answers with the API's very bytes. The lists are \`GET /deployments?limit=50\`

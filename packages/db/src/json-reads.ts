@@ -1,7 +1,7 @@
 // The API's hottest reads as JSON text built by PostgreSQL in the contract's shape: the deployment
 // document and the two main lists. The text is passed to the client as it comes, with no parse,
-// mapping, presenting or stringify in between. Free of imports (like statements.ts), so the bench's
-// floor server runs the very same statements.
+// mapping, presenting or stringify in between. Free of imports (like the `<area>/queries.ts` modules), so the bench's
+// floor server runs the very same queries.
 //
 // The shape is the one the presenters (presenters/presenters.ts) write from entities:
 // `json-reads.db.test.ts` generates fixtures and requires the two to be byte-identical. So every
@@ -9,7 +9,7 @@
 // (milliseconds, `Z`), decimals as `normalizeDecimal` writes them, and objects and arrays are
 // compact (`row_to_json`/`array_to_json`, never `json_build_object`/`json_agg`, which add spaces).
 
-/** A statement prepared by name (see statements.ts: `Prepared`). */
+/** A query prepared by name (see shared/prepared.ts: `Prepared`). */
 export interface JsonRead {
   readonly name: string;
   readonly text: string;
@@ -184,7 +184,7 @@ const LINE: Fields = [
 ];
 
 /**
- * `presentStatement` over the statements row `s`. `amountDueCents` is the domain's `amountDue`
+ * `presentInvoice` over the `statements` row `s`. `amountDueCents` is the domain's `amountDue`
  * (`collection/invoice.ts`: what is unpaid while open, else 0); the generated test holds them equal.
  */
 const INVOICE: Fields = [
@@ -235,7 +235,7 @@ function page(
   };
 }
 
-/** Which filters a list request has: each combination is a statement of its own (indexes stay usable). */
+/** Which filters a list request has: each combination is a query of its own (indexes stay usable). */
 export interface DeploymentFilters {
   readonly tenant: boolean;
   readonly state: boolean;
