@@ -18,6 +18,7 @@ try {
   const webhooks = withScheduler
     ? startWebhookDelivery(api.database.orm, logger.child({ component: "webhooks" }), {
         allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+        metrics: api.metrics,
       })
     : null;
   // In-flight requests finish, the worker finishes (or rolls back) its batch and records the

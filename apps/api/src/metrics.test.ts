@@ -91,7 +91,7 @@ describe("GET /metrics", () => {
       metrics,
     });
     const text = await metrics.text();
-    expect(summary.statementsIssued).toBe(6);
+    expect(summary.invoicesIssued).toBe(6);
     expect(sample(text, "arcadia_worker_items_total", { pass: "rollover", item: "invoices_issued" })).toBe(6);
     expect(sample(text, "arcadia_worker_items_total", { pass: "rollover", item: "transitions" })).toBe(
       summary.trialsConverted,

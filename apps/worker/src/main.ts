@@ -82,7 +82,7 @@ if (values.once) {
     `${JSON.stringify({
       msg: "rollover summary",
       now: now.toISOString(),
-      statementsIssued: summary.statementsIssued,
+      invoicesIssued: summary.invoicesIssued,
       totalsByCurrency: summary.totalsByCurrency,
       trialsConverted: summary.trialsConverted,
       skippedByOverride: summary.skippedByOverride,
@@ -114,6 +114,7 @@ if (values.once) {
   });
   const webhooks = startWebhookDelivery(database.orm, logger.child({ component: "webhooks" }), {
     allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+    metrics,
   });
   onShutdown(logger, [
     () => scheduler.stop(),

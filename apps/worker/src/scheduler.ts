@@ -73,7 +73,7 @@ export async function runCollection(
  * count (charges and deliveries join here as their passes report them).
  */
 export const ROLLOVER_ITEMS: Record<string, (summary: RolloverSummary) => number> = {
-  invoices_issued: (s) => s.statementsIssued,
+  invoices_issued: (s) => s.invoicesIssued,
   transitions: (s) => s.trialsConverted,
   skipped_by_override: (s) => s.skippedByOverride,
 };

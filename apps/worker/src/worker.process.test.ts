@@ -55,9 +55,9 @@ describe.each(testBackends({ pooled: true }))("worker processes on %s", (backend
   });
   afterAll(() => db?.close());
 
-  // Up to 3 minutes: five racing processes over 6,000 statements, each batch also recording its
+  // Up to 3 minutes: five racing processes over 6,000 invoices, each batch also recording its
   // invoice.issued events; on the embedded database on a busy shared machine this outgrew 60 s.
-  it("survives SIGKILL mid-run; racing reruns finish with exactly one statement per subscription and period", async () => {
+  it("survives SIGKILL mid-run; racing reruns finish with exactly one invoice per subscription and period", async () => {
     const victim = startWorker(db.env, ["--batch-size", "10"]);
     const deadline = Date.now() + 60_000;
     while ((await count(db, "select count(*) as n from statements")) === 0 && Date.now() < deadline) {
@@ -68,7 +68,7 @@ describe.each(testBackends({ pooled: true }))("worker processes on %s", (backend
     const afterKill = await count(db, "select count(*) as n from statements");
     expect(afterKill).toBeGreaterThan(0);
     expect(afterKill).toBeLessThan(COUNT * PERIODS.length);
-    // Every batch is all-or-nothing: no statement without its lines, no period advanced without its statement.
+    // Every batch is all-or-nothing: no invoice without its lines, no period advanced without its invoice.
     expect(
       await count(
         db,
@@ -84,7 +84,7 @@ describe.each(testBackends({ pooled: true }))("worker processes on %s", (backend
     const results = await Promise.all(racers.map((r) => r.done));
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     const issued = results.map(
-      (r) => JSON.parse(r.stdout.trim().split("\n").at(-1)!).statementsIssued as number,
+      (r) => JSON.parse(r.stdout.trim().split("\n").at(-1)!).invoicesIssued as number,
     );
     expect(afterKill + issued.reduce((a, b) => a + b, 0)).toBe(COUNT * PERIODS.length);
 
@@ -119,7 +119,7 @@ describe.each(testBackends({ pooled: true }))("worker processes on %s", (backend
     expect(code).toBe(0);
     const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
     expect(summary).toMatchObject({
-      statementsIssued: 0,
+      invoicesIssued: 0,
       totalsByCurrency: {},
       trialsConverted: 0,
       skippedByOverride: 0,

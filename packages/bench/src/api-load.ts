@@ -3,12 +3,14 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import {
   connect,
   ensureBootstrapToken,
   migrateAndSeed,
   newId,
+  runRolloverPass,
   transitionDeployment,
   useCaseContext,
 } from "@arcadia/db";
@@ -30,6 +32,9 @@ export const TURN_SECONDS = 1;
  */
 export const WARMUP_SECONDS = 3;
 const DEPLOYMENTS = 256;
+/** The two main lists, a page of 50 (of 512 deployments and 256–512 invoices). */
+export const LIST_DEPLOYMENTS = "/api/v1/deployments?limit=50";
+export const LIST_INVOICES = "/api/v1/invoices?limit=50";
 
 async function startServer(
   script: string,
@@ -53,10 +58,17 @@ async function startServer(
 }
 
 export interface ApiBenchResult {
-  readonly read: { api: LoadResult; trpc: LoadResult; bare: LoadResult };
+  readonly read: { api: LoadResult; trpc: LoadResult; bare: LoadResult; floor: LoadResult };
+  readonly deploymentList: { api: LoadResult; trpc: LoadResult; floor: LoadResult };
+  readonly invoiceList: { api: LoadResult; trpc: LoadResult; floor: LoadResult };
   readonly unsaturated: { api: LoadResult; bare: LoadResult };
   readonly write: { api: LoadResult; bare: LoadResult };
   readonly subscribe: { api: LoadResult; bare: LoadResult };
+  /** Each group's load average (1 min) at its start → its end. */
+  readonly loads: Record<
+    "read" | "deploymentList" | "invoiceList" | "unsaturated" | "write" | "subscribe",
+    string
+  >;
 }
 
 export async function apiBenchmark(adminUrl: string, seconds: number): Promise<ApiBenchResult> {
@@ -75,6 +87,14 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
       createdAt: new Date(),
       addonCodes: ["storage_50gb", "compute_2vcpu"],
     });
+    // Invoices for the invoice list: a second tenant's subscriptions began 40 days ago, so the
+    // worker issues each one or two (three lines each); the first tenant's periods are not due.
+    await seedSubscriptions(orm, {
+      count: DEPLOYMENTS,
+      createdAt: new Date(Date.now() - 40 * 86_400_000),
+      addonCodes: ["storage_50gb", "compute_2vcpu"],
+    });
+    await runRolloverPass(orm, { now: new Date() });
     const token = `bench-${newId()}`;
     const ctx = () => useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
     await ensureBootstrapToken(ctx(), token);
@@ -92,7 +112,8 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const api = await startServer("src/api-server.ts", url.toString());
     const bare = await startServer("src/bare-server.ts", url.toString());
-    servers.push(api.child, bare.child);
+    const floor = await startServer("src/floor-server.ts", url.toString());
+    servers.push(api.child, bare.child, floor.child);
     const pick = (lane: number, i: number) => ids[(lane * 7 + i) % ids.length]!;
 
     // Both must serve the same document before their speeds mean anything.
@@ -109,6 +130,13 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
     };
     const [ours, theirs] = [await shapeOf(api.base), await shapeOf(bare.base)];
     if (ours !== theirs) throw new Error(`the bare server serves another document: ${theirs} vs ${ours}`);
+    // The floor answers with the API's very bytes.
+    for (const path of [`/api/v1/deployments/${ids[0]}`, LIST_DEPLOYMENTS, LIST_INVOICES]) {
+      const [a, f] = await Promise.all(
+        [api.base, floor.base].map(async (base) => (await fetch(base + path, { headers })).text()),
+      );
+      if (a !== f) throw new Error(`the floor server answers ${path} differently:\n${f}\nvs\n${a}`);
+    }
 
     const auth = { authorization: headers.authorization };
     const readOne = (lane: number, i: number) => ({
@@ -116,14 +144,20 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
       path: `/api/v1/deployments/${pick(lane, i)}`,
     });
     // Every contender of a group is warmed up first (JIT compilation, pools, caches), unmeasured.
-    const compare = <K extends string>(contenders: Record<K, Contender>, connections = CONNECTIONS) =>
-      interleaved(contenders, {
+    // The machine's load average (`uptime`, 1 min) is noted at each group's start and end.
+    const compare = async <K extends string>(contenders: Record<K, Contender>, connections = CONNECTIONS) => {
+      const before = loadavg()[0]!;
+      const result = await interleaved(contenders, {
         seconds,
         turn: TURN_SECONDS,
         connections,
         headers: auth,
         warmup: WARMUP_SECONDS,
       });
+      loads.push(`${before.toFixed(1)}→${loadavg()[0]!.toFixed(1)}`);
+      return result;
+    };
+    const loads: string[] = [];
     const read = await compare({
       api: { port: api.port, next: readOne },
       // What the typed client (httpBatchLink) sends for one query: a batch of one.
@@ -135,7 +169,22 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
         }),
       },
       bare: { port: bare.port, next: readOne },
+      floor: { port: floor.port, next: readOne },
     });
+    const listOf = (path: string, procedure: string) =>
+      compare({
+        api: { port: api.port, next: () => ({ method: "GET", path }) },
+        trpc: {
+          port: api.port,
+          next: () => ({
+            method: "GET",
+            path: `/trpc/${procedure}?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { limit: 50 } }))}`,
+          }),
+        },
+        floor: { port: floor.port, next: () => ({ method: "GET", path }) },
+      });
+    const deploymentList = await listOf(LIST_DEPLOYMENTS, "deployments.list");
+    const invoiceList = await listOf(LIST_INVOICES, "invoices.list");
     // Latency without queueing: few enough connections that neither server is saturated.
     const unsaturated = await compare(
       { api: { port: api.port, next: readOne }, bare: { port: bare.port, next: readOne } },
@@ -199,7 +248,23 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
       api: { port: api.port, next: subscriber(apiPool) },
       bare: { port: bare.port, next: subscriber(barePool) },
     });
-    return { read, unsaturated, write, subscribe };
+    const [readLoad, deploymentListLoad, invoiceListLoad, unsaturatedLoad, writeLoad, subscribeLoad] = loads;
+    return {
+      read,
+      deploymentList,
+      invoiceList,
+      unsaturated,
+      write,
+      subscribe,
+      loads: {
+        read: readLoad!,
+        deploymentList: deploymentListLoad!,
+        invoiceList: invoiceListLoad!,
+        unsaturated: unsaturatedLoad!,
+        write: writeLoad!,
+        subscribe: subscribeLoad!,
+      },
+    };
   } finally {
     for (const child of servers) child.kill("SIGTERM");
     await orm.close(true);

@@ -6,6 +6,8 @@ const url =
   process.env.TEST_DATABASE_URL ??
   "postgres://postgres@127.0.0.1:5432/postgres";
 const result = await apiBenchmark(url, Number(process.argv[2] ?? 5));
-for (const [path, runs] of Object.entries(result)) {
-  for (const [name, run] of Object.entries(runs)) console.log(path, name, JSON.stringify(run));
+const { loads, ...groups } = result;
+for (const [group, runs] of Object.entries(groups)) {
+  for (const [name, run] of Object.entries(runs)) console.log(group, name, JSON.stringify(run));
+  console.log(group, "load average", loads[group as keyof typeof loads]);
 }

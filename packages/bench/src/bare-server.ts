@@ -1,5 +1,5 @@
 // The bare baseline: node:http + pg, no framework, no ORM, no validation library. It runs the very
-// statements the API runs (`@arcadia/db/statements`, prepared the same way) for the deployment
+// queries the API runs (`@arcadia/db/queries/*`, prepared the same way) for the deployment
 // document, transitions and subscribes, with the same five-second token cache, so what the
 // benchmark compares is the stack around the SQL: routing, validation, auth, use cases, mapping.
 import { createHash, randomUUID } from "node:crypto";
@@ -7,13 +7,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import {
   DEPLOYMENT_DOCUMENT,
   INSERT_EVENT,
-  INSERT_SUBSCRIPTION,
   LOCK_DEPLOYMENT,
   LOCK_SUBSCRIPTION_STATUS,
-  SUBSCRIBE_LOOKUP,
   UPDATE_STATE,
   UPDATE_SUBSCRIPTION_STATUS,
-} from "@arcadia/db/statements";
+} from "@arcadia/db/queries/deployments";
+import { INSERT_SUBSCRIPTION, SUBSCRIBE_LOOKUP } from "@arcadia/db/queries/subscriptions";
 import pg from "pg";
 
 const pool = new pg.Pool({ connectionString: process.argv[2], max: 10 });
@@ -60,7 +59,7 @@ function version(row: Record<string, unknown>, prefix: string) {
 }
 
 async function document(id: string) {
-  // The same single statement the API runs (aggregates come back as JSON).
+  // The same single query the API runs (aggregates come back as JSON).
   const { rows } = await pool.query({ ...DEPLOYMENT_DOCUMENT, values: [id] });
   const d = rows[0];
   if (!d) return null;
@@ -134,8 +133,8 @@ async function document(id: string) {
 
 async function transition(id: string, to: string, who: Who) {
   const client = await pool.connect();
-  const run = (statement: { name: string; text: string }, values: unknown[]) =>
-    client.query({ ...statement, values });
+  const run = (query: { name: string; text: string }, values: unknown[]) =>
+    client.query({ ...query, values });
   try {
     await client.query("begin");
     const { rows } = await run(LOCK_DEPLOYMENT, [id]);
@@ -168,11 +167,11 @@ async function transition(id: string, to: string, who: Who) {
   }
 }
 
-/** Subscribe: the same statements as the API's use case (lock, one lookup, one insert). */
+/** Subscribe: the same queries as the API's use case (lock, one lookup, one insert). */
 async function subscribe(id: string, planCode: string, addonCodes: string[], who: Who) {
   const client = await pool.connect();
-  const run = (statement: { name: string; text: string }, values: unknown[]) =>
-    client.query({ ...statement, values });
+  const run = (query: { name: string; text: string }, values: unknown[]) =>
+    client.query({ ...query, values });
   try {
     await client.query("begin");
     const { rows: deps } = await run(LOCK_DEPLOYMENT, [id]);

@@ -60,24 +60,24 @@ try {
   (globalThis as { gc?: () => void }).gc?.();
 
   const started = performance.now();
-  let statements = 0;
+  let invoices = 0;
   if (mode === "advance") {
     const operator = { id: "bench", role: "platform_admin", tenantId: null } as const;
     const ctx = useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
     const summary = await advanceTestClock(ctx, operator, tenantId, end);
-    statements = summary.invoicesIssued;
+    invoices = summary.invoicesIssued;
   } else {
     const summary = await runRolloverPass(orm, { now: end });
     await runCollectionPass(orm, { now: end, providers: defaultPaymentProviders(orm) });
-    statements = summary.statementsIssued;
+    invoices = summary.invoicesIssued;
   }
   const [paid] = await orm.em
     .getConnection()
     .execute("select count(*)::int as n from statements where status = 'paid'");
-  if (paid?.n !== statements) throw new Error(`${paid?.n} of ${statements} invoices paid`);
+  if (paid?.n !== invoices) throw new Error(`${paid?.n} of ${invoices} invoices paid`);
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
-    `${JSON.stringify({ mode, subscriptions: count, statements, seconds: Math.round(seconds * 1000) / 1000 })}\n`,
+    `${JSON.stringify({ mode, subscriptions: count, invoices, seconds: Math.round(seconds * 1000) / 1000 })}\n`,
   );
 } finally {
   await orm.close(true);

@@ -80,7 +80,7 @@ try {
 
 /**
  * The floor: the same state changes (deployment state and sequence, one event each with a reason
- * naming the invoice, the appointment moved to the suspension step) as one set-based statement in
+ * naming the invoice, the appointment moved to the suspension step) as one set-based invoice in
  * one transaction, with the rule hard-coded and no per-row logic at all.
  */
 async function setBasedFloor(orm: Awaited<ReturnType<typeof connect>>, now: Date): Promise<number> {

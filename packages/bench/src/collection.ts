@@ -74,7 +74,7 @@ A collection pass over N overdue invoices, one per deployment, no payment method
 moves \`active → past_due\` as \`system\` (state, sequence, an event whose reason names the invoice)
 and its collection appointment moves to the suspension step. **Pass**: \`runCollectionPass\` (SKIP
 LOCKED batches of 1,000, two in flight, the domain's \`dueCollectionWork\` per deployment, set-wise
-writes). **Floor**: the same changes as one set-based SQL statement with the rule hard-coded (no
+writes). **Floor**: the same changes as one set-based SQL query with the rule hard-coded (no
 per-row logic, one transaction). Each run in a process of its own with the old space capped at
 ${HEAP_CAP_MB} MiB. Produced by \`pnpm bench\` (or \`pnpm --filter @arcadia/bench run bench:collection\`,
 which rewrites only this section) at commit ${commit}, ${new Date().toISOString()}. ${busy}

@@ -40,16 +40,16 @@ try {
     peakHeap = Math.max(peakHeap, m.heapUsed);
   }, 10);
   const started = performance.now();
-  let statements = 0;
+  let invoices = 0;
   if (mode === "orm") {
     const summary = await runRolloverPass(orm, {
       now,
       batchSize: Number(process.env.BATCH_SIZE ?? 1000),
       ...(process.env.CONCURRENCY ? { concurrency: Number(process.env.CONCURRENCY) } : {}),
     });
-    statements = summary.statementsIssued;
+    invoices = summary.invoicesIssued;
   } else {
-    statements = await setBasedBaseline(orm, now);
+    invoices = await setBasedBaseline(orm, now);
   }
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
@@ -58,7 +58,7 @@ try {
     `${JSON.stringify({
       mode,
       subscriptions: count,
-      statements,
+      invoices,
       lines: lines[0]!.n,
       seconds: Math.round(seconds * 1000) / 1000,
       perSecond: Math.round(count / seconds),
@@ -73,8 +73,8 @@ try {
 }
 
 /**
- * The floor: the same writes (a statement per due subscription, a line per plan and add-on, the
- * period advanced) as three set-based statements in one transaction, with full-period amounts and
+ * The floor: the same writes (an invoice per due subscription, a line per plan and add-on, the
+ * period advanced) as three set-based queries in one transaction, with full-period amounts and
  * no per-row logic at all.
  */
 async function setBasedBaseline(orm: Awaited<ReturnType<typeof connect>>, now: Date): Promise<number> {

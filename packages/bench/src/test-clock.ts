@@ -13,7 +13,7 @@ type ClockMode = "advance" | "worker";
 interface ClockRun {
   mode: ClockMode;
   subscriptions: number;
-  statements: number;
+  invoices: number;
   seconds: number;
 }
 
@@ -36,7 +36,7 @@ function runOnce(mode: ClockMode, count: number, adminUrl: string): ClockRun {
   if (result.status !== 0) throw new Error(`clock ${mode} failed: ${result.stderr}`);
   const parsed = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as ClockRun;
   console.log(
-    `clock ${mode.padEnd(7)} ${count} subscriptions × 12 months: ${parsed.seconds} s (${parsed.statements} invoices)`,
+    `clock ${mode.padEnd(7)} ${count} subscriptions × 12 months: ${parsed.seconds} s (${parsed.invoices} invoices)`,
   );
   return parsed;
 }

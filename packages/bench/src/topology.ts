@@ -1,6 +1,6 @@
 // The production topology in `pnpm bench`: the API's reads through a transaction-mode PgBouncer
-// (DATABASE_POOLING=transaction: every statement unnamed) next to the same API connected directly
-// (named prepared statements); and one rollover shared by 1, 2 and 4 worker processes.
+// (DATABASE_POOLING=transaction: every query unnamed) next to the same API connected directly
+// (named prepared queries); and one rollover shared by 1, 2 and 4 worker processes.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -20,7 +20,7 @@ export interface TopologyBenchResult {
   readonly rollover: {
     workers: number;
     subscriptions: number;
-    statements: number;
+    invoices: number;
     seconds: number;
     perSecond: number;
   }[];
@@ -116,20 +116,18 @@ async function rolloverWith(adminUrl: string, pooledServer: string, workers: num
     await Promise.all(readers.map((next) => next()));
     const started = performance.now();
     for (const child of children) child.stdin!.write("go\n");
-    const done = await Promise.all(
-      readers.map(async (next) => JSON.parse(await next()).statements as number),
-    );
+    const done = await Promise.all(readers.map(async (next) => JSON.parse(await next()).invoices as number));
     const seconds = (performance.now() - started) / 1000;
-    const statements = done.reduce((a, b) => a + b, 0);
+    const invoices = done.reduce((a, b) => a + b, 0);
     const total = Number(
       (await orm.em.getConnection().execute("select count(*)::int as n from statements"))[0]!.n,
     );
-    if (statements !== count || total !== count)
-      throw new Error(`rollover with ${workers} workers billed ${statements} (${total} stored) of ${count}`);
+    if (invoices !== count || total !== count)
+      throw new Error(`rollover with ${workers} workers billed ${invoices} (${total} stored) of ${count}`);
     return {
       workers,
       subscriptions: count,
-      statements,
+      invoices,
       seconds: Math.round(seconds * 1000) / 1000,
       perSecond: Math.round(count / seconds),
     };
@@ -223,7 +221,7 @@ export function topologySection(
   const roll = result.rollover
     .map(
       (r) =>
-        `| ${r.workers} | ${r.perSecond.toLocaleString("en")} /s (${r.seconds} s) | ${Math.round((r.perSecond * 100) / one.perSecond)}% | ${r.statements.toLocaleString("en")} |`,
+        `| ${r.workers} | ${r.perSecond.toLocaleString("en")} /s (${r.seconds} s) | ${Math.round((r.perSecond * 100) / one.perSecond)}% | ${r.invoices.toLocaleString("en")} |`,
     )
     .join("\n");
   return `## Production topology
@@ -235,23 +233,23 @@ PgBouncer 1.18 (Debian's) in transaction mode, a private instance on a loopback 
 pool of 10 connections per database, in front of the same PostgreSQL.
 
 **Reads through the pooler.** The same API process twice over one seeded database (256 deployments,
-as in the API section): once connected directly (the document is a named prepared statement,
+as in the API section): once connected directly (the document is a named prepared query,
 planned once per connection), once through PgBouncer with \`DATABASE_POOLING=transaction\` (nothing
 prepared by name: the document comes from the \`arcadia_deployment_document\` PL/pgSQL function,
-whose plan the server connection caches; the other statements are unnamed); and, to tell the
+whose plan the server connection caches; the other queries are unnamed); and, to tell the
 pooling mode from the pooler's hop, once more directly with \`DATABASE_POOLING=transaction\`. ${CONNECTIONS}
 closed-loop connections, ${TURN_SECONDS}-second turns alternating after ${WARMUP_SECONDS} s of warm-up each, ${seconds} s each.
 Goal: pooled ≥ 80% of direct.
 
 | GET /api/v1/deployments/{id} | req/s | p50 ms | p99 ms | errors | of direct |
 |---|---|---|---|---|---|
-${read("direct, named prepared statements", direct)}
+${read("direct, named prepared queries", direct)}
 ${read("direct, DATABASE_POOLING=transaction (without the pooler)", unnamed)}
 ${read("through PgBouncer, DATABASE_POOLING=transaction", pooled)}
 
-Reading the reads: with every statement unnamed the pooled reads ran at 40–60% of direct (issue
-14's first measurement, same machine): planning the document — one large statement with JSON
-aggregates over five tables — costs more than running it, which the named statement saves and an
+Reading the reads: with every query unnamed the pooled reads ran at 40–60% of direct (issue
+14's first measurement, same machine): planning the document — one large query with JSON
+aggregates over five tables — costs more than running it, which the named query saves and an
 unnamed one pays on every request. Hence the document as a PL/pgSQL function under pooling: its
 plan is cached per server connection, which PgBouncer keeps across clients, and nothing is
 prepared by name on the client side. A pooled figure above the direct one is
@@ -262,11 +260,11 @@ billed by 1, 2 and 4 worker processes started at the same moment, each running o
 batches of 1,000 in flight, the default) through PgBouncer; \`SKIP LOCKED\` keeps their claims apart.
 Each run on a fresh database; every run billed each subscription exactly once (checked).
 
-| worker processes | throughput (wall time) | of one worker | statements |
+| worker processes | throughput (wall time) | of one worker | invoices |
 |---|---|---|---|
 ${roll}
 
-Reading it: the rollover is bound by PostgreSQL's CPU and the workers' statement computation, both
+Reading it: the rollover is bound by PostgreSQL's CPU and the workers' invoice computation, both
 on the same two cores here, so more workers cannot add cores; what the table shows is that they do
 not contend (no lock waits, no retries, no duplicates) — on a machine where the database has cores
 to spare, throughput grows with workers until the database is busy.

@@ -1,15 +1,15 @@
 import {
   COLLECTION_ACTIONS,
+  INVOICE_STATUSES,
   LINE_KINDS,
   PAYMENT_METHODS,
   PAYMENT_REFERENCE_MAX,
   PAYMENT_STATUSES,
-  STATEMENT_STATUSES,
 } from "@arcadia/domain";
 import { z } from "zod";
 import { page, ZCurrency, ZCursor, ZId, ZInstant, ZLimit, ZNonNegativeCents } from "./common.ts";
 
-export const ZStatementLine = z
+export const ZInvoiceLine = z
   .object({
     kind: z.enum(LINE_KINDS),
     description: z.string(),
@@ -19,9 +19,9 @@ export const ZStatementLine = z
     periodMs: z.number().int().describe("length of the period"),
     amountCents: ZNonNegativeCents.describe("round_half_even(unitPriceCents × billableMs / periodMs)"),
   })
-  .meta({ id: "StatementLine" });
+  .meta({ id: "InvoiceLine" });
 
-export const ZStatement = z
+export const ZInvoice = z
   .object({
     id: ZId,
     number: z.string(),
@@ -32,18 +32,18 @@ export const ZStatement = z
     periodEnd: ZInstant,
     currency: ZCurrency,
     totalCents: ZNonNegativeCents,
-    status: z.enum(STATEMENT_STATUSES).describe("open while money is due; then paid, void or uncollectible"),
+    status: z.enum(INVOICE_STATUSES).describe("open while money is due; then paid, void or uncollectible"),
     amountPaidCents: ZNonNegativeCents.describe("the sum of its succeeded payments"),
     amountDueCents: ZNonNegativeCents.describe("totalCents − amountPaidCents while open, else 0"),
     issuedAt: ZInstant,
     dueAt: ZInstant.describe("issuedAt + the tenant's paymentTermsDays"),
     paidAt: ZInstant.nullable(),
     voidedAt: ZInstant.nullable(),
-    lines: z.array(ZStatementLine),
+    lines: z.array(ZInvoiceLine),
   })
-  .meta({ id: "Statement" });
+  .meta({ id: "Invoice" });
 
-export const ZUpcomingStatement = z
+export const ZUpcomingInvoice = z
   .object({
     tenantId: ZId,
     deploymentId: ZId,
@@ -53,9 +53,9 @@ export const ZUpcomingStatement = z
     currency: ZCurrency,
     totalCents: ZNonNegativeCents,
     status: z.literal("upcoming"),
-    lines: z.array(ZStatementLine),
+    lines: z.array(ZInvoiceLine),
   })
-  .meta({ id: "UpcomingStatement" });
+  .meta({ id: "UpcomingInvoice" });
 
 export const ZListInvoicesRequest = z.strictObject({
   deploymentId: ZId.optional(),
@@ -63,7 +63,7 @@ export const ZListInvoicesRequest = z.strictObject({
   limit: ZLimit,
   cursor: ZCursor,
 });
-export const ZInvoicePage = page(ZStatement);
+export const ZInvoicePage = page(ZInvoice);
 export const ZGetInvoiceRequest = z.strictObject({ id: ZId });
 export const ZListDeploymentInvoicesRequest = z.strictObject({ id: ZId, limit: ZLimit, cursor: ZCursor });
 export const ZUpcomingInvoiceRequest = z.strictObject({ id: ZId });
@@ -116,7 +116,7 @@ export const ZCollectionPreview = z
   .object({
     deploymentId: ZId,
     amountDueCents: ZNonNegativeCents,
-    overdueInvoices: z.array(ZStatement),
+    overdueInvoices: z.array(ZInvoice),
     nextActions: z
       .array(ZCollectionAction)
       .describe("what collection will do if nothing is paid, oldest first"),

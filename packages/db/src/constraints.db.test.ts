@@ -182,31 +182,31 @@ describe.each(testBackends())("database constraints on %s", (backend) => {
         `update subscription_plan_changes set kind = 'whenever' where subscription_id = '${id.subscription}'`,
     ],
     [
-      "second statement for one period",
+      "second invoice for one period",
       "23505",
       (id) =>
         `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now(), now()), (gen_random_uuid(), 'A-2', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now(), now())`,
     ],
     [
-      "duplicate statement number",
+      "duplicate invoice number",
       "23505",
       (id) =>
         `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 0, 'open', now(), now()), (gen_random_uuid(), 'A-1', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-10-01', '2026-11-01', 'AUD', 0, 'open', now(), now())`,
     ],
     [
-      "negative statement total",
+      "negative invoice total",
       "23514",
       (id) =>
         `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-3', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', -5, 'open', now(), now())`,
     ],
     [
-      "unknown statement status",
+      "unknown invoice status",
       "23514",
       (id) =>
         `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at) values (gen_random_uuid(), 'A-4', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 0, 'paid?', now(), now())`,
     ],
     [
-      "statement line of a missing statement",
+      "invoice line of a missing invoice",
       "23503",
       () =>
         `insert into statement_lines (id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents) values (gen_random_uuid(), gen_random_uuid(), 0, 'plan', 'x', gen_random_uuid(), 1, 1, 2, 1)`,
@@ -230,7 +230,7 @@ describe.each(testBackends())("database constraints on %s", (backend) => {
         `insert into cloud_resources (id, deployment_id, tenant_id, kind, provider_ref, qty, created_at) values (gen_random_uuid(), '${id.deployment}', '${id.tenant}', 'storage', 'v', 0, now())`,
     ],
     [
-      "statement paid beyond its total",
+      "invoice paid beyond its total",
       "23514",
       (id) =>
         `insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents, status, issued_at, due_at, amount_paid_cents) values (gen_random_uuid(), 'A-5', '${id.tenant}', '${id.deployment}', '${id.subscription}', '2026-09-01', '2026-10-01', 'AUD', 100, 'open', now(), now(), 101)`,

@@ -1,6 +1,6 @@
 export * from "./billing/due-work.ts";
+export * from "./billing/invoices.ts";
 export * from "./billing/rollover.ts";
-export * from "./billing/statements.ts";
 export * from "./catalog/catalog.ts";
 export * from "./collection/attempts.ts";
 export * from "./collection/collection-pass.ts";

@@ -10,7 +10,7 @@ export type Orm = MikroORM<PostgreSqlDriver>;
 /**
  * How the connections of `url` reach PostgreSQL. `transaction`: through a transaction-mode pooler
  * (PgBouncer), where consecutive transactions of one client connection may run on different server
- * connections, so nothing may outlive a transaction: no named prepared statements, no session-level
+ * connections, so nothing may outlive a transaction: no named prepared queries, no session-level
  * advisory locks or settings. `none`: each client connection is a server session of its own.
  */
 export type DatabasePooling = "none" | "transaction";

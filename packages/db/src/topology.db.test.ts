@@ -17,7 +17,7 @@ import {
 } from "./testing/index.ts";
 
 // The production topology: PostgreSQL behind a transaction-mode PgBouncer (Debian's 1.18, which
-// does not track prepared statements). `.ci/run` starts a private one and sets
+// does not track prepared queries). `.ci/run` starts a private one and sets
 // TEST_POOLED_DATABASE_URL; the API and worker suites that matter run through it as their third
 // backend (`testBackends({ pooled: true })`). Without it (a dev machine without pgbouncer) this
 // suite and that backend are skipped, and the skipped test below says so.
@@ -43,15 +43,15 @@ describe.skipIf(!enabled)("through a transaction-mode PgBouncer (TEST_POOLED_DAT
       displayName: "topology",
       region: "au-syd",
     });
-  const ourNamedStatements = (sql: Parameters<Parameters<typeof withConnection>[1]>[0]) =>
+  const ourNamedQueries = (sql: Parameters<Parameters<typeof withConnection>[1]>[0]) =>
     sql<{ n: number }>("select count(*)::int as n from pg_prepared_statements where name like 'arcadia_%'");
 
-  it("sends the hot paths' statements unnamed, and the direct pool still prepares them by name", async () => {
+  it("sends the hot paths' queries unnamed, and the direct pool still prepares them by name", async () => {
     expect(poolingOf(db.orm)).toBe("transaction");
     const tenant = await tenantFixture(db.orm, clock);
     const deployment = await newDeployment(tenant);
     // Many requests at once from two pools, as two API processes would: each transaction lands on
-    // whichever server connection the pooler lends. Named statements fail here about a third of the time.
+    // whichever server connection the pooler lends. Named queries fail here about a third of the time.
     const second = await connect({ url: db.url, pooling: "transaction", poolSize: 5 });
     try {
       const reads = Array.from({ length: 60 }, (_, i) =>
@@ -63,12 +63,12 @@ describe.skipIf(!enabled)("through a transaction-mode PgBouncer (TEST_POOLED_DAT
     } finally {
       await second.close(true);
     }
-    expect((await withConnection(db.orm.em.fork(), ourNamedStatements))[0]?.n).toBe(0);
+    expect((await withConnection(db.orm.em.fork(), ourNamedQueries))[0]?.n).toBe(0);
 
     const direct = await connect({ url: db.directUrl!, poolSize: 1 });
     try {
       await getDeployment(testContext(direct, clock), tenant.viewer, deployment.deployment.id);
-      expect((await withConnection(direct.em.fork(), ourNamedStatements))[0]?.n).toBeGreaterThan(0);
+      expect((await withConnection(direct.em.fork(), ourNamedQueries))[0]?.n).toBeGreaterThan(0);
     } finally {
       await direct.close(true);
     }

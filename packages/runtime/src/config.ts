@@ -8,7 +8,7 @@ export interface Config {
   readonly databaseUrl: string | null;
   /**
    * `DATABASE_POOLING`: `transaction` when DATABASE_URL goes through a transaction-mode pooler
-   * (PgBouncer): no named prepared statements, no session-level locks or settings; migrations and
+   * (PgBouncer): no named prepared queries, no session-level locks or settings; migrations and
    * LISTEN over `DIRECT_DATABASE_URL` when given. `none` (default): direct connections.
    */
   readonly databasePooling: "none" | "transaction";

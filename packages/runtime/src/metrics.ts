@@ -17,6 +17,14 @@ export interface PoolStats {
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Worker pass buckets (seconds): an idle pass takes milliseconds, a month-end one minutes. */
 const PASS_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900];
+/** Webhook attempt buckets (seconds): a local receiver answers in a millisecond, the timeout is 10 s. */
+const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * What a webhook attempt came to: `delivered` (a 2xx), `retrying` (failed, another attempt is
+ * scheduled), `failed` (failed, the retry schedule is spent: the delivery has failed).
+ */
+export type WebhookAttemptOutcome = "delivered" | "retrying" | "failed";
 
 /**
  * The process's Prometheus metrics (`GET /metrics`, text format), in a registry of its own so
@@ -33,6 +41,9 @@ export class Metrics {
   private readonly passes: Counter<"pass" | "result">;
   private readonly passSeconds: Histogram<"pass" | "result">;
   private readonly items: Counter<"pass" | "item">;
+  private readonly webhookAttempts: Counter<"outcome">;
+  private readonly webhookAttemptSeconds: Histogram<"outcome">;
+  private readonly webhookEndpointsDisabled: Counter;
   private readonly pools = new Map<string, () => PoolStats>();
 
   constructor(options: { service: string; processMetrics?: boolean }) {
@@ -71,6 +82,24 @@ export class Metrics {
       labelNames: ["pass", "item"],
       registers,
     });
+    this.webhookAttempts = new Counter({
+      name: "arcadia_webhook_attempts_total",
+      help: "Webhook delivery attempts recorded, by outcome (delivered, retrying, failed: retry schedule spent).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.webhookAttemptSeconds = new Histogram({
+      name: "arcadia_webhook_attempt_duration_seconds",
+      help: "Webhook attempt duration (request sent to response read, or the failure), by outcome.",
+      labelNames: ["outcome"],
+      buckets: ATTEMPT_BUCKETS,
+      registers,
+    });
+    this.webhookEndpointsDisabled = new Counter({
+      name: "arcadia_webhook_endpoints_disabled_total",
+      help: "Webhook endpoints disabled after 5 days without a successful delivery.",
+      registers,
+    });
     const pools = this.pools;
     const poolGauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
       new Gauge({
@@ -106,6 +135,17 @@ export class Metrics {
     this.passes.inc({ pass, result });
     this.passSeconds.observe({ pass, result }, seconds);
     for (const [item, count] of Object.entries(items)) this.items.inc({ pass, item }, count);
+  }
+
+  /** One recorded webhook attempt. */
+  observeWebhookAttempt(outcome: WebhookAttemptOutcome, seconds: number): void {
+    this.webhookAttempts.inc({ outcome });
+    this.webhookAttemptSeconds.observe({ outcome }, seconds);
+  }
+
+  /** An endpoint disabled for want of a success. */
+  observeWebhookEndpointDisabled(): void {
+    this.webhookEndpointsDisabled.inc();
   }
 
   /** Reports a connection pool's state at every scrape. */

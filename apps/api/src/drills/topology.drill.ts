@@ -317,7 +317,7 @@ export async function topologyDrill(log: (msg: string) => void) {
       const billedAtKill = await count("select count(*) as n from statements");
       workers[0] = startWorkerProcess(pooledEnv);
       processes.push(workers[0]);
-      log(`worker SIGKILLed with ${billedAtKill} statements billed, restarted`);
+      log(`worker SIGKILLed with ${billedAtKill} invoices billed, restarted`);
       // An API dies under load a third of the way in; the clients' retries go to the other one.
       await new Promise((r) => setTimeout(r, Math.max(0, loadStarted + LOAD_MS / 3 - Date.now())));
       await kill(apis[1]!);
@@ -378,8 +378,8 @@ export async function topologyDrill(log: (msg: string) => void) {
         `select count(*) as n from deployments d where d.last_event_sequence <> (select count(*) from deployment_events e where e.deployment_id = d.id)
            or exists (select 1 from deployment_events e where e.deployment_id = d.id and (e.sequence < 1 or e.sequence > d.last_event_sequence))`,
       ),
-      statements: await count("select count(*) as n from statements"),
-      expectedStatements: SUBSCRIPTIONS * months,
+      invoices: await count("select count(*) as n from statements"),
+      expectedInvoices: SUBSCRIPTIONS * months,
       duplicateInvoices: await count(
         "select count(*) as n from (select 1 from statements group by subscription_id, period_start having count(*) > 1) x",
       ),

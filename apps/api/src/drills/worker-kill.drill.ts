@@ -1,5 +1,5 @@
 // Drill 4: a worker killed with SIGKILL again and again during a large rollover, then several
-// workers racing to finish it: exactly one statement per (subscription, period), right amounts.
+// workers racing to finish it: exactly one invoice per (subscription, period), right amounts.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -51,20 +51,20 @@ export async function workerKillDrill(log: (msg: string) => void) {
       await w.done;
       progress.push(await count("select count(*) as n from statements"));
     }
-    log(`statements after each kill: ${progress.join(", ")}`);
+    log(`invoices after each kill: ${progress.join(", ")}`);
     const racers = [worker(db.url, 150), worker(db.url, 400), worker(db.url, 1000)];
     const codes = await Promise.all(racers.map((r) => r.done));
     return {
       subscriptions: COUNT,
       killed,
       racerExitCodes: codes,
-      statements: await count("select count(*) as n from statements"),
-      expectedStatements: COUNT * PERIODS,
+      invoices: await count("select count(*) as n from statements"),
+      expectedInvoices: COUNT * PERIODS,
       duplicates: await count(
         "select count(*) as n from (select 1 from statements group by subscription_id, period_start having count(*) > 1) x",
       ),
       wrongAmounts: await count(`select count(*) as n from statements where total_cents <> ${FULL_MONTH}`),
-      orphanStatements: await count(
+      orphanInvoices: await count(
         "select count(*) as n from statements s where not exists (select 1 from statement_lines l where l.statement_id = s.id)",
       ),
       periodsNotAdvanced: await count(

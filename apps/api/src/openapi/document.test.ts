@@ -9,11 +9,11 @@ import {
   DEFAULT_REGIONS,
   DEPLOYMENT_STATES,
   DISPLAY_NAME_MAX,
+  INVOICE_STATUSES,
   LINE_KINDS,
   MAX_CENTS,
   REASON_MAX,
   SLUG_PATTERN,
-  STATEMENT_STATUSES,
   SUBSCRIPTION_STATUSES,
   TENANT_NAME_MAX,
   TENANT_SLUG_PATTERN,
@@ -103,8 +103,8 @@ describe("the OpenAPI document", () => {
     });
     expect(component("Deployment").state).toMatchObject({ enum: [...DEPLOYMENT_STATES] });
     expect(component("Subscription").status).toMatchObject({ enum: [...SUBSCRIPTION_STATUSES] });
-    expect(component("StatementLine").kind).toMatchObject({ enum: [...LINE_KINDS] });
-    expect(component("Statement").status).toMatchObject({ enum: [...STATEMENT_STATUSES] });
+    expect(component("InvoiceLine").kind).toMatchObject({ enum: [...LINE_KINDS] });
+    expect(component("Invoice").status).toMatchObject({ enum: [...INVOICE_STATUSES] });
   });
 
   it("accepts exactly the names and slugs the domain accepts", () => {

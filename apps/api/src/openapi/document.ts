@@ -83,7 +83,7 @@ export function openApiDocument(operations: readonly Operation[]) {
       title: "Arcadia Cloud billing core",
       version: "1.0.0",
       description:
-        "Tenants, deployments and their lifecycle, subscriptions to a versioned catalog, and statements. Every operation is also served over tRPC at /trpc.",
+        "Tenants, deployments and their lifecycle, subscriptions to a versioned catalog, and invoices. Every operation is also served over tRPC at /trpc.",
     },
     servers: [{ url: "/" }],
     security: [{ bearer: [] }],

@@ -135,7 +135,7 @@ describe.each(testBackends({ pooled: true }))("deployments over REST on %s (happ
     ]);
   });
 
-  it("attaches, detaches, changes plan, shows entitlements, resources and the upcoming statement", async () => {
+  it("attaches, detaches, changes plan, shows entitlements, resources and the upcoming invoice", async () => {
     const dep = await h.request("POST", "/api/v1/deployments", {
       token: t.admin,
       body: { slug: "full", displayName: "Full", region: "ap-sgp" },

@@ -82,14 +82,14 @@ describe.each(testBackends())("isolation and roles over REST on %s", (backend) =
     ]);
   });
 
-  it("hides another tenant's statements, listed or fetched by id", async () => {
+  it("hides another tenant's invoices, listed or fetched by id", async () => {
     await runRolloverPass(h.db.orm, { now: new Date(Date.now() + 62 * 86_400_000) });
     const own = await h.request("GET", "/api/v1/invoices", { token: a.viewer });
     expect(own.body.items.length).toBeGreaterThan(0);
-    const statementId = own.body.items[0].id;
-    expect((await h.request("GET", `/api/v1/invoices/${statementId}`, { token: a.viewer })).status).toBe(200);
+    const invoiceId = own.body.items[0].id;
+    expect((await h.request("GET", `/api/v1/invoices/${invoiceId}`, { token: a.viewer })).status).toBe(200);
     for (const token of [b.admin, b.viewer]) {
-      const r = await h.request("GET", `/api/v1/invoices/${statementId}`, { token });
+      const r = await h.request("GET", `/api/v1/invoices/${invoiceId}`, { token });
       expect([r.status, r.body.error.code]).toEqual([404, "NOT_FOUND"]);
       expect((await h.request("GET", "/api/v1/invoices", { token })).body.items).toEqual([]);
       expect(
@@ -97,7 +97,7 @@ describe.each(testBackends())("isolation and roles over REST on %s", (backend) =
       ).toEqual([]);
     }
     const forOperator = await h.request("GET", `/api/v1/invoices?tenantId=${a.tenantId}`);
-    expect(forOperator.body.items.map((s: { id: string }) => s.id)).toContain(statementId);
+    expect(forOperator.body.items.map((s: { id: string }) => s.id)).toContain(invoiceId);
   });
 
   it("scopes lists to the caller's tenant, whatever filter is asked for", async () => {

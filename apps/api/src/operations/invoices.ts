@@ -1,29 +1,28 @@
 import * as C from "@arcadia/contract";
 import {
   collectionPreview,
-  getStatement,
-  listDeploymentStatements,
+  getInvoice,
+  listDeploymentInvoices,
+  listInvoices,
   listPayments,
-  listStatements,
   markInvoiceUncollectible,
   payInvoice,
   presentCollectionPreview,
+  presentInvoice,
   presentPage,
   presentPayment,
-  presentStatement,
   presentUpcoming,
   recordManualPayment,
   type UseCaseContext,
-  upcomingStatement,
+  upcomingInvoice,
   voidInvoice,
   withLines,
 } from "@arcadia/db";
-import type { Statement } from "@arcadia/domain";
+import type { Invoice } from "@arcadia/domain";
 import { collectionDeps } from "./collection-deps.ts";
 import { operation } from "./operation.ts";
 
-const withLinesOf = async (ctx: UseCaseContext, statement: Statement) =>
-  (await withLines(ctx.em, [statement]))[0]!;
+const withLinesOf = async (ctx: UseCaseContext, invoice: Invoice) => (await withLines(ctx.em, [invoice]))[0]!;
 
 export const listInvoicesOp = operation({
   name: "invoices.list",
@@ -31,12 +30,12 @@ export const listInvoicesOp = operation({
   method: "get",
   path: "/invoices",
   status: 200,
-  summary: "Statements in issue order, scoped to the caller's tenant",
+  summary: "Invoices in issue order, scoped to the caller's tenant",
   access: "any",
   input: C.ZListInvoicesRequest,
   output: C.ZInvoicePage,
   run: async ({ ctx, principal }, input) =>
-    presentPage(await listStatements(ctx, principal, input), presentStatement),
+    presentPage(await listInvoices(ctx, principal, input), presentInvoice),
 });
 
 export const getInvoiceOp = operation({
@@ -45,11 +44,11 @@ export const getInvoiceOp = operation({
   method: "get",
   path: "/invoices/{id}",
   status: 200,
-  summary: "A statement with its lines",
+  summary: "An invoice with its lines",
   access: "any",
   input: C.ZGetInvoiceRequest,
-  output: C.ZStatement,
-  run: async ({ ctx, principal }, input) => presentStatement(await getStatement(ctx, principal, input.id)),
+  output: C.ZInvoice,
+  run: async ({ ctx, principal }, input) => presentInvoice(await getInvoice(ctx, principal, input.id)),
 });
 
 export const listDeploymentInvoicesOp = operation({
@@ -58,12 +57,12 @@ export const listDeploymentInvoicesOp = operation({
   method: "get",
   path: "/deployments/{id}/invoices",
   status: 200,
-  summary: "A deployment's statements, oldest period first",
+  summary: "A deployment's invoices, oldest period first",
   access: "any",
   input: C.ZListDeploymentInvoicesRequest,
   output: C.ZInvoicePage,
   run: async ({ ctx, principal }, { id, ...query }) =>
-    presentPage(await listDeploymentStatements(ctx, principal, id, query), presentStatement),
+    presentPage(await listDeploymentInvoices(ctx, principal, id, query), presentInvoice),
 });
 
 export const upcomingInvoiceOp = operation({
@@ -72,12 +71,11 @@ export const upcomingInvoiceOp = operation({
   method: "get",
   path: "/deployments/{id}/invoices/upcoming",
   status: 200,
-  summary: "The current period's statement as things stand (not stored)",
+  summary: "The current period's invoice as things stand (not stored)",
   access: "any",
   input: C.ZUpcomingInvoiceRequest,
-  output: C.ZUpcomingStatement,
-  run: async ({ ctx, principal }, input) =>
-    presentUpcoming(await upcomingStatement(ctx, principal, input.id)),
+  output: C.ZUpcomingInvoice,
+  run: async ({ ctx, principal }, input) => presentUpcoming(await upcomingInvoice(ctx, principal, input.id)),
 });
 
 export const listPaymentsOp = operation({
@@ -131,9 +129,9 @@ export const voidInvoiceOp = operation({
   summary: "Void an open invoice without succeeded payments; its dunning stops",
   access: "platform_admin",
   input: C.ZVoidInvoiceRequest,
-  output: C.ZStatement,
+  output: C.ZInvoice,
   run: async ({ ctx, principal }, input) =>
-    presentStatement(await withLinesOf(ctx, await voidInvoice(ctx, principal, input.id))),
+    presentInvoice(await withLinesOf(ctx, await voidInvoice(ctx, principal, input.id))),
 });
 
 export const markUncollectibleOp = operation({
@@ -145,9 +143,9 @@ export const markUncollectibleOp = operation({
   summary: "Give up on an open invoice; its dunning stops",
   access: "platform_admin",
   input: C.ZMarkUncollectibleRequest,
-  output: C.ZStatement,
+  output: C.ZInvoice,
   run: async ({ ctx, principal }, input) =>
-    presentStatement(await withLinesOf(ctx, await markInvoiceUncollectible(ctx, principal, input.id))),
+    presentInvoice(await withLinesOf(ctx, await markInvoiceUncollectible(ctx, principal, input.id))),
 });
 
 export const collectionPreviewOp = operation({

@@ -75,7 +75,7 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
   let h: Harness;
   let own: TenantTokens;
   let other: TenantTokens;
-  let statementId: string;
+  let invoiceId: string;
   let eventId: string;
   let n = 0;
 
@@ -88,7 +88,7 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
     const list = await h.request("GET", `/api/v1/deployments/${fixture.deployment}/invoices`, {
       token: own.viewer,
     });
-    statementId = list.body.items[0].id;
+    invoiceId = list.body.items[0].id;
     await waitForFeed(h.db.orm);
     eventId = (await h.request("GET", "/api/v1/events", { token: own.viewer })).body.items[0].id;
   });
@@ -194,9 +194,9 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
       case "events.get":
         return { path: `/events/${eventId}` };
       case "invoices.get":
-        return { path: `/invoices/${statementId}` };
+        return { path: `/invoices/${invoiceId}` };
       case "invoices.payments":
-        return { path: `/invoices/${statementId}/payments` };
+        return { path: `/invoices/${invoiceId}/payments` };
       case "invoices.recordPayment":
         return { path: `/invoices/${ids.invoice}/payments`, body: { amountCents: 100 } };
       case "invoices.pay":

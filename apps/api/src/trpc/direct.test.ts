@@ -24,7 +24,7 @@ describe.each(testBackends())("direct tRPC queries on %s", (backend) => {
   let reference: ReturnType<typeof newApp>;
   let tokens: string[];
   let ids: string[];
-  /** Ids the generated inputs draw from: deployments, a statement, tenants, unknown, malformed. */
+  /** Ids the generated inputs draw from: deployments, an invoice, tenants, unknown, malformed. */
   let pool: string[];
 
   beforeAll(async () => {
@@ -39,20 +39,20 @@ describe.each(testBackends())("direct tRPC queries on %s", (backend) => {
     expect(subscribe.status).toBe(201);
     const bare = await h.deployment(own.admin, "direct-bare");
     const theirs = await h.deployment(other.admin, "direct-theirs");
-    // Close two periods, so that there are statements to list and read.
+    // Close two periods, so that there are invoices to list and read.
     await runRolloverPass(h.db.orm, { now: new Date(Date.now() + 62 * 86_400_000) });
     // The event feed serves what is below its horizon: wait for it, so both paths read the same page.
     await waitForFeed(h.db.orm);
-    const statements = await h.request("GET", `/api/v1/deployments/${subscribed}/invoices`, {
+    const invoices = await h.request("GET", `/api/v1/deployments/${subscribed}/invoices`, {
       token: own.viewer,
     });
-    expect(statements.body.items.length).toBeGreaterThan(0);
+    expect(invoices.body.items.length).toBeGreaterThan(0);
     tokens = [h.adminToken, own.admin, own.viewer, other.viewer, "not-a-token"];
     ids = [subscribed, bare, theirs];
     pool = [
       ...ids,
       subscribed,
-      statements.body.items[0].id,
+      invoices.body.items[0].id,
       own.tenantId,
       other.tenantId,
       "00000000-0000-7000-8000-000000000000",

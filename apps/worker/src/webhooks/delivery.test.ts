@@ -23,10 +23,10 @@ import {
   waitForFeed,
 } from "@arcadia/db/testing";
 import { WEBHOOK_RETRY_DELAYS_MS } from "@arcadia/domain";
-import { createLogger } from "@arcadia/runtime";
+import { createLogger, Metrics } from "@arcadia/runtime";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deliverDueWebhooks } from "./dispatcher.ts";
+import { deliverDueWebhooks, startWebhookDispatcher } from "./dispatcher.ts";
 import { type Receiver, startReceiver } from "./receiver.testing.ts";
 import { createWebhookSender } from "./sender.ts";
 
@@ -68,6 +68,49 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
   }
   const verified = (secret: string, r: { headers: Record<string, unknown>; body: string }) =>
     new Webhook(secret).verify(r.body, r.headers as Record<string, string>);
+
+  it("counts attempts by outcome and fan-out passes in the metrics, in a round and in the long-running loop", async () => {
+    const metrics = new Metrics({ service: "worker", processMetrics: false });
+    /** The value of the sample `name{…labels…}` (labels in any order), or null. */
+    const sample = (text: string, name: string, labels: Record<string, string>) => {
+      const line = text
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+        );
+      return line === undefined ? null : Number(line.slice(line.lastIndexOf(" ") + 1));
+    };
+    const t = await tenantFixture(db.orm, clock);
+    const flaky = await receiver((i) => (i === 0 ? 500 : 204));
+    await createWebhookEndpoint(ctx(), t.admin, { url: flaky.url }, allowPrivate);
+    await deployment(t);
+    await waitForFeed(db.orm);
+    await deliverDueWebhooks(db.orm, sender, logger, { now: clock.now, metrics });
+    expect(flaky.received).toHaveLength(1);
+    // The retry, 5 s later, made by the loop `pnpm worker` runs.
+    clock.advance(5_000);
+    const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now, metrics, pollMs: 20 });
+    for (let waited = 0; flaky.received.length < 2 && waited < 10_000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await loop.stop();
+    expect(flaky.received).toHaveLength(2);
+    const text = await metrics.text();
+    expect(sample(text, "arcadia_webhook_attempts_total", { outcome: "retrying" })).toBe(1);
+    expect(sample(text, "arcadia_webhook_attempts_total", { outcome: "delivered" })).toBe(1);
+    expect(sample(text, "arcadia_webhook_attempts_total", { outcome: "failed" })).toBeNull();
+    expect(sample(text, "arcadia_webhook_attempt_duration_seconds_count", { outcome: "delivered" })).toBe(1);
+    expect(
+      sample(text, "arcadia_webhook_attempt_duration_seconds_bucket", { outcome: "retrying", le: "+Inf" }),
+    ).toBe(1);
+    expect(
+      sample(text, "arcadia_worker_passes_total", { pass: "webhook_fanout", result: "ok" }),
+    ).toBeGreaterThan(1);
+    expect(
+      sample(text, "arcadia_worker_items_total", { pass: "webhook_fanout", item: "events" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sample(text, "arcadia_webhook_endpoints_disabled_total", {})).toBe(0);
+  });
 
   it("POSTs each event the endpoint subscribes to, signed as Standard Webhooks verifies, and nothing else", async () => {
     const t = await tenantFixture(db.orm, clock);

@@ -6,7 +6,7 @@ import {
   type Orm,
   recordAttemptOutcomes,
 } from "@arcadia/db";
-import type { Logger } from "@arcadia/runtime";
+import type { Logger, Metrics } from "@arcadia/runtime";
 import type { WebhookSender } from "./sender.ts";
 
 export interface DispatcherOptions {
@@ -20,6 +20,8 @@ export interface DispatcherOptions {
   readonly pollMs?: number;
   /** See `claimDueDeliveries`. */
   readonly leaseMs?: number;
+  /** Where attempts (by outcome) and fan-out passes are counted (`GET /metrics`). */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -35,12 +37,15 @@ class Attempts {
   private recording: Promise<void> | null = null;
   attempted = 0;
   succeeded = 0;
+  /** Attempts answered so far (their slots freed): a claim made before one was answered saw it busy. */
+  answered = 0;
 
   constructor(
     private readonly orm: Orm,
     private readonly sender: WebhookSender,
     private readonly logger: Logger,
     private readonly now: () => Date,
+    private readonly metrics: Metrics | undefined,
     private readonly onSlotFree: () => void = () => {},
   ) {}
 
@@ -58,6 +63,7 @@ class Attempts {
         void this.record();
       })
       .finally(() => {
+        this.answered += 1;
         this.inFlight.delete(delivery.deliveryId);
         const left = (this.perEndpoint.get(delivery.endpointId) ?? 1) - 1;
         if (left === 0) this.perEndpoint.delete(delivery.endpointId);
@@ -77,6 +83,10 @@ class Attempts {
           const recorded = await recordAttemptOutcomes(this.orm, batch, this.now());
           recorded.forEach((r, i) => {
             const { delivery, responseStatus, error, durationMs } = batch[i]!;
+            this.metrics?.observeWebhookAttempt(
+              r.succeeded ? "delivered" : r.failed ? "failed" : "retrying",
+              durationMs / 1000,
+            );
             if (r.succeeded) {
               this.succeeded += 1;
               return;
@@ -89,9 +99,14 @@ class Attempts {
               ms: Math.round(durationMs),
             };
             this.logger.info("webhook attempt failed", { ...fields, error, gaveUp: r.failed });
-            if (r.endpointDisabled)
-              this.logger.warn("webhook endpoint disabled after 5 days without success", fields);
           });
+          const disabled = new Set(
+            batch.filter((_, i) => recorded[i]!.endpointDisabled).map((o) => o.delivery.endpointId),
+          );
+          for (const endpointId of disabled) {
+            this.logger.warn("webhook endpoint disabled after 5 days without success", { endpointId });
+            this.metrics?.observeWebhookEndpointDisabled();
+          }
         } catch (error) {
           this.logger.error("webhook attempts not recorded", { attempts: batch.length, err: error });
         }
@@ -105,6 +120,19 @@ class Attempts {
   async settle(): Promise<void> {
     await Promise.allSettled(this.inFlight.values());
     await this.record();
+  }
+}
+
+/** Fans new events out into deliveries (see `fanOutEvents`), counted as a `webhook_fanout` pass. */
+async function fanOut(orm: Orm, now: Date, metrics: Metrics | undefined): Promise<number> {
+  const started = performance.now();
+  try {
+    const events = await fanOutEvents(orm, now);
+    metrics?.observePass("webhook_fanout", "ok", (performance.now() - started) / 1000, { events });
+    return events;
+  } catch (error) {
+    metrics?.observePass("webhook_fanout", "failed", (performance.now() - started) / 1000);
+    throw error;
   }
 }
 
@@ -143,11 +171,14 @@ export async function deliverDueWebhooks(
     maxInFlight: options.maxInFlight ?? 64,
     perEndpoint: options.perEndpoint ?? 8,
   };
-  while ((await fanOutEvents(orm, options.now())) > 0);
-  const attempts = new Attempts(orm, sender, logger, options.now);
+  while ((await fanOut(orm, options.now(), options.metrics)) > 0);
+  const attempts = new Attempts(orm, sender, logger, options.now, options.metrics);
   for (;;) {
+    const answeredBefore = attempts.answered;
     const claimed = await claim(orm, attempts, settings, options.now());
     if (claimed === 0) {
+      // Slots freed while the claim ran: it saw them busy, so its "nothing" proves nothing yet.
+      if (attempts.answered !== answeredBefore) continue;
       if (attempts.inFlight.size === 0) break;
       await Promise.race(attempts.inFlight.values());
       // Let the answers arriving together free their slots, so claims come in batches.
@@ -186,7 +217,7 @@ export function startWebhookDispatcher(
   const pollMs = options.pollMs ?? 200;
   let stopping = false;
   let wake: (() => void) | null = null;
-  const attempts = new Attempts(orm, sender, logger, now, () => wake?.());
+  const attempts = new Attempts(orm, sender, logger, now, options.metrics, () => wake?.());
   const nap = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -208,7 +239,7 @@ export function startWebhookDispatcher(
         // New events are looked for every poll (at once again while there is a backlog), not on
         // every freed slot.
         if (fanned > 0 || performance.now() - fannedAt >= pollMs) {
-          fanned = await fanOutEvents(orm, now());
+          fanned = await fanOut(orm, now(), options.metrics);
           fannedAt = performance.now();
         }
         const claimed = await claim(orm, attempts, settings, now());

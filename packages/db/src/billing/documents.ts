@@ -1,13 +1,13 @@
-import type { ComputedStatement, Statement, StatementLine } from "@arcadia/domain";
+import type { ComputedInvoice, Invoice, InvoiceLine } from "@arcadia/domain";
 
-/** A stored statement with its lines, as the API shows it. */
-export interface StatementDocument {
-  readonly statement: Statement;
-  readonly lines: StatementLine[];
+/** A stored invoice with its lines, as the API shows it. */
+export interface InvoiceDocument {
+  readonly invoice: Invoice;
+  readonly lines: InvoiceLine[];
 }
 
-/** The current period's statement as things stand (not stored). */
-export interface UpcomingStatement extends ComputedStatement {
+/** The current period's invoice as things stand (not stored). */
+export interface UpcomingInvoice extends ComputedInvoice {
   readonly tenantId: string;
   readonly deploymentId: string;
   readonly subscriptionId: string;

@@ -94,8 +94,8 @@ export const periodEnds: DueWork = {
   async run(em, scope, at) {
     let invoicesIssued = 0;
     for (;;) {
-      const { claimed, statements } = await rollOverBatch(em, at, BATCH, 24, scope);
-      invoicesIssued += statements.length;
+      const { claimed, invoices } = await rollOverBatch(em, at, BATCH, 24, scope);
+      invoicesIssued += invoices.length;
       if (claimed === 0) break;
     }
     return { invoicesIssued };

@@ -2,11 +2,11 @@ import type {
   AttachmentSource,
   BilledPlanChange,
   BillingHistory,
-  ComputedStatement,
+  ComputedInvoice,
   DeploymentState,
+  InvoiceStatus,
   NextBillingState,
   StateChange,
-  StatementStatus,
   SubscriptionStatus,
 } from "@arcadia/domain";
 import { invoiceNumber } from "@arcadia/domain";
@@ -15,7 +15,7 @@ import { instant, instantOrNull, sqlOn } from "../shared/sql.ts";
 
 /**
  * The SQL of the worker's passes: it claims, loads and writes; every decision (which period is
- * due, which plan change applies, what a statement says) is the domain's `closeDuePeriods`.
+ * due, which plan change applies, what an invoice says) is the domain's `closeDuePeriods`.
  */
 
 /**
@@ -44,13 +44,13 @@ export interface ClaimedSubscription {
   readonly history: BillingHistory;
 }
 
-/** A computed statement on its way to the table, with its id and number. */
-export interface IssuedStatement extends ComputedStatement {
+/** A computed invoice on its way to the table, with its id and number. */
+export interface IssuedInvoice extends ComputedInvoice {
   readonly id: string;
   readonly number: string;
   /** When it is issued; the pass's `now` when absent. */
   readonly issuedAt?: Date;
-  readonly status: StatementStatus;
+  readonly status: InvoiceStatus;
   readonly dueAt: Date;
   readonly paidAt: Date | null;
   readonly subscription: Pick<ClaimedSubscription, "id" | "deploymentId" | "tenantId">;
@@ -209,29 +209,29 @@ export async function claimDueSubscriptions(
   }));
 }
 
-/** A statement of the batch with the tenant it is issued to. */
-export interface StatementToNumber {
+/** An invoice of the batch with the tenant it is issued to. */
+export interface InvoiceToNumber {
   readonly subscriptionId: string;
   readonly tenantId: string;
   readonly periodStart: Date;
 }
 
 /**
- * Which of these statements do not exist yet: the batch's subscriptions are locked, so nobody else
+ * Which of these invoices do not exist yet: the batch's subscriptions are locked, so nobody else
  * can issue theirs meanwhile, and only these take numbers (a repair run leaves no gap).
  */
-export async function notYetIssued<T extends StatementToNumber>(
+export async function notYetIssued<T extends InvoiceToNumber>(
   em: EntityManager,
-  statements: readonly T[],
+  invoices: readonly T[],
 ): Promise<T[]> {
-  if (statements.length === 0) return [];
+  if (invoices.length === 0) return [];
   const existing = await sqlOn(em)<{ subscription_id: string; period_start: Date }[]>(
     `select s.subscription_id, s.period_start from statements s
        join jsonb_to_recordset(?::jsonb) as x(subscription_id uuid, period_start timestamptz)
          on s.subscription_id = x.subscription_id and s.period_start = x.period_start`,
     [
       JSON.stringify(
-        statements.map((s) => ({
+        invoices.map((s) => ({
           subscription_id: s.subscriptionId,
           period_start: s.periodStart.toISOString(),
         })),
@@ -239,11 +239,11 @@ export async function notYetIssued<T extends StatementToNumber>(
     ],
   );
   const issued = new Set(existing.map((e) => `${e.subscription_id}/${instant(e.period_start).getTime()}`));
-  return statements.filter((s) => !issued.has(`${s.subscriptionId}/${s.periodStart.getTime()}`));
+  return invoices.filter((s) => !issued.has(`${s.subscriptionId}/${s.periodStart.getTime()}`));
 }
 
 /**
- * Per-tenant invoice numbers for these statements, in order (SPEC §3.5): each tenant's counter row
+ * Per-tenant invoice numbers for these invoices, in order (SPEC §3.5): each tenant's counter row
  * is advanced in this transaction (tenants in id order, so two batches never deadlock on them), so
  * a rolled-back batch rolls its numbers back too and the series has no gaps. Also answers each
  * tenant's payment terms, which date the invoices.
@@ -291,18 +291,18 @@ export async function allocateInvoiceNumbers(
 }
 
 /**
- * Writes the statements and their lines and advances the periods, in one round trip. A statement
+ * Writes the invoices and their lines and advances the periods, in one round trip. An invoice
  * that already exists for its (subscription, period) is kept as it was and its lines are not
  * written, and the period still advances, so a repair run never bills twice. Returns the ids of
- * the statements actually inserted.
+ * the invoices actually inserted.
  */
 export async function writeClosedPeriods(
   em: EntityManager,
-  statements: readonly IssuedStatement[],
+  invoices: readonly IssuedInvoice[],
   advanced: readonly (NextBillingState & { readonly subscriptionId: string })[],
   now: Date,
 ): Promise<Set<string>> {
-  const input = statements.map((s) => ({
+  const input = invoices.map((s) => ({
     id: s.id,
     number: s.number,
     tenant_id: s.subscription.tenantId,

@@ -17,8 +17,8 @@ import {
   testBackends,
   testContext,
 } from "../testing/index.ts";
+import { listDeploymentInvoices } from "./invoices.ts";
 import { runRolloverPass } from "./rollover.ts";
-import { listDeploymentStatements } from "./statements.ts";
 
 const at = (iso: string) => new Date(iso);
 
@@ -55,13 +55,13 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
     await transitionDeployment(ctx(), t.admin, id, { to });
   }
 
-  async function statements(id: string) {
-    const page = await listDeploymentStatements(ctx(), operator, id, { limit: 200 });
-    return page.items.map(({ statement, lines }) => ({
-      period: statement.periodStart.toISOString().slice(0, 7),
-      total: statement.totalCents,
+  async function invoices(id: string) {
+    const page = await listDeploymentInvoices(ctx(), operator, id, { limit: 200 });
+    return page.items.map(({ invoice, lines }) => ({
+      period: invoice.periodStart.toISOString().slice(0, 7),
+      total: invoice.totalCents,
       lines: lines.map((l) => [l.kind, l.amountCents]),
-      number: statement.number,
+      number: invoice.number,
     }));
   }
 
@@ -98,27 +98,27 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
     expect(summary.skippedByOverride).toBe(1);
     expect(summary.batches).toBe(3);
 
-    expect((await statements(ids.midMonth!))[0]).toMatchObject({ period: "2026-11", total: 2450 }); // 15/30 of 4900
-    expect((await statements(ids.pause!))[0]).toMatchObject({ period: "2026-11", total: 3267 }); // 20/30 of 4900 = 3266.67
-    expect((await statements(ids.addon!))[0]).toMatchObject({
+    expect((await invoices(ids.midMonth!))[0]).toMatchObject({ period: "2026-11", total: 2450 }); // 15/30 of 4900
+    expect((await invoices(ids.pause!))[0]).toMatchObject({ period: "2026-11", total: 3267 }); // 20/30 of 4900 = 3266.67
+    expect((await invoices(ids.addon!))[0]).toMatchObject({
       total: 5275,
       lines: [
         ["plan", 4900],
         ["addon", 375],
       ],
     });
-    expect((await statements(ids.immediate!))[0]).toMatchObject({
+    expect((await invoices(ids.immediate!))[0]).toMatchObject({
       total: 14900,
       lines: [
         ["plan", 1633],
         ["plan", 13267],
       ],
     });
-    expect((await statements(ids.periodEnd!))[0]).toMatchObject({ total: 4900, lines: [["plan", 4900]] });
-    expect((await statements(ids.cancelled!))[0]).toMatchObject({ total: 2450 }); // 15/30 of 4900
-    expect((await statements(ids.trial!))[0]).toMatchObject({ total: 2613 }); // trial ended 11-15: 16/30 of 4900 = 2613.33
-    expect((await statements(ids.hobby!))[0]).toMatchObject({ total: 0, lines: [["plan", 0]] });
-    expect((await statements(ids.override!))[0]).toMatchObject({ total: 0, lines: [] }); // still in trial
+    expect((await invoices(ids.periodEnd!))[0]).toMatchObject({ total: 4900, lines: [["plan", 4900]] });
+    expect((await invoices(ids.cancelled!))[0]).toMatchObject({ total: 2450 }); // 15/30 of 4900
+    expect((await invoices(ids.trial!))[0]).toMatchObject({ total: 2613 }); // trial ended 11-15: 16/30 of 4900 = 2613.33
+    expect((await invoices(ids.hobby!))[0]).toMatchObject({ total: 0, lines: [["plan", 0]] });
+    expect((await invoices(ids.override!))[0]).toMatchObject({ total: 0, lines: [] }); // still in trial
 
     const trial = await getDeployment(ctx(), operator, ids.trial!);
     expect(trial.deployment.state).toBe("active");
@@ -143,28 +143,28 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
 
   it("issues nothing new on a rerun at the same instant", async () => {
     const again = await runRolloverPass(db.orm, { now: at("2026-12-01T00:00:00Z") });
-    expect(again).toMatchObject({ statementsIssued: 0, subscriptionsProcessed: 0, trialsConverted: 0 });
+    expect(again).toMatchObject({ invoicesIssued: 0, subscriptionsProcessed: 0, trialsConverted: 0 });
   });
 
   it("catches up across December→January and February, applying the pending change and stopping a cancelled subscription", async () => {
     const late = await deploymentAt("2026-12-10T00:00:00Z");
     const summary = await runRolloverPass(db.orm, { now: at("2027-03-02T00:00:00Z") });
-    expect(summary.statementsIssued).toBeGreaterThan(0);
-    expect((await statements(late)).map((s) => [s.period, s.total])).toEqual([
+    expect(summary.invoicesIssued).toBeGreaterThan(0);
+    expect((await invoices(late)).map((s) => [s.period, s.total])).toEqual([
       ["2026-12", 3477], // 22/31 of 4900 = 3477.42
       ["2027-01", 4900],
       ["2027-02", 4900], // 28 days, full month
     ]);
-    expect((await statements(ids.periodEnd!)).map((s) => [s.period, s.total])).toEqual([
+    expect((await invoices(ids.periodEnd!)).map((s) => [s.period, s.total])).toEqual([
       ["2026-11", 4900],
       ["2026-12", 19900],
       ["2027-01", 19900],
       ["2027-02", 19900],
     ]);
-    expect((await statements(ids.cancelled!)).map((s) => s.period)).toEqual(["2026-11"]);
+    expect((await invoices(ids.cancelled!)).map((s) => s.period)).toEqual(["2026-11"]);
     const doc = await getDeployment(ctx(), operator, late);
     expect(doc.subscription!.subscription.currentPeriodStart.toISOString()).toBe("2027-03-01T00:00:00.000Z");
-    const numbers = (await statements(late)).map((s) => s.number);
+    const numbers = (await invoices(late)).map((s) => s.number);
     expect(numbers.every((x) => /^INV-T-[0-9A-F]{8}-\d{6}$/.test(x))).toBe(true);
     // Per tenant, consecutive from 1, no gaps (SPEC §3.5).
     const all = await db.orm.em
@@ -178,7 +178,7 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
   });
 
   it.runIf(backend !== "embedded")(
-    "lets racing workers issue exactly one statement per subscription and period",
+    "lets racing workers issue exactly one invoice per subscription and period",
     async () => {
       clock.set("2027-03-05T00:00:00Z");
       for (let i = 0; i < 40; i++)
@@ -190,7 +190,7 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
         const results = await Promise.all(
           workers.map((orm) => runRolloverPass(orm, { now: at("2027-06-01T00:00:00Z"), batchSize: 7 })),
         );
-        const issued = results.reduce((s, r) => s + r.statementsIssued, 0);
+        const issued = results.reduce((s, r) => s + r.invoicesIssued, 0);
         const rows = await db.orm.em
           .getConnection()
           .execute(
@@ -210,7 +210,7 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
     },
   );
 
-  it("keeps one statement per subscription and period with several batches in flight in one worker", async () => {
+  it("keeps one invoice per subscription and period with several batches in flight in one worker", async () => {
     clock.set("2027-07-03T00:00:00Z");
     for (let i = 0; i < 30; i++) await deploymentAt("2027-07-03T00:00:00Z", { addons: ["storage_50gb"] });
     const progress: number[] = [];
@@ -226,9 +226,9 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
            from statements where issued_at = '2027-10-01T00:00:00Z'`,
     );
     expect(row!.n).toBe(row!.d);
-    expect(row!.n).toBe(summary.statementsIssued);
+    expect(row!.n).toBe(summary.invoicesIssued);
     expect(Number(row!.total)).toBe(summary.totalsByCurrency.AUD);
-    expect(summary.statementsIssued).toBeGreaterThanOrEqual(30 * 3);
+    expect(summary.invoicesIssued).toBeGreaterThanOrEqual(30 * 3);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     const [due] = await db.orm.em
       .getConnection()

@@ -1,10 +1,10 @@
 import {
-  type ComputedStatement,
+  type ComputedInvoice,
   closeDuePeriods,
   convertTrial,
   Deployment,
+  Invoice,
   issueTerms,
-  Statement,
   Subscription,
   trialHasEnded,
   WORKER_ACTOR_ID,
@@ -12,14 +12,14 @@ import {
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
-import { presentDeployment, presentStatement } from "../presenters/presenters.ts";
+import { presentDeployment, presentInvoice } from "../presenters/presenters.ts";
 import { newId } from "../shared/ids.ts";
 import {
   allocateInvoiceNumbers,
   claimDueSubscriptions,
   claimEndedTrials,
   countSkippedByOverride,
-  type IssuedStatement,
+  type IssuedInvoice,
   lastEventInstants,
   notYetIssued,
   ORDINARY_TENANTS,
@@ -53,7 +53,7 @@ export interface RolloverOptions {
 
 export interface RolloverProgress {
   readonly subscriptionsProcessed: number;
-  readonly statementsIssued: number;
+  readonly invoicesIssued: number;
   readonly batches: number;
 }
 
@@ -66,10 +66,10 @@ export interface RolloverSummary extends RolloverProgress {
 
 /**
  * One batch of rollover, in one transaction: claim due subscriptions (other workers take other
- * rows), let the domain close each one's due periods (`closeDuePeriods`), number the statements,
+ * rows), let the domain close each one's due periods (`closeDuePeriods`), number the invoices,
  * write them with their lines and advance the periods. All or nothing: a crash anywhere leaves the
  * batch unclaimed and unbilled, and the unique (subscription, period_start) constraint is the
- * backstop against a second statement.
+ * backstop against a second invoice.
  */
 export async function rollOverBatch(
   em: EntityManager,
@@ -77,24 +77,24 @@ export async function rollOverBatch(
   batchSize: number,
   maxPeriods: number,
   scope: PassScope = ORDINARY_TENANTS,
-): Promise<{ claimed: number; statements: ComputedStatement[] }> {
+): Promise<{ claimed: number; invoices: ComputedInvoice[] }> {
   const claimed = await claimDueSubscriptions(em, now, batchSize, scope);
-  if (claimed.length === 0) return { claimed: 0, statements: [] };
+  if (claimed.length === 0) return { claimed: 0, invoices: [] };
   const closed = claimed.map((subscription) => ({
     subscription,
     ...closeDuePeriods(subscription.history, now, maxPeriods),
   }));
-  // Numbers are per tenant and gap-free (SPEC §3.5): only statements that do not exist yet take
+  // Numbers are per tenant and gap-free (SPEC §3.5): only invoices that do not exist yet take
   // one, from the tenant's counter row advanced in this transaction.
   const toIssue = await notYetIssued(
     em,
-    closed.flatMap(({ subscription, statements }) =>
-      statements.map((statement) => ({
-        statement,
+    closed.flatMap(({ subscription, invoices }) =>
+      invoices.map((invoice) => ({
+        invoice,
         subscription,
         subscriptionId: subscription.id,
         tenantId: subscription.tenantId,
-        periodStart: statement.periodStart,
+        periodStart: invoice.periodStart,
       })),
     ),
   );
@@ -102,11 +102,11 @@ export async function rollOverBatch(
     em,
     toIssue.map((s) => s.tenantId),
   );
-  const issued: IssuedStatement[] = toIssue.map(({ statement, subscription }, i) => {
+  const issued: IssuedInvoice[] = toIssue.map(({ invoice, subscription }, i) => {
     // Issued when the pass ran, however late (an advance runs at each period end).
     return {
-      ...statement,
-      ...issueTerms(statement.totalCents, now, numbers[i]!.paymentTermsDays),
+      ...invoice,
+      ...issueTerms(invoice.totalCents, now, numbers[i]!.paymentTermsDays),
       id: newId(),
       number: numbers[i]!.number,
       issuedAt: now,
@@ -120,11 +120,11 @@ export async function rollOverBatch(
     now,
   );
   const fresh = issued.filter((s) => inserted.has(s.id));
-  // invoice.issued for each statement written, set-wise in the batch's transaction.
+  // invoice.issued for each invoice written, set-wise in the batch's transaction.
   await recordEvents(
     em,
     fresh.map((s): NewEvent => {
-      const statement = new Statement({
+      const invoice = new Invoice({
         id: s.id,
         number: s.number,
         tenantId: s.subscription.tenantId,
@@ -144,13 +144,13 @@ export async function rollOverBatch(
       });
       return {
         type: "invoice.issued",
-        tenantId: statement.tenantId,
-        occurredAt: statement.issuedAt,
-        data: presentStatement({ statement, lines: s.lines }),
+        tenantId: invoice.tenantId,
+        occurredAt: invoice.issuedAt,
+        data: presentInvoice({ invoice, lines: s.lines }),
       };
     }),
   );
-  return { claimed: claimed.length, statements: fresh };
+  return { claimed: claimed.length, invoices: fresh };
 }
 
 /**
@@ -206,7 +206,7 @@ export async function runRolloverPass(orm: Orm, options: RolloverOptions): Promi
   const scope = options.scope ?? ORDINARY_TENANTS;
   let trialsConverted = 0;
   let subscriptionsProcessed = 0;
-  let statementsIssued = 0;
+  let invoicesIssued = 0;
   let batches = 0;
   const totalsByCurrency: Record<string, number> = {};
   const stop = () => options.shouldStop?.() ?? false;
@@ -222,22 +222,22 @@ export async function runRolloverPass(orm: Orm, options: RolloverOptions): Promi
 
   const stream = async () => {
     while (!stop()) {
-      const { claimed, statements } = await orm.em
+      const { claimed, invoices } = await orm.em
         .fork()
         .transactional((em) => rollOverBatch(em, now, batchSize, maxPeriods, scope));
       if (claimed === 0) break;
       batches += 1;
       subscriptionsProcessed += claimed;
-      statementsIssued += statements.length;
-      for (const s of statements)
+      invoicesIssued += invoices.length;
+      for (const s of invoices)
         totalsByCurrency[s.currency] = (totalsByCurrency[s.currency] ?? 0) + s.totalCents;
-      options.onBatch?.({ subscriptionsProcessed, statementsIssued, batches });
+      options.onBatch?.({ subscriptionsProcessed, invoicesIssued, batches });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, stream));
   return {
     subscriptionsProcessed,
-    statementsIssued,
+    invoicesIssued,
     batches,
     totalsByCurrency,
     trialsConverted,

@@ -2,9 +2,9 @@ import {
   applyPayment,
   type ChargeOutcome,
   chargeKey,
+  type Invoice,
   type LookupOutcome,
   type Payment,
-  type Statement,
   settlementDue,
   settlementReason,
   unwrap,
@@ -83,7 +83,7 @@ export async function settleIfClear(
 }
 
 /** Locks the deployment of an invoice, then the invoice (the order every collection write takes). */
-export async function lockInvoice(sql: Sql, invoiceId: string): Promise<Statement | null> {
+export async function lockInvoice(sql: Sql, invoiceId: string): Promise<Invoice | null> {
   const [owner] = await sql<{ deployment_id: string }>("select deployment_id from statements where id = $1", [
     invoiceId,
   ]);
@@ -98,7 +98,7 @@ export async function lockInvoice(sql: Sql, invoiceId: string): Promise<Statemen
 /** Applies a succeeded amount to a locked invoice (the domain decides), and settles when it is paid. */
 export async function creditInvoice(
   sql: Sql,
-  invoice: Statement,
+  invoice: Invoice,
   amountCents: number,
   now: Date,
 ): Promise<boolean> {

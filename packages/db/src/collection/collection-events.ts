@@ -1,8 +1,8 @@
-import type { EventType, Payment, Statement } from "@arcadia/domain";
+import type { EventType, Invoice, Payment } from "@arcadia/domain";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
-import { presentPayment, presentStatement } from "../presenters/presenters.ts";
+import { presentInvoice, presentPayment } from "../presenters/presenters.ts";
 import type { Sql } from "../shared/sql.ts";
-import { lineFromRow, STATEMENT_LINE_COLUMNS } from "./collection-state.ts";
+import { INVOICE_LINE_COLUMNS, lineFromRow } from "./collection-state.ts";
 
 /**
  * Collection's invoice and payment events (SPEC §3.9), written in the transaction of the change they
@@ -14,7 +14,7 @@ import { lineFromRow, STATEMENT_LINE_COLUMNS } from "./collection-state.ts";
 export interface InvoiceChange {
   readonly type: Extract<EventType, `invoice.${string}`>;
   /** The invoice after the change. */
-  readonly invoice: Statement;
+  readonly invoice: Invoice;
 }
 
 /** Records invoice events set-wise: the invoices' lines in one query, then one insert. */
@@ -25,13 +25,13 @@ export async function recordInvoiceEvents(
 ): Promise<void> {
   if (changes.length === 0) return;
   const rows = await sql(
-    `select ${STATEMENT_LINE_COLUMNS} from statement_lines where statement_id = any($1::uuid[]) order by statement_id, position`,
+    `select ${INVOICE_LINE_COLUMNS} from statement_lines where statement_id = any($1::uuid[]) order by statement_id, position`,
     [[...new Set(changes.map((c) => c.invoice.id))]],
   );
   const linesOf = new Map<string, ReturnType<typeof lineFromRow>[]>();
   for (const row of rows) {
     const line = lineFromRow(row);
-    linesOf.set(line.statementId, [...(linesOf.get(line.statementId) ?? []), line]);
+    linesOf.set(line.invoiceId, [...(linesOf.get(line.invoiceId) ?? []), line]);
   }
   await recordEvents(
     sql,
@@ -40,7 +40,7 @@ export async function recordInvoiceEvents(
         type,
         tenantId: invoice.tenantId,
         occurredAt: at,
-        data: presentStatement({ statement: invoice, lines: linesOf.get(invoice.id) ?? [] }),
+        data: presentInvoice({ invoice, lines: linesOf.get(invoice.id) ?? [] }),
       }),
     ),
   );

@@ -2,7 +2,7 @@ import {
   amountDue,
   COLLECTION_ACTOR_ID,
   dueCollectionWork,
-  type Statement,
+  type Invoice,
   settlementReason,
   transitionDeployment,
 } from "@arcadia/domain";
@@ -122,7 +122,7 @@ async function claimBatch(
     const transitions: SystemTransition[] = [];
     const newAttempts: Record<string, unknown>[] = [];
     const appointments: { deploymentId: string; dueAt: Date | null }[] = [];
-    const overdue: Statement[] = [];
+    const overdue: Invoice[] = [];
     let skipped = 0;
     for (const { deployment, subject, invoices, paymentMethod } of subjects) {
       // An attempt whose result is not known yet is reconciled first: the ladder waits for its answer.
@@ -207,7 +207,7 @@ async function claimBatch(
 }
 
 /** Marks invoices overdue (once: a racing pass that did so first wins) and records `invoice.overdue`. */
-async function announceOverdue(sql: Sql, invoices: readonly Statement[], now: Date): Promise<void> {
+async function announceOverdue(sql: Sql, invoices: readonly Invoice[], now: Date): Promise<void> {
   if (invoices.length === 0) return;
   const marked = await sql<{ id: string }>(
     "update statements set overdue_at = $2 where id = any($1::uuid[]) and overdue_at is null returning id",

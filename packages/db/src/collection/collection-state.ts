@@ -7,18 +7,18 @@ import {
   type DeploymentEvent,
   type DunningPolicy,
   followDeploymentState,
+  Invoice,
+  InvoiceLine,
   Payment,
-  Statement,
-  StatementLine,
   type SubscriptionStatus,
   transitionDeployment,
   unwrap,
 } from "@arcadia/domain";
 import { deploymentFromRow } from "../deployments/document-read-model.ts";
+import { DEPLOYMENT_COLUMNS } from "../deployments/queries.ts";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
 import { presentDeployment } from "../presenters/presenters.ts";
 import { instant, instantOrNull, type Row, type Sql } from "../shared/sql.ts";
-import { DEPLOYMENT_COLUMNS } from "../statements.ts";
 
 /** How long a claimed payment attempt is left to the worker that made it before another reconciles it. */
 export const ATTEMPT_LEASE_MS = 60_000;
@@ -46,9 +46,9 @@ export const INVOICE_COLUMNS = (alias: string) =>
     .map((c) => `${alias}.${c}`)
     .join(", ");
 
-/** One row shape, one mapper: a statements row as the domain's Statement. */
-export function invoiceFromRow(row: Row): Statement {
-  return new Statement({
+/** One row shape, one mapper: a `statements` row as the domain's Invoice. */
+export function invoiceFromRow(row: Row): Invoice {
+  return new Invoice({
     id: row.id as string,
     number: row.number as string,
     tenantId: row.tenant_id as string,
@@ -58,7 +58,7 @@ export function invoiceFromRow(row: Row): Statement {
     periodEnd: instant(row.period_end),
     currency: row.currency as string,
     totalCents: Number(row.total_cents),
-    status: row.status as Statement["status"],
+    status: row.status as Invoice["status"],
     amountPaidCents: Number(row.amount_paid_cents),
     issuedAt: instant(row.issued_at),
     dueAt: instant(row.due_at),
@@ -69,16 +69,16 @@ export function invoiceFromRow(row: Row): Statement {
 }
 
 /** The columns `lineFromRow` reads. */
-export const STATEMENT_LINE_COLUMNS =
+export const INVOICE_LINE_COLUMNS =
   "id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents";
 
-/** A statement_lines row as the domain's StatementLine. */
-export function lineFromRow(row: Row): StatementLine {
-  return new StatementLine({
+/** A `statement_lines` row as the domain's InvoiceLine. */
+export function lineFromRow(row: Row): InvoiceLine {
+  return new InvoiceLine({
     id: row.id as string,
-    statementId: row.statement_id as string,
+    invoiceId: row.statement_id as string,
     position: Number(row.position),
-    kind: row.kind as StatementLine["kind"],
+    kind: row.kind as InvoiceLine["kind"],
     description: row.description as string,
     refId: row.ref_id as string,
     unitPriceCents: Number(row.unit_price_cents),
@@ -135,7 +135,7 @@ export interface PaymentMethodRef {
 export interface LoadedSubject {
   readonly deployment: Deployment;
   readonly subject: CollectionSubject;
-  readonly invoices: ReadonlyMap<string, Statement>;
+  readonly invoices: ReadonlyMap<string, Invoice>;
   readonly paymentMethod: PaymentMethodRef | null;
   readonly tenantSlug: string;
 }
@@ -187,9 +187,9 @@ export async function loadCollectionSubjects(
   return deployments.map((row) => {
     const deployment = deploymentFromRow(row);
     const rows = invoicesOf.get(deployment.id) ?? [];
-    const statements = new Map(rows.map((r) => [r.id as string, invoiceFromRow(r)]));
+    const invoices = new Map(rows.map((r) => [r.id as string, invoiceFromRow(r)]));
     const collectionInvoices: CollectionInvoice[] = rows.map((r) => ({
-      ...statements.get(r.id as string)!,
+      ...invoices.get(r.id as string)!,
       lastAttempt: Number(r.last_attempt),
       attemptInFlight: Boolean(r.in_flight),
       permanentFailureMethodId: (r.permanent_failure_method_id as string | null) ?? null,
@@ -203,7 +203,7 @@ export async function loadCollectionSubjects(
       : null;
     return {
       deployment,
-      invoices: statements,
+      invoices: invoices,
       paymentMethod,
       tenantSlug: row.tenant_slug as string,
       subject: {

@@ -358,9 +358,9 @@ describe.each(testBackends({ pooled: true }))("collection on %s", (backend) => {
       ["archive", day(30).toISOString(), invoice.id],
     ]);
     clock.set(day(1));
-    expect((await collectionPreview(ctx(), operator, id)).overdueInvoices.map((i) => i.statement.id)).toEqual(
-      [invoice.id],
-    );
+    expect((await collectionPreview(ctx(), operator, id)).overdueInvoices.map((i) => i.invoice.id)).toEqual([
+      invoice.id,
+    ]);
   });
 
   it("racing workers make one attempt per scheduled retry and one transition per step", async () => {

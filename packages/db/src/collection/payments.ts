@@ -4,6 +4,7 @@ import {
   checkPayment,
   collectionPlan,
   DomainError,
+  type Invoice,
   isOverdue,
   markUncollectible,
   PAYMENT_REFERENCE_MAX,
@@ -12,11 +13,10 @@ import {
   type Principal,
   requirePlatformAdmin,
   requireWriter,
-  type Statement,
   unwrap,
   voidInvoice as voidOpenInvoice,
 } from "@arcadia/domain";
-import { type StatementDocument, withLines } from "../billing/statements.ts";
+import { type InvoiceDocument, withLines } from "../billing/invoices.ts";
 import { findVisibleDeployment } from "../deployments/deployments.ts";
 import type { Orm } from "../orm.ts";
 import type { UseCaseContext } from "../shared/context.ts";
@@ -40,7 +40,7 @@ export interface CollectionDeps {
 }
 
 /** The invoice if the principal may see it (another tenant's is NOT_FOUND, checked before any role). */
-async function visibleInvoice(sql: Sql, principal: Principal, id: string, lock: boolean): Promise<Statement> {
+async function visibleInvoice(sql: Sql, principal: Principal, id: string, lock: boolean): Promise<Invoice> {
   const invoice = isUuid(id)
     ? lock
       ? await lockInvoice(sql, id)
@@ -52,7 +52,7 @@ async function visibleInvoice(sql: Sql, principal: Principal, id: string, lock: 
   return invoice;
 }
 
-async function refuseWhileInFlight(sql: Sql, invoice: Statement): Promise<void> {
+async function refuseWhileInFlight(sql: Sql, invoice: Invoice): Promise<void> {
   const [busy] = await sql(
     "select 1 from payments where invoice_id = $1 and status in ('pending', 'unknown') limit 1",
     [invoice.id],
@@ -195,7 +195,7 @@ async function closeInvoice(
   principal: Principal,
   invoiceId: string,
   outcome: "void" | "uncollectible",
-): Promise<Statement> {
+): Promise<Invoice> {
   return inTransaction(ctx.sqlEm, async (sql) => {
     const invoice = await visibleInvoice(sql, principal, invoiceId, true);
     unwrap(requirePlatformAdmin(principal));
@@ -215,11 +215,7 @@ async function closeInvoice(
 }
 
 /** Voids an open invoice without succeeded payments (platform admins); its dunning stops. */
-export function voidInvoice(
-  ctx: UseCaseContext,
-  principal: Principal,
-  invoiceId: string,
-): Promise<Statement> {
+export function voidInvoice(ctx: UseCaseContext, principal: Principal, invoiceId: string): Promise<Invoice> {
   return closeInvoice(ctx, principal, invoiceId, "void");
 }
 
@@ -228,14 +224,14 @@ export function markInvoiceUncollectible(
   ctx: UseCaseContext,
   principal: Principal,
   invoiceId: string,
-): Promise<Statement> {
+): Promise<Invoice> {
   return closeInvoice(ctx, principal, invoiceId, "uncollectible");
 }
 
 export interface CollectionPreview {
   readonly deploymentId: string;
   readonly amountDueCents: number;
-  readonly overdueInvoices: StatementDocument[];
+  readonly overdueInvoices: InvoiceDocument[];
   readonly nextActions: PlannedAction[];
 }
 

@@ -29,15 +29,15 @@ import { onUniqueViolation } from "../shared/errors.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
 import { instantOrNull, inTransaction } from "../shared/sql.ts";
+import type { DeploymentDocument, SubscriptionDocument } from "./document.ts";
+import { deploymentFromRow, readDeploymentDocument } from "./document-read-model.ts";
 import {
   INSERT_EVENT,
   LOCK_DEPLOYMENT,
   LOCK_SUBSCRIPTION_STATUS,
   UPDATE_STATE,
   UPDATE_SUBSCRIPTION_STATUS,
-} from "../statements.ts";
-import type { DeploymentDocument, SubscriptionDocument } from "./document.ts";
-import { deploymentFromRow, readDeploymentDocument } from "./document-read-model.ts";
+} from "./queries.ts";
 
 /** Loads a deployment the principal may see, optionally locking its row for the transaction. */
 export async function findVisibleDeployment(

@@ -70,7 +70,7 @@ describe.each(testBackends({ pooled: true }))("the deployment document read mode
     const read = await readDeploymentDocument(db.orm.em.fork(), operator, deployment.id);
     expect(JSON.parse(JSON.stringify(read))).toEqual(JSON.parse(JSON.stringify(expected)));
     // Pooled per transaction the document comes from the `arcadia_deployment_document` function (a
-    // migration's copy of the statement): the same, field for field. A change to the statement
+    // migration's copy of the invoice): the same, field for field. A change to the invoice
     // without a migration replacing the function fails here.
     const pooled = await connect({ url: db.url, pooling: "transaction", poolSize: 2 });
     try {

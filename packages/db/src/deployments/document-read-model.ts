@@ -13,12 +13,12 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { poolingOf } from "../orm.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { instant as date, instantOrNull as dateOrNull, type Row, withConnection } from "../shared/sql.ts";
-import { DEPLOYMENT_DOCUMENT, DEPLOYMENT_DOCUMENT_FUNCTION } from "../statements.ts";
 import type { DeploymentDocument } from "./document.ts";
+import { DEPLOYMENT_DOCUMENT, DEPLOYMENT_DOCUMENT_FUNCTION } from "./queries.ts";
 
 /**
  * The deployment document (deployment, subscription with plan versions, add-ons and plan history,
- * events) read in one prepared statement (`DEPLOYMENT_DOCUMENT`) and mapped straight onto the
+ * events) read in one prepared query (`DEPLOYMENT_DOCUMENT`) and mapped straight onto the
  * domain classes. It is the hottest read of the API: loading entities cost about three times as
  * much per request (identity map, eager-join planning, hydration), and one query per table cost a
  * round trip each. The result is the same as loading the entities —

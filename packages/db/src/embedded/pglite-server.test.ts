@@ -60,11 +60,11 @@ describe("the embedded server's connection sharing", () => {
     await other.end();
   });
 
-  it("keeps the named prepared statements of each connection apart, and drops them when it goes", async () => {
+  it("keeps the named prepared queries of each connection apart, and drops them when it goes", async () => {
     const clients = await connected(4);
-    // A Parse that fails creates nothing; dropping the connection's statements must still drop the rest.
+    // A Parse that fails creates nothing; dropping the connection's queries must still drop the rest.
     await expect(clients[1]!.query({ name: "broken", text: "selec 1" })).rejects.toThrow();
-    // The same name, a different statement per client, used over and over in turn.
+    // The same name, a different query per client, used over and over in turn.
     await Promise.all(
       clients.map(async (c, i) => {
         for (let j = 0; j < 10; j++) {

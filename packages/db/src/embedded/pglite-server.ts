@@ -21,10 +21,10 @@ function frame(type: string, body: Buffer): Buffer {
 }
 
 /**
- * Gives a connection's named prepared statements and portals names of their own in the one shared
- * backend session, so that two clients preparing a statement of the same name (as every pooled
- * connection of one program does) do not collide. The unnamed statement and portal stay unnamed.
- * `prepared` collects the backend names of the connection's statements, to deallocate them when it
+ * Gives a connection's named prepared queries and portals names of their own in the one shared
+ * backend session, so that two clients preparing a query of the same name (as every pooled
+ * connection of one program does) do not collide. The unnamed query and portal stay unnamed.
+ * `prepared` collects the backend names of the connection's queries, to deallocate them when it
  * goes. (SQL-level PREPARE/EXECUTE in a simple query is passed on as is.)
  */
 function withOwnNames(raw: Buffer, prefix: string, prepared: Set<string>): Buffer {
@@ -41,9 +41,9 @@ function withOwnNames(raw: Buffer, prefix: string, prepared: Set<string>): Buffe
   }
   if (type === "B") {
     const [portal, afterPortal] = cstring(body, 0);
-    const [statement, rest] = cstring(body, afterPortal);
-    if (portal === "" && statement === "") return raw;
-    return frame(type, Buffer.concat([z(own(portal)), z(own(statement)), body.subarray(rest)]));
+    const [query, rest] = cstring(body, afterPortal);
+    if (portal === "" && query === "") return raw;
+    return frame(type, Buffer.concat([z(own(portal)), z(own(query)), body.subarray(rest)]));
   }
   if (type === "E") {
     const [portal, rest] = cstring(body, 0);
@@ -64,7 +64,7 @@ function withOwnNames(raw: Buffer, prefix: string, prepared: Set<string>): Buffe
  * its first message until the backend is idle again — after a Sync or a simple Query that leaves no
  * transaction open. That keeps a whole transaction, and a whole extended-protocol exchange
  * (Parse/Bind/Execute/Sync), on one connection: interleaving those per message (as a plain
- * multiplexer does) lets one client's Parse replace another's unnamed statement. A client that
+ * multiplexer does) lets one client's Parse replace another's unnamed query. A client that
  * disconnects while holding the backend has its exchange synced and its transaction rolled back.
  */
 export class PgliteServer {
@@ -120,7 +120,7 @@ export class PgliteServer {
 
   /**
    * Frees the backend from a client that vanished mid-exchange (its exchange synced, its
-   * transaction rolled back) and drops the statements it prepared.
+   * transaction rolled back) and drops the queries it prepared.
    */
   private async recover(socket: Socket, prepared: Set<string>): Promise<void> {
     const midExchange = this.owner === socket;
@@ -132,7 +132,7 @@ export class PgliteServer {
         if (this.db.isInTransaction()) await this.db.exec("rollback");
       }
       for (const name of prepared) {
-        // A statement whose Parse failed was never created: nothing to drop, go on with the rest.
+        // A query whose Parse failed was never created: nothing to drop, go on with the rest.
         await this.db.exec(`deallocate "${name.replaceAll('"', '""')}"`).catch(() => undefined);
       }
     } finally {

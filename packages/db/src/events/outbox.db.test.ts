@@ -1,7 +1,7 @@
 import type { EventType } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getInvoice } from "../billing/invoices.ts";
 import { runRolloverPass } from "../billing/rollover.ts";
-import { getStatement } from "../billing/statements.ts";
 import { runCollectionPass } from "../collection/collection-pass.ts";
 import {
   listPayments,
@@ -19,9 +19,9 @@ import {
 } from "../deployments/deployments.ts";
 import {
   presentDeployment,
+  presentInvoice,
   presentPayment,
   presentResource,
-  presentStatement,
   presentSubscription,
 } from "../presenters/presenters.ts";
 import { registerResource, releaseResource } from "../resources/resources.ts";
@@ -169,9 +169,9 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
     const events = await newEvents();
     const count = (type: EventType) => events.filter((e) => e.type === type).length;
     expect(count("deployment.transitioned")).toBe(summary.trialsConverted);
-    expect(count("invoice.issued")).toBe(summary.statementsIssued);
-    expect(summary.statementsIssued).toBeGreaterThan(1);
-    expect(events).toHaveLength(summary.trialsConverted + summary.statementsIssued);
+    expect(count("invoice.issued")).toBe(summary.invoicesIssued);
+    expect(summary.invoicesIssued).toBeGreaterThan(1);
+    expect(events).toHaveLength(summary.trialsConverted + summary.invoicesIssued);
     const converted = events.find(
       (e) => e.type === "deployment.transitioned" && (e.data as { id: string }).id === trial.id,
     );
@@ -241,7 +241,7 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
     const failedInvoice = events.find(
       (e) => e.type === "invoice.payment_failed" && (e.data as { id: string }).id === ladder.id,
     )!;
-    expect(failedInvoice.data).toEqual(presentStatement(await getStatement(ctx(), c.viewer, ladder.id)));
+    expect(failedInvoice.data).toEqual(presentInvoice(await getInvoice(ctx(), c.viewer, ladder.id)));
 
     // Due on 8 January: each invoice is announced overdue once, and each deployment goes past due.
     await collect("2027-01-08T00:00:00.000Z");
@@ -266,7 +266,7 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
     events = await feed();
     expect(types(events)).toEqual(["payment.succeeded", "invoice.paid", "deployment.transitioned"]);
     expect(events[0]!.data).toEqual(presentPayment(manual));
-    expect(events[1]!.data).toEqual(presentStatement(await getStatement(ctx(), c.viewer, ladder.id)));
+    expect(events[1]!.data).toEqual(presentInvoice(await getInvoice(ctx(), c.viewer, ladder.id)));
     expect(events[1]!.data).toMatchObject({ status: "paid", amountDueCents: 0 });
     expect(events[2]!.data).toMatchObject({ id: ids[0], state: "active" });
 

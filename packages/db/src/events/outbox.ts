@@ -27,12 +27,12 @@ const INSERT_EVENTS_COLUMNS = `insert into events (id, tenant_id, type, occurred
 
 /**
  * The transactional outbox: records `events` in the transaction of the change they describe, in
- * one statement however many there are (set-wise writes record set-wise). Call it inside the
+ * one query however many there are (set-wise writes record set-wise). Call it inside the
  * change's transaction and nowhere else: a rolled-back change then leaves no event, and a
  * committed one always has its event. The database stamps each row with the writing
  * transaction's id, which is what makes the feed exactly-once (`events.ts`).
  *
- *     await recordEvents(sql, [{ type: "invoice.paid", tenantId, occurredAt: now, data: presentStatement(doc) }]);
+ *     await recordEvents(sql, [{ type: "invoice.paid", tenantId, occurredAt: now, data: presentInvoice(doc) }]);
  */
 export async function recordEvents(tx: EventTransaction, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;

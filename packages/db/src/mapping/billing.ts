@@ -1,17 +1,17 @@
 import {
   Deployment,
+  INVOICE_STATUSES,
+  Invoice,
+  InvoiceLine,
   LINE_KINDS,
-  STATEMENT_STATUSES,
-  Statement,
-  StatementLine,
   Subscription,
   Tenant,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
 import { instant, moneyType } from "./types.ts";
 
-export const StatementSchema = new EntitySchema<Statement>({
-  class: Statement,
+export const InvoiceSchema = new EntitySchema<Invoice>({
+  class: Invoice,
   tableName: "statements",
   properties: {
     id: { type: "uuid", primary: true },
@@ -23,7 +23,7 @@ export const StatementSchema = new EntitySchema<Statement>({
     periodEnd: { ...instant },
     currency: { type: "text" },
     totalCents: { type: moneyType() },
-    status: { type: "text", enum: true, items: () => STATEMENT_STATUSES as unknown as string[] },
+    status: { type: "text", enum: true, items: () => INVOICE_STATUSES as unknown as string[] },
     amountPaidCents: { type: moneyType(), default: 0 },
     issuedAt: { ...instant },
     dueAt: { ...instant },
@@ -46,12 +46,12 @@ export const StatementSchema = new EntitySchema<Statement>({
   ],
 });
 
-export const StatementLineSchema = new EntitySchema<StatementLine>({
-  class: StatementLine,
+export const InvoiceLineSchema = new EntitySchema<InvoiceLine>({
+  class: InvoiceLine,
   tableName: "statement_lines",
   properties: {
     id: { type: "uuid", primary: true },
-    statementId: { kind: "m:1", entity: () => Statement, mapToPk: true, fieldName: "statement_id" },
+    invoiceId: { kind: "m:1", entity: () => Invoice, mapToPk: true, fieldName: "statement_id" },
     position: { type: "integer" },
     kind: { type: "text", enum: true, items: () => LINE_KINDS as unknown as string[] },
     description: { type: "text" },
@@ -61,7 +61,7 @@ export const StatementLineSchema = new EntitySchema<StatementLine>({
     periodMs: { type: moneyType() },
     amountCents: { type: moneyType() },
   },
-  uniques: [{ name: "statement_lines_statement_position_unique", properties: ["statementId", "position"] }],
+  uniques: [{ name: "statement_lines_statement_position_unique", properties: ["invoiceId", "position"] }],
   checks: [
     { name: "statement_lines_amount_check", expression: "amount_cents >= 0" },
     { name: "statement_lines_billable_check", expression: "billable_ms > 0 and billable_ms <= period_ms" },

@@ -1,10 +1,10 @@
 import {
   Deployment,
+  Invoice,
   PAYMENT_METHODS,
   PAYMENT_STATUSES,
   Payment,
   PaymentMethod,
-  Statement,
   Tenant,
   TenantDunningPolicy,
 } from "@arcadia/domain";
@@ -16,7 +16,7 @@ export const PaymentSchema = new EntitySchema<Payment>({
   tableName: "payments",
   properties: {
     id: { type: "uuid", primary: true },
-    invoiceId: { kind: "m:1", entity: () => Statement, mapToPk: true, fieldName: "invoice_id" },
+    invoiceId: { kind: "m:1", entity: () => Invoice, mapToPk: true, fieldName: "invoice_id" },
     tenantId: { kind: "m:1", entity: () => Tenant, mapToPk: true, fieldName: "tenant_id" },
     amountCents: { type: moneyType() },
     currency: { type: "text" },

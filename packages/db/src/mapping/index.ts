@@ -1,4 +1,4 @@
-import { StatementLineSchema, StatementSchema } from "./billing.ts";
+import { InvoiceLineSchema, InvoiceSchema } from "./billing.ts";
 import { AddonSchema, PlanSchema, PlanVersionSchema } from "./catalog.ts";
 import {
   CollectionScheduleSchema,
@@ -37,8 +37,8 @@ export const entities = [
   SubscriptionSchema,
   AddonAttachmentSchema,
   PlanChangeSchema,
-  StatementSchema,
-  StatementLineSchema,
+  InvoiceSchema,
+  InvoiceLineSchema,
   CloudResourceSchema,
   IdempotencyRecordSchema,
   PaymentSchema,

@@ -1,11 +1,11 @@
 import { Migration } from '@mikro-orm/migrations';
 
 // The deployment document as a PL/pgSQL function, for connections pooled per transaction
-// (DATABASE_POOLING=transaction): there no statement may be prepared by name, and planning this
-// statement on every request cost more than running it. PL/pgSQL caches the plan of its query per
+// (DATABASE_POOLING=transaction): there no query may be prepared by name, and planning this
+// query on every request cost more than running it. PL/pgSQL caches the plan of its query per
 // server connection, which the pooler keeps across clients. The query is DEPLOYMENT_DOCUMENT
-// (statements.ts) as of this migration; `document-read-model.db.test.ts` holds the two equal, so a
-// change to the statement needs a migration replacing this function.
+// (deployments/queries.ts) as of this migration; `document-read-model.db.test.ts` holds the two equal, so a
+// change to the query needs a migration replacing this function.
 export class Migration20261201130000 extends Migration {
 
   override async up(): Promise<void> {

@@ -19,11 +19,11 @@ import {
   EVENT_TYPES,
   type EventType,
   eventActor,
+  type Invoice,
   type PlannedAction,
-  type Statement,
   tokenLast4,
 } from "@arcadia/domain";
-import type { StatementDocument, UpcomingStatement } from "../billing/documents.ts";
+import type { InvoiceDocument, UpcomingInvoice } from "../billing/documents.ts";
 import type { PlanWithVersions } from "../catalog/catalog.ts";
 import type { DeploymentDocument, SubscriptionDocument } from "../deployments/document.ts";
 import type { StoredEvent } from "../events/feed.ts";
@@ -114,13 +114,13 @@ export function presentPayment(p: Payment) {
 export function presentCollectionPreview(p: {
   deploymentId: string;
   amountDueCents: number;
-  overdueInvoices: readonly StatementDocument[];
+  overdueInvoices: readonly InvoiceDocument[];
   nextActions: readonly PlannedAction[];
 }) {
   return {
     deploymentId: p.deploymentId,
     amountDueCents: p.amountDueCents,
-    overdueInvoices: p.overdueInvoices.map(presentStatement),
+    overdueInvoices: p.overdueInvoices.map(presentInvoice),
     nextActions: p.nextActions.map((a) => ({ action: a.action, at: iso(a.at), invoiceId: a.invoiceId })),
   };
 }
@@ -297,14 +297,8 @@ function presentLine(l: ComputedLine) {
   };
 }
 
-/** A stored statement, or one the rollover batch is writing (its lines as computed). */
-export function presentStatement({
-  statement: s,
-  lines,
-}: {
-  statement: Statement;
-  lines: readonly ComputedLine[];
-}) {
+/** A stored invoice, or one the rollover batch is writing (its lines as computed). */
+export function presentInvoice({ invoice: s, lines }: { invoice: Invoice; lines: readonly ComputedLine[] }) {
   return {
     id: s.id,
     number: s.number,
@@ -326,7 +320,7 @@ export function presentStatement({
   };
 }
 
-export function presentUpcoming(u: UpcomingStatement) {
+export function presentUpcoming(u: UpcomingInvoice) {
   return {
     tenantId: u.tenantId,
     deploymentId: u.deploymentId,

@@ -1,8 +1,8 @@
 import { DomainError } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prepared } from "../statements.ts";
 import { createTestDatabase, type TestDatabase, testBackends } from "../testing/index.ts";
 import { onUniqueViolation } from "./errors.ts";
+import { prepared } from "./prepared.ts";
 import { inTransaction, withConnection } from "./sql.ts";
 
 describe.each(testBackends({ pooled: true }))("plain SQL on the ORM's pool on %s", (backend) => {

@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { poolingOf } from "../orm.ts";
-import type { Prepared } from "../statements.ts";
+import type { Prepared } from "./prepared.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -18,12 +18,12 @@ export function sqlOn(em: EntityManager) {
   };
 }
 
-/** One statement with `$1…` placeholders on a single pooled connection. */
-export type Sql = <T = Row>(statement: string | Prepared, params?: readonly unknown[]) => Promise<T[]>;
+/** One query with `$1…` placeholders on a single pooled connection. */
+export type Sql = <T = Row>(query: string | Prepared, params?: readonly unknown[]) => Promise<T[]>;
 
 interface PgConnection {
   query(
-    statement: string | { name: string; text: string; values: readonly unknown[] },
+    query: string | { name: string; text: string; values: readonly unknown[] },
     values?: readonly unknown[],
   ): Promise<{ rows: unknown[] }>;
   /** Set to mark the connection broken: knex's pool then destroys it instead of reusing it. */
@@ -47,35 +47,35 @@ function poolOf(em: EntityManager): { client: PoolClient; inOpenTransaction: boo
 }
 
 /**
- * Statements over one connection. A `Prepared` one is executed by name (parsed and planned once per
+ * Queries over one connection. A `Prepared` one is executed by name (parsed and planned once per
  * connection) unless the connection is pooled per transaction (`DATABASE_POOLING=transaction`):
  * behind PgBouncer < 1.21 the next transaction may run on a server connection that never saw the
- * Parse ("prepared statement … does not exist") or already holds the name ("… already exists"),
- * so there every statement is sent unnamed, parsed and planned each time.
+ * Parse (PostgreSQL: the name "does not exist") or already holds the name ("already exists"),
+ * so there every query is sent unnamed, parsed and planned each time.
  */
 function sqlOver(connection: PgConnection, named: boolean): Sql {
-  return async <R>(statement: string | Prepared, params: readonly unknown[] = []) => {
+  return async <R>(query: string | Prepared, params: readonly unknown[] = []) => {
     const result =
-      typeof statement === "string" || !named
-        ? await connection.query(typeof statement === "string" ? statement : statement.text, params)
-        : await connection.query({ name: statement.name, text: statement.text, values: params });
+      typeof query === "string" || !named
+        ? await connection.query(typeof query === "string" ? query : query.text, params)
+        : await connection.query({ name: query.name, text: query.text, values: params });
     return result.rows as R[];
   };
 }
 
-const namedStatementsOn = (em: EntityManager) => poolingOf(em) === "none";
+const namedQueriesOn = (em: EntityManager) => poolingOf(em) === "none";
 
 /**
- * Runs `work` with statements on one pooled connection, straight through the `pg` driver: the
+ * Runs `work` with queries on one pooled connection, straight through the `pg` driver: the
  * request hot paths (the deployment document, transitions, subscribing) spend most of their time
  * here, and knex's per-query builder work and the entity manager's unit of work cost more than the
- * statements themselves. The SQL and the domain rules are the same either way.
+ * queries themselves. The SQL and the domain rules are the same either way.
  */
 export async function withConnection<T>(em: EntityManager, work: (sql: Sql) => Promise<T>): Promise<T> {
   const { client } = poolOf(em);
   const connection = await client.acquireConnection();
   try {
-    return await work(sqlOver(connection, namedStatementsOn(em)));
+    return await work(sqlOver(connection, namedQueriesOn(em)));
   } finally {
     await client.releaseConnection(connection);
   }
@@ -93,7 +93,7 @@ export async function inTransaction<T>(em: EntityManager, work: (sql: Sql) => Pr
   try {
     await connection.query("begin");
     try {
-      const result = await work(sqlOver(connection, namedStatementsOn(em)));
+      const result = await work(sqlOver(connection, namedQueriesOn(em)));
       await connection.query("commit");
       return result;
     } catch (error) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listDeploymentInvoices, upcomingInvoice } from "../billing/invoices.ts";
 import { runRolloverPass } from "../billing/rollover.ts";
-import { listDeploymentStatements, upcomingStatement } from "../billing/statements.ts";
 import { createDeployment, getDeployment } from "../deployments/deployments.ts";
 import {
   createTestDatabase,
@@ -49,10 +49,10 @@ describe.each(testBackends())("plan changes at one instant on %s", (backend) => 
   }
 
   async function invoices(id: string) {
-    const page = await listDeploymentStatements(ctx(), operator, id, { limit: 50 });
-    return page.items.map(({ statement, lines }) => ({
-      period: statement.periodStart.toISOString().slice(0, 7),
-      total: statement.totalCents,
+    const page = await listDeploymentInvoices(ctx(), operator, id, { limit: 50 });
+    return page.items.map(({ invoice, lines }) => ({
+      period: invoice.periodStart.toISOString().slice(0, 7),
+      total: invoice.totalCents,
       lines: lines.map((l) => [l.description.split(":")[0], l.amountCents]),
     }));
   }
@@ -101,17 +101,17 @@ describe.each(testBackends())("plan changes at one instant on %s", (backend) => 
       ],
     };
     expect(await current(ids.subscribeThenChange!)).toEqual(expected);
-    const upcoming = await upcomingStatement(ctx(), operator, ids.subscribeThenChange!);
+    const upcoming = await upcomingInvoice(ctx(), operator, ids.subscribeThenChange!);
     // 15 of 30 days on scale (19900): 9950; hobby and studio cover no time.
     expect(upcoming.lines.map((l) => [l.refId !== "", l.amountCents])).toEqual([[true, 9950]]);
     expect(upcoming.totalCents).toBe(9950);
 
     await reorderRows();
     expect(await current(ids.subscribeThenChange!)).toEqual(expected);
-    expect((await upcomingStatement(ctx(), operator, ids.subscribeThenChange!)).totalCents).toBe(9950);
+    expect((await upcomingInvoice(ctx(), operator, ids.subscribeThenChange!)).totalCents).toBe(9950);
 
     const pass = await runRolloverPass(db.orm, { now: at("2026-12-01T00:00:00Z") });
-    expect(pass.statementsIssued).toBe(2);
+    expect(pass.invoicesIssued).toBe(2);
     expect(await invoices(ids.subscribeThenChange!)).toEqual([
       { period: "2026-11", total: 9950, lines: [["Plan scale v1", 9950]] },
     ]);

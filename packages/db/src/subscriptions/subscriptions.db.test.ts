@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upcomingStatement } from "../billing/statements.ts";
+import { upcomingInvoice } from "../billing/invoices.ts";
 import { createAddon, createPlan, publishPlanVersion, updateAddon } from "../catalog/catalog.ts";
 import { createDeployment, getDeployment, transitionDeployment } from "../deployments/deployments.ts";
 import { entitlements, listResources, registerResource, releaseResource } from "../resources/resources.ts";
@@ -255,14 +255,14 @@ describe.each(testBackends({ pooled: true }))("subscriptions on %s", (backend) =
     expect(await codeOf(publishPlanVersion(ctx(), a.admin, "scale", { priceCents: 1 }))).toBe("FORBIDDEN");
   });
 
-  it("projects the upcoming statement from the same function the worker uses", async () => {
+  it("projects the upcoming invoice from the same function the worker uses", async () => {
     const deployment = await newDeployment(); // created 2026-11-16 (or later): bills the rest of November
     await subscribe(ctx(), a.admin, deployment.id, {
       planCode: "studio",
       addons: [{ code: "storage_50gb" }],
     });
     const subscribedAt = clock.now().getTime();
-    const upcoming = await upcomingStatement(ctx(), a.viewer, deployment.id);
+    const upcoming = await upcomingInvoice(ctx(), a.viewer, deployment.id);
     const periodMs = 30 * 86_400_000;
     const billableMs = Date.parse("2026-12-01T00:00:00Z") - subscribedAt;
     expect(upcoming.lines.map((l) => [l.kind, l.billableMs, l.periodMs])).toEqual([
@@ -270,7 +270,7 @@ describe.each(testBackends({ pooled: true }))("subscriptions on %s", (backend) =
       ["addon", billableMs, periodMs],
     ]);
     expect(upcoming.totalCents).toBe(upcoming.lines.reduce((s, l) => s + l.amountCents, 0));
-    expect(await codeOf(upcomingStatement(ctx(), b.viewer, deployment.id))).toBe("NOT_FOUND");
+    expect(await codeOf(upcomingInvoice(ctx(), b.viewer, deployment.id))).toBe("NOT_FOUND");
   });
 
   it("tracks cloud resources against entitlements", async () => {

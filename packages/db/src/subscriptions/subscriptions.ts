@@ -20,6 +20,7 @@ import { resolvePlanVersion, unknownPlan } from "../catalog/catalog.ts";
 import { findVisibleDeployment, loadSubscriptionDocument } from "../deployments/deployments.ts";
 import type { SubscriptionDocument } from "../deployments/document.ts";
 import { deploymentFromRow, planVersionFromRow } from "../deployments/document-read-model.ts";
+import { LOCK_DEPLOYMENT } from "../deployments/queries.ts";
 import { recordEvent } from "../events/outbox.ts";
 import { presentSubscription } from "../presenters/presenters.ts";
 import type { UseCaseContext } from "../shared/context.ts";
@@ -27,7 +28,7 @@ import { onUniqueViolation } from "../shared/errors.ts";
 import { lockSubscriptionOf } from "../shared/locks.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { instant, inTransaction, type Row, type Sql } from "../shared/sql.ts";
-import { INSERT_SUBSCRIPTION, LOCK_DEPLOYMENT, SUBSCRIBE_LOOKUP } from "../statements.ts";
+import { INSERT_SUBSCRIPTION, SUBSCRIBE_LOOKUP } from "./queries.ts";
 
 function unknownAddon(code: string): DomainError {
   return new DomainError("UNKNOWN_ADDON", `No add-on ${code}.`, { code });
@@ -68,7 +69,7 @@ export async function subscribe(
   input: SubscribeInput,
 ): Promise<SubscriptionDocument> {
   // A hot write, so plain SQL around the domain's rules (createSubscription, attachAddon): lock the
-  // deployment, one lookup for everything the rules need, one statement writing the subscription,
+  // deployment, one lookup for everything the rules need, one query writing the subscription,
   // its initial plan change and the add-on snapshots. The new rows are the document: returned as
   // written, not read back.
   const codes = (input.addons ?? []).map((addon) => addon.code);
@@ -123,7 +124,7 @@ export async function subscribe(
   );
 }
 
-/** An add-on read as `ADDON_JSON` (statements.ts): amounts and quantities travel as text, never as JSON numbers. */
+/** An add-on read as `ADDON_JSON` (catalog/queries.ts): amounts and quantities travel as text, never as JSON numbers. */
 function addonFromJson(a: Row): Addon {
   return new Addon({
     id: a.id as string,
@@ -139,7 +140,7 @@ function addonFromJson(a: Row): Addon {
   });
 }
 
-/** The subscription, its initial plan change and its add-on snapshots, in one statement. */
+/** The subscription, its initial plan change and its add-on snapshots, in one query. */
 async function insertSubscription(
   sql: Sql,
   s: Subscription,

@@ -1,7 +1,7 @@
 import { Tenant } from "@arcadia/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listDeploymentInvoices } from "../billing/invoices.ts";
 import { runRolloverPass } from "../billing/rollover.ts";
-import { listDeploymentStatements } from "../billing/statements.ts";
 import {
   createDeployment,
   getDeployment,
@@ -138,10 +138,10 @@ describe.each(testBackends())("per-tenant clocks on %s", (backend) => {
     expect(sandboxDoc.subscription!.subscription.currentPeriodStart.toISOString()).toBe(
       "2030-03-01T00:00:00.000Z",
     );
-    expect((await listDeploymentStatements(ctx(), operator, sandboxed, {})).items).toEqual([]);
+    expect((await listDeploymentInvoices(ctx(), operator, sandboxed, {})).items).toEqual([]);
 
     const plainDoc = await getDeployment(ctx(), operator, plain);
     expect(plainDoc.deployment.state).toBe("active");
-    expect((await listDeploymentStatements(ctx(), operator, plain, {})).items.length).toBeGreaterThan(0);
+    expect((await listDeploymentInvoices(ctx(), operator, plain, {})).items.length).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DUE_WORK, type DueWork, periodEnds } from "../billing/due-work.ts";
-import { listDeploymentStatements } from "../billing/statements.ts";
+import { listDeploymentInvoices } from "../billing/invoices.ts";
 import { defaultPaymentProviders, type PaymentProviders } from "../collection/sandbox-provider.ts";
 import { setPaymentMethod } from "../collection/tenant-settings.ts";
 import { createDeployment, getDeployment, transitionDeployment } from "../deployments/deployments.ts";
@@ -57,13 +57,13 @@ describe.each(testBackends())("advancing a test clock on %s", (backend) => {
   async function invoicesOf(ids: string[]) {
     const all = [];
     for (const id of ids) {
-      const page = await listDeploymentStatements(ctx(), operator, id, { limit: 200 });
+      const page = await listDeploymentInvoices(ctx(), operator, id, { limit: 200 });
       all.push(
-        page.items.map(({ statement, lines }) => ({
-          period: statement.periodStart.toISOString(),
-          periodEnd: statement.periodEnd.toISOString(),
-          issuedAt: statement.issuedAt.toISOString(),
-          total: statement.totalCents,
+        page.items.map(({ invoice, lines }) => ({
+          period: invoice.periodStart.toISOString(),
+          periodEnd: invoice.periodEnd.toISOString(),
+          issuedAt: invoice.issuedAt.toISOString(),
+          total: invoice.totalCents,
           lines: lines.map((l) => [l.kind, l.billableMs, l.amountCents]),
         })),
       );

@@ -12,7 +12,7 @@ export interface BulkSeed {
 
 /**
  * Writes many active deployments with subscriptions set-wise (for worker drills and benchmarks):
- * the rows the use cases would write, in one statement.
+ * the rows the use cases would write, in one query.
  */
 export async function seedSubscriptions(orm: Orm, seed: BulkSeed): Promise<{ tenantId: string }> {
   const conn = orm.em.getConnection();
@@ -75,7 +75,7 @@ export async function seedSubscriptions(orm: Orm, seed: BulkSeed): Promise<{ ten
 /**
  * One open invoice per subscription of the tenant, issued at `issuedAt` and due 7 days later, with
  * the tenant's number counter and collection appointments at the due instant — what rollover and
- * collection leave behind, in one statement (for benchmarks and drills).
+ * collection leave behind, in one query (for benchmarks and drills).
  */
 export async function seedOpenInvoices(
   orm: Orm,

@@ -161,7 +161,7 @@ export interface AttemptRecorded {
 
 /**
  * Logs attempts and moves their deliveries on, all in one transaction (the dispatcher records what
- * finished meanwhile together, so a busy endpoint costs a few statements per batch, not per
+ * finished meanwhile together, so a busy endpoint costs a few queries per batch, not per
  * attempt): a 2xx delivers; otherwise the next retry comes from the domain's schedule, or the
  * delivery has failed. A failure that leaves its endpoint without a success for 5 days disables it
  * and records `webhook_endpoint.disabled`. An attempt whose lease a later one has taken over only

@@ -11,7 +11,7 @@ import {
   type BillingHistory,
   closeDuePeriods,
   convertTrial,
-  currentPeriodStatement,
+  currentPeriodInvoice,
   trialHasEnded,
 } from "./rollover.ts";
 
@@ -69,29 +69,29 @@ function history(
 describe("closeDuePeriods", () => {
   it("closes nothing before the period has ended", () => {
     const { subscription, changes } = setup();
-    const { statements, next } = closeDuePeriods(
+    const { invoices, next } = closeDuePeriods(
       history(subscription, changes),
       new Date("2026-12-31T23:59:59.999Z"),
       24,
     );
-    expect(statements).toEqual([]);
+    expect(invoices).toEqual([]);
     expect(next.currentPeriodEnd.toISOString()).toBe("2027-01-01T00:00:00.000Z");
   });
 
-  it("closes December, January and February by March, one statement each, and no more than asked", () => {
+  it("closes December, January and February by March, one invoice each, and no more than asked", () => {
     const { subscription, changes, event } = setup();
     const now = new Date("2027-03-05T00:00:00Z");
-    const { statements, next } = closeDuePeriods(history(subscription, changes, [event]), now, 24);
-    expect(statements.map((s) => s.periodStart.toISOString())).toEqual([
+    const { invoices, next } = closeDuePeriods(history(subscription, changes, [event]), now, 24);
+    expect(invoices.map((s) => s.periodStart.toISOString())).toEqual([
       "2026-12-01T00:00:00.000Z",
       "2027-01-01T00:00:00.000Z",
       "2027-02-01T00:00:00.000Z",
     ]);
-    expect(statements[1]!.totalCents).toBe(4900);
+    expect(invoices[1]!.totalCents).toBe(4900);
     expect(next).toMatchObject({ endedAt: null, planVersionId: "pv-studio", pendingPlanVersionId: null });
     expect(next.currentPeriodStart.toISOString()).toBe("2027-03-01T00:00:00.000Z");
     const bounded = closeDuePeriods(history(subscription, changes, [event]), now, 2);
-    expect(bounded.statements).toHaveLength(2);
+    expect(bounded.invoices).toHaveLength(2);
     expect(bounded.next.currentPeriodStart.toISOString()).toBe("2027-02-01T00:00:00.000Z");
   });
 
@@ -125,15 +125,15 @@ describe("closeDuePeriods", () => {
       )!,
     );
     expect(superseded.supersededAt).not.toBeNull();
-    const { statements, next } = closeDuePeriods(
+    const { invoices, next } = closeDuePeriods(
       history(subscription, changes, [event]),
       new Date("2027-02-01T00:00:00Z"),
       24,
     );
     expect(next.planVersionId).toBe("pv-scale");
     expect(next.pendingPlanVersionId).toBeNull();
-    expect(statements[1]!.lines.map((l) => l.refId)).toEqual(["pv-scale"]);
-    expect(statements[1]!.totalCents).toBe(19900);
+    expect(invoices[1]!.lines.map((l) => l.refId)).toEqual(["pv-scale"]);
+    expect(invoices[1]!.totalCents).toBe(19900);
   });
 
   it("keeps a change scheduled after the next period pending", () => {
@@ -156,12 +156,12 @@ describe("closeDuePeriods", () => {
   it("ends a cancelled subscription after the period the cancellation fell in", () => {
     const { subscription, changes } = setup();
     followDeploymentState(subscription, "cancelled", new Date("2027-01-15T00:00:00Z"));
-    const { statements, next } = closeDuePeriods(
+    const { invoices, next } = closeDuePeriods(
       history(subscription, changes),
       new Date("2027-04-01T00:00:00Z"),
       24,
     );
-    expect(statements.map((s) => s.periodStart.toISOString())).toEqual([
+    expect(invoices.map((s) => s.periodStart.toISOString())).toEqual([
       "2026-12-01T00:00:00.000Z",
       "2027-01-01T00:00:00.000Z",
     ]);
@@ -171,14 +171,14 @@ describe("closeDuePeriods", () => {
       new Date("2027-04-01T00:00:00Z"),
       24,
     );
-    expect(after.statements).toEqual([]);
+    expect(after.invoices).toEqual([]);
   });
 
-  it("bills the upcoming statement from the same history", () => {
+  it("bills the upcoming invoice from the same history", () => {
     const { subscription, changes, event } = setup();
-    expect(currentPeriodStatement(history(subscription, changes, [event])).totalCents).toBe(
+    expect(currentPeriodInvoice(history(subscription, changes, [event])).totalCents).toBe(
       closeDuePeriods(history(subscription, changes, [event]), new Date("2027-01-01T00:00:00Z"), 1)
-        .statements[0]!.totalCents,
+        .invoices[0]!.totalCents,
     );
   });
 

@@ -8,11 +8,11 @@ import type { Subscription, SubscriptionStatus } from "../subscriptions/subscrip
 import type { StateChange } from "./billable-time.ts";
 import {
   type AttachmentSource,
-  type ComputedStatement,
+  type ComputedInvoice,
   inEffectOrder,
+  invoiceForPeriod,
   type PlanSegmentSource,
-  statementForPeriod,
-} from "./statement.ts";
+} from "./invoice.ts";
 
 export const WORKER_ACTOR_ID = "billing-worker";
 
@@ -42,7 +42,7 @@ export interface BilledSubscription {
   readonly cancelledAt: Date | null;
   readonly endedAt: Date | null;
   readonly createdAt: Date;
-  /** The plan version in effect; its currency is every statement's (a plan change keeps the currency). */
+  /** The plan version in effect; its currency is every invoice's (a plan change keeps the currency). */
   readonly planVersion: { readonly id: string; readonly currency: string };
 }
 
@@ -70,7 +70,7 @@ function inForce(changes: readonly BilledPlanChange[]): BilledPlanChange[] {
   return changes.filter((change) => change.supersededAt === null).sort(inEffectOrder);
 }
 
-/** The plan-change log as the segments a statement bills: each version from when it took effect. */
+/** The plan-change log as the segments an invoice bills: each version from when it took effect. */
 function planSegments(changes: readonly BilledPlanChange[]): PlanSegmentSource[] {
   return inForce(changes).map((change) => ({
     effectiveAt: change.effectiveAt,
@@ -98,8 +98,8 @@ function isDue(state: { endedAt: Date | null; currentPeriodEnd: Date }, now: Dat
   return state.endedAt === null && state.currentPeriodEnd.getTime() <= now.getTime();
 }
 
-function statementFor(history: BillingHistory, period: Period): ComputedStatement {
-  return statementForPeriod({
+function invoiceFor(history: BillingHistory, period: Period): ComputedInvoice {
+  return invoiceForPeriod({
     period,
     currency: history.subscription.planVersion.currency,
     subscribedAt: history.subscription.createdAt,
@@ -109,17 +109,17 @@ function statementFor(history: BillingHistory, period: Period): ComputedStatemen
   });
 }
 
-/** The statement of the period in progress, as things stand: the upcoming invoice (not stored). */
-export function currentPeriodStatement(history: BillingHistory): ComputedStatement {
+/** The invoice of the period in progress, as things stand: the upcoming invoice (not stored). */
+export function currentPeriodInvoice(history: BillingHistory): ComputedInvoice {
   const { subscription } = history;
-  return statementFor(history, {
+  return invoiceFor(history, {
     start: subscription.currentPeriodStart,
     end: subscription.currentPeriodEnd,
   });
 }
 
 /**
- * Closes a subscription's due periods at `now`: one statement per period that has ended (at most
+ * Closes a subscription's due periods at `now`: one invoice per period that has ended (at most
  * `maxPeriods`; the rest are due again next time), and where the subscription then stands. After
  * each period, a subscription cancelled before the period's end ends there; any other moves to the
  * next calendar month, on the plan version the log puts in effect then, with the next scheduled
@@ -129,16 +129,16 @@ export function closeDuePeriods(
   history: BillingHistory,
   now: Date,
   maxPeriods: number,
-): { statements: ComputedStatement[]; next: NextBillingState } {
+): { invoices: ComputedInvoice[]; next: NextBillingState } {
   const { subscription } = history;
-  const statements: ComputedStatement[] = [];
+  const invoices: ComputedInvoice[] = [];
   let period: Period = { start: subscription.currentPeriodStart, end: subscription.currentPeriodEnd };
   let endedAt = subscription.endedAt;
   let planVersionId = subscription.planVersion.id;
   let pendingPlanVersionId: string | null = null;
   let closed = 0;
   while (closed < maxPeriods && isDue({ endedAt, currentPeriodEnd: period.end }, now)) {
-    statements.push(statementFor(history, period));
+    invoices.push(invoiceFor(history, period));
     closed += 1;
     const cancelledBefore =
       subscription.status === "cancelled" &&
@@ -156,7 +156,7 @@ export function closeDuePeriods(
     pendingPlanVersionId = scheduled?.toPlanVersion.id ?? null;
   }
   return {
-    statements,
+    invoices,
     next: {
       currentPeriodStart: period.start,
       currentPeriodEnd: period.end,

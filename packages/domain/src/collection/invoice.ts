@@ -1,4 +1,4 @@
-import type { Statement, StatementStatus } from "../billing/statement.ts";
+import type { Invoice, InvoiceStatus } from "../billing/invoice.ts";
 import { fail, ok, type Result } from "../shared/errors.ts";
 import type { Cents } from "../shared/money.ts";
 
@@ -7,9 +7,9 @@ export const DAY_MS = 86_400_000;
 export const DEFAULT_PAYMENT_TERMS_DAYS = 7;
 export const MAX_PAYMENT_TERMS_DAYS = 365;
 
-/** The invoice fields collection reads and changes (a narrower input than the whole statement). */
+/** The invoice fields collection reads and changes (a narrower input than the whole invoice). */
 export type InvoiceState = Pick<
-  Statement,
+  Invoice,
   | "id"
   | "number"
   | "totalCents"
@@ -23,13 +23,13 @@ export type InvoiceState = Pick<
 >;
 
 /** `totalCents − amountPaidCents` while open; 0 once paid, void or uncollectible. */
-export function amountDue(invoice: Pick<Statement, "status" | "totalCents" | "amountPaidCents">): Cents {
+export function amountDue(invoice: Pick<Invoice, "status" | "totalCents" | "amountPaidCents">): Cents {
   return invoice.status === "open" ? invoice.totalCents - invoice.amountPaidCents : 0;
 }
 
 /** Open with money due and past its due instant. */
 export function isOverdue(
-  invoice: Pick<Statement, "status" | "totalCents" | "amountPaidCents" | "dueAt">,
+  invoice: Pick<Invoice, "status" | "totalCents" | "amountPaidCents" | "dueAt">,
   now: Date,
 ): boolean {
   return amountDue(invoice) > 0 && now.getTime() >= invoice.dueAt.getTime();
@@ -57,7 +57,7 @@ export function issueTerms(
   totalCents: Cents,
   issuedAt: Date,
   paymentTermsDays: number,
-): { status: StatementStatus; dueAt: Date; paidAt: Date | null } {
+): { status: InvoiceStatus; dueAt: Date; paidAt: Date | null } {
   const dueAt = new Date(issuedAt.getTime() + paymentTermsDays * DAY_MS);
   return totalCents === 0
     ? { status: "paid", dueAt, paidAt: issuedAt }

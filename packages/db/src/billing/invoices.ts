@@ -1,47 +1,40 @@
-import {
-  currentPeriodStatement,
-  DeploymentEvent,
-  type Principal,
-  Statement,
-  StatementLine,
-} from "@arcadia/domain";
+import { currentPeriodInvoice, DeploymentEvent, Invoice, InvoiceLine, type Principal } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { findVisibleDeployment, loadSubscriptionDocument } from "../deployments/deployments.ts";
 import type { UseCaseContext } from "../shared/context.ts";
-import type { StatementDocument, UpcomingStatement } from "./documents.ts";
+import type { InvoiceDocument, UpcomingInvoice } from "./documents.ts";
 
-export type { StatementDocument, UpcomingStatement } from "./documents.ts";
+export type { InvoiceDocument, UpcomingInvoice } from "./documents.ts";
 
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
 
-/** Statements with their lines, in two queries. */
-export async function withLines(em: EntityManager, statements: Statement[]): Promise<StatementDocument[]> {
-  if (statements.length === 0) return [];
+/** Invoices with their lines, in two queries. */
+export async function withLines(em: EntityManager, invoices: Invoice[]): Promise<InvoiceDocument[]> {
+  if (invoices.length === 0) return [];
   const lines = await em.find(
-    StatementLine,
-    { statementId: { $in: statements.map((s) => s.id) } },
-    { orderBy: { statementId: "asc", position: "asc" } },
+    InvoiceLine,
+    { invoiceId: { $in: invoices.map((s) => s.id) } },
+    { orderBy: { invoiceId: "asc", position: "asc" } },
   );
-  const byStatement = new Map<string, StatementLine[]>();
-  for (const line of lines)
-    byStatement.set(line.statementId, [...(byStatement.get(line.statementId) ?? []), line]);
-  return statements.map((statement) => ({ statement, lines: byStatement.get(statement.id) ?? [] }));
+  const byInvoice = new Map<string, InvoiceLine[]>();
+  for (const line of lines) byInvoice.set(line.invoiceId, [...(byInvoice.get(line.invoiceId) ?? []), line]);
+  return invoices.map((invoice) => ({ invoice, lines: byInvoice.get(invoice.id) ?? [] }));
 }
 
-export interface StatementQuery {
+export interface InvoiceQuery {
   readonly deploymentId?: string;
   readonly tenantId?: string;
   readonly limit?: number;
   readonly cursor?: string;
 }
 
-/** Statements in issue order, scoped to the principal's tenant. */
-export async function listStatements(
+/** Invoices in issue order, scoped to the principal's tenant. */
+export async function listInvoices(
   ctx: UseCaseContext,
   principal: Principal,
-  query: StatementQuery,
-): Promise<Page<StatementDocument>> {
+  query: InvoiceQuery,
+): Promise<Page<InvoiceDocument>> {
   const limit = pageLimit(query.limit);
   const cursor = decodeCursor(query.cursor);
   const tenantId = principal.role === "platform_admin" ? query.tenantId : principal.tenantId!;
@@ -52,7 +45,7 @@ export async function listStatements(
     return { items: [], nextCursor: null };
   }
   const rows = await ctx.em.find(
-    Statement,
+    Invoice,
     {
       ...(tenantId !== undefined ? { tenantId } : {}),
       ...(query.deploymentId !== undefined ? { deploymentId: query.deploymentId } : {}),
@@ -64,18 +57,18 @@ export async function listStatements(
   return { items: await withLines(ctx.em, page.items), nextCursor: page.nextCursor };
 }
 
-/** A deployment's statements, oldest period first. */
-export async function listDeploymentStatements(
+/** A deployment's invoices, oldest period first. */
+export async function listDeploymentInvoices(
   ctx: UseCaseContext,
   principal: Principal,
   deploymentId: string,
   query: { limit?: number; cursor?: string },
-): Promise<Page<StatementDocument>> {
+): Promise<Page<InvoiceDocument>> {
   const deployment = await findVisibleDeployment(ctx.em, principal, deploymentId);
   const limit = pageLimit(query.limit);
   const cursor = decodeCursor(query.cursor);
   const rows = await ctx.em.find(
-    Statement,
+    Invoice,
     { deploymentId: deployment.id, ...afterCursor("periodStart", cursor) },
     { orderBy: { periodStart: "asc", id: "asc" }, limit: limit + 1 },
   );
@@ -83,25 +76,21 @@ export async function listDeploymentStatements(
   return { items: await withLines(ctx.em, page.items), nextCursor: page.nextCursor };
 }
 
-export async function getStatement(
+export async function getInvoice(
   ctx: UseCaseContext,
   principal: Principal,
   id: string,
-): Promise<StatementDocument> {
-  const statement = visible(
-    isUuid(id) ? await ctx.em.findOne(Statement, { id }) : null,
-    principal,
-    "Statement",
-  );
-  return (await withLines(ctx.em, [statement]))[0]!;
+): Promise<InvoiceDocument> {
+  const invoice = visible(isUuid(id) ? await ctx.em.findOne(Invoice, { id }) : null, principal, "Invoice");
+  return (await withLines(ctx.em, [invoice]))[0]!;
 }
 
-/** The current period's statement as things stand (not stored): the same function the worker uses. */
-export async function upcomingStatement(
+/** The current period's invoice as things stand (not stored): the same function the worker uses. */
+export async function upcomingInvoice(
   ctx: UseCaseContext,
   principal: Principal,
   deploymentId: string,
-): Promise<UpcomingStatement> {
+): Promise<UpcomingInvoice> {
   const deployment = await findVisibleDeployment(ctx.em, principal, deploymentId);
   const document = await loadSubscriptionDocument(ctx.em, deployment.id);
   if (!document) throw notFound("Subscription");
@@ -111,7 +100,7 @@ export async function upcomingStatement(
     { deploymentId: deployment.id },
     { orderBy: { sequence: "asc" } },
   );
-  const computed = currentPeriodStatement({
+  const computed = currentPeriodInvoice({
     subscription,
     planChanges: document.planChanges,
     attachments: document.addons,

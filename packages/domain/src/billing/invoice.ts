@@ -37,7 +37,7 @@ export interface AttachmentSource {
   readonly detachedAt: Date | null;
 }
 
-export interface StatementInput {
+export interface InvoiceInput {
   readonly period: Period;
   readonly currency: string;
   /** When the subscription began: nothing before it is billed. */
@@ -50,10 +50,10 @@ export interface StatementInput {
 }
 
 export const LINE_KINDS = ["plan", "addon"] as const;
-export type StatementLineKind = (typeof LINE_KINDS)[number];
+export type InvoiceLineKind = (typeof LINE_KINDS)[number];
 
 export interface ComputedLine {
-  readonly kind: StatementLineKind;
+  readonly kind: InvoiceLineKind;
   readonly description: string;
   readonly refId: string;
   readonly unitPriceCents: Cents;
@@ -62,7 +62,7 @@ export interface ComputedLine {
   readonly amountCents: Cents;
 }
 
-export interface ComputedStatement {
+export interface ComputedInvoice {
   readonly periodStart: Date;
   readonly periodEnd: Date;
   readonly currency: string;
@@ -79,11 +79,11 @@ function describeShare(billableMs: number, periodMs: number): string {
 }
 
 /**
- * The statement of one subscription for one period (SPEC §3.5), as a pure function of the
+ * The invoice of one subscription for one period (SPEC §3.5), as a pure function of the
  * snapshots and the event log. Each line is round_half_even(price × |billable ∩ its interval| / |P|);
- * lines with no billable time are left out. Used both to issue statements and for the upcoming one.
+ * lines with no billable time are left out. Used both to issue invoices and for the upcoming one.
  */
-export function statementForPeriod(input: StatementInput): ComputedStatement {
+export function invoiceForPeriod(input: InvoiceInput): ComputedInvoice {
   const { period } = input;
   const periodMs = periodLengthMs(period);
   const window: Interval = {
@@ -147,11 +147,11 @@ export function statementForPeriod(input: StatementInput): ComputedStatement {
 }
 
 /** An invoice's status (SPEC §3.8): open while money is due, then paid, void or uncollectible. */
-export const STATEMENT_STATUSES = ["open", "paid", "void", "uncollectible"] as const;
-export type StatementStatus = (typeof STATEMENT_STATUSES)[number];
+export const INVOICE_STATUSES = ["open", "paid", "void", "uncollectible"] as const;
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 
-/** An issued statement (invoice): exactly one per subscription and period. */
-export class Statement {
+/** An issued invoice: exactly one per subscription and period. */
+export class Invoice {
   id!: string;
   number!: string;
   tenantId!: string;
@@ -161,7 +161,7 @@ export class Statement {
   periodEnd!: Date;
   currency!: string;
   totalCents!: Cents;
-  status!: StatementStatus;
+  status!: InvoiceStatus;
   /** The sum of the invoice's succeeded payments; never above the total. */
   amountPaidCents!: Cents;
   issuedAt!: Date;
@@ -172,16 +172,16 @@ export class Statement {
   /** When collection announced it overdue (`invoice.overdue`, once); null until then. */
   overdueAt!: Date | null;
 
-  constructor(props: { [K in keyof Statement]: Statement[K] }) {
+  constructor(props: { [K in keyof Invoice]: Invoice[K] }) {
     Object.assign(this, props);
   }
 }
 
-export class StatementLine implements ComputedLine {
+export class InvoiceLine implements ComputedLine {
   id!: string;
-  statementId!: string;
+  invoiceId!: string;
   position!: number;
-  kind!: StatementLineKind;
+  kind!: InvoiceLineKind;
   description!: string;
   refId!: string;
   unitPriceCents!: Cents;
@@ -189,7 +189,7 @@ export class StatementLine implements ComputedLine {
   periodMs!: number;
   amountCents!: Cents;
 
-  constructor(props: { [K in keyof StatementLine]: StatementLine[K] }) {
+  constructor(props: { [K in keyof InvoiceLine]: InvoiceLine[K] }) {
     Object.assign(this, props);
   }
 }

@@ -5,10 +5,10 @@ import { calendarMonthOf, periodLengthMs } from "../shared/periods.ts";
 import type { StateChange } from "./billable-time.ts";
 import {
   type AttachmentSource,
+  type InvoiceInput,
+  invoiceForPeriod,
   type PlanSegmentSource,
-  type StatementInput,
-  statementForPeriod,
-} from "./statement.ts";
+} from "./invoice.ts";
 
 const DAY = 86_400_000;
 const NOV = calendarMonthOf(new Date("2026-11-15T00:00:00Z")); // 30 days
@@ -20,7 +20,7 @@ function events(...changes: [DeploymentState, string][]): StateChange[] {
   return changes.map(([toState, iso], i) => ({ sequence: i + 1, toState, occurredAt: at(iso) }));
 }
 
-function input(overrides: Partial<StatementInput> = {}): StatementInput {
+function input(overrides: Partial<InvoiceInput> = {}): InvoiceInput {
   return {
     period: NOV,
     currency: "AUD",
@@ -32,9 +32,9 @@ function input(overrides: Partial<StatementInput> = {}): StatementInput {
   };
 }
 
-describe("statementForPeriod", () => {
+describe("invoiceForPeriod", () => {
   it("charges exactly the price for a full billable month", () => {
-    const s = statementForPeriod(input());
+    const s = invoiceForPeriod(input());
     expect(s.totalCents).toBe(4900);
     expect(s.lines).toEqual([
       expect.objectContaining({
@@ -49,7 +49,7 @@ describe("statementForPeriod", () => {
   });
 
   it("bills from the subscription's start when it starts mid-month", () => {
-    const s = statementForPeriod(
+    const s = invoiceForPeriod(
       input({
         subscribedAt: at("2026-11-16T00:00:00Z"),
         planChanges: [{ planVersion: studio, effectiveAt: at("2026-11-16T00:00:00Z"), sequence: 1 }],
@@ -61,7 +61,7 @@ describe("statementForPeriod", () => {
   });
 
   it("does not bill a pause gap", () => {
-    const s = statementForPeriod(
+    const s = invoiceForPeriod(
       input({
         events: events(
           ["active", "2026-10-01T00:00:00Z"],
@@ -75,7 +75,7 @@ describe("statementForPeriod", () => {
   });
 
   it("bills past_due time but not trial, suspended or cancelled time", () => {
-    const s = statementForPeriod(
+    const s = invoiceForPeriod(
       input({
         events: events(
           ["trial", "2026-10-01T00:00:00Z"],
@@ -99,7 +99,7 @@ describe("statementForPeriod", () => {
       attachedAt: at("2026-11-06T00:00:00Z"),
       detachedAt: at("2026-11-21T00:00:00Z"),
     };
-    const s = statementForPeriod(input({ attachments: [addon] }));
+    const s = invoiceForPeriod(input({ attachments: [addon] }));
     expect(s.lines.map((l) => [l.kind, l.refId, l.billableMs, l.amountCents])).toEqual([
       ["plan", "pv-studio-1", 30 * DAY, 4900],
       ["addon", "att-1", 15 * DAY, 375],
@@ -108,7 +108,7 @@ describe("statementForPeriod", () => {
   });
 
   it("splits the plan at an immediate change", () => {
-    const s = statementForPeriod(
+    const s = invoiceForPeriod(
       input({
         planChanges: [
           { planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z"), sequence: 1 },
@@ -131,7 +131,7 @@ describe("statementForPeriod", () => {
       { planVersion: scale, effectiveAt: at("2026-11-11T00:00:00Z"), sequence: 3 },
     ];
     for (const planChanges of [made, [...made].reverse(), [made[2]!, made[0]!, made[1]!]]) {
-      const s = statementForPeriod(input({ planChanges }));
+      const s = invoiceForPeriod(input({ planChanges }));
       expect(s.lines.map((l) => [l.refId, l.billableMs, l.amountCents])).toEqual([
         ["pv-studio-1", 10 * DAY, 1633],
         ["pv-scale-1", 20 * DAY, 13267],
@@ -139,7 +139,7 @@ describe("statementForPeriod", () => {
     }
   });
 
-  it("the statement does not depend on the order the plan changes are read in", () => {
+  it("the invoice does not depend on the order the plan changes are read in", () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 3 })), {
@@ -158,8 +158,8 @@ describe("statementForPeriod", () => {
             .map((c, i) => ({ c, k: Math.imul(i + 1, seed | 1) >>> 0 }))
             .sort((a, b) => a.k - b.k)
             .map(({ c }) => c);
-          const inOrder = statementForPeriod(input({ planChanges: changes }));
-          expect(statementForPeriod(input({ planChanges: shuffled }))).toEqual(inOrder);
+          const inOrder = invoiceForPeriod(input({ planChanges: changes }));
+          expect(invoiceForPeriod(input({ planChanges: shuffled }))).toEqual(inOrder);
           // Among changes effective at one instant only the last made can have billable time.
           for (const line of inOrder.lines) {
             const change = changes.find((c) => c.planVersion.id === line.refId)!;
@@ -174,7 +174,7 @@ describe("statementForPeriod", () => {
   });
 
   it("ignores a change effective at the period's end (it belongs to the next period)", () => {
-    const s = statementForPeriod(
+    const s = invoiceForPeriod(
       input({
         planChanges: [
           { planVersion: studio, effectiveAt: at("2026-10-01T00:00:00Z"), sequence: 1 },
@@ -186,15 +186,15 @@ describe("statementForPeriod", () => {
     expect(s.totalCents).toBe(4900);
   });
 
-  it("keeps a statement with no lines and total 0 when nothing was billable", () => {
-    const s = statementForPeriod(input({ events: events(["paused", "2026-10-01T00:00:00Z"]) }));
+  it("keeps an invoice with no lines and total 0 when nothing was billable", () => {
+    const s = invoiceForPeriod(input({ events: events(["paused", "2026-10-01T00:00:00Z"]) }));
     expect(s.lines).toEqual([]);
     expect(s.totalCents).toBe(0);
   });
 
   it("keeps a zero-price plan as a 0-cent line that shows its billable time", () => {
     const hobby = { id: "pv-hobby-1", planCode: "hobby", version: 1, priceCents: 0 };
-    const s = statementForPeriod(
+    const s = invoiceForPeriod(
       input({ planChanges: [{ planVersion: hobby, effectiveAt: at("2026-10-01T00:00:00Z"), sequence: 1 }] }),
     );
     expect(s.lines).toHaveLength(1);
@@ -203,7 +203,7 @@ describe("statementForPeriod", () => {
   });
 
   it("treats instants to the millisecond", () => {
-    const s = statementForPeriod(
+    const s = invoiceForPeriod(
       input({ events: events(["active", "2026-10-01T00:00:00Z"], ["paused", "2026-11-30T23:59:59.999Z"]) }),
     );
     expect(s.lines[0]!.billableMs).toBe(30 * DAY - 1);
@@ -262,11 +262,11 @@ const scenario = periodArb.chain((period) => {
   });
 });
 
-describe("statement properties", () => {
+describe("invoice properties", () => {
   it("amounts are non-negative integers, lines have billable time within the period, the total is their sum", () => {
     fc.assert(
       fc.property(scenario, (sc) => {
-        const s = statementForPeriod({ ...sc, currency: "AUD" });
+        const s = invoiceForPeriod({ ...sc, currency: "AUD" });
         let total = 0;
         for (const line of s.lines) {
           expect(Number.isSafeInteger(line.amountCents)).toBe(true);
@@ -288,7 +288,7 @@ describe("statement properties", () => {
           ...e,
           toState: (["trial", "paused", "suspended", "cancelled", "archived"] as const)[e.sequence % 5]!,
         }));
-        const s = statementForPeriod({ ...sc, events: unbillable, currency: "AUD" });
+        const s = invoiceForPeriod({ ...sc, events: unbillable, currency: "AUD" });
         expect(s.totalCents).toBe(0);
         expect(s.lines).toEqual([]);
       }),
@@ -298,7 +298,7 @@ describe("statement properties", () => {
   it("a full billable month on one plan version costs exactly its price", () => {
     fc.assert(
       fc.property(periodArb, fc.integer({ min: 0, max: 100_000_000 }), (period, priceCents) => {
-        const s = statementForPeriod({
+        const s = invoiceForPeriod({
           period,
           currency: "AUD",
           subscribedAt: period.start,
@@ -325,12 +325,12 @@ describe("statement properties", () => {
         (sc, cuts) => {
           const len = periodLengthMs(sc.period);
           const base = sc.planChanges[0]!;
-          const whole = statementForPeriod({ ...sc, planChanges: [base], currency: "AUD" });
+          const whole = invoiceForPeriod({ ...sc, planChanges: [base], currency: "AUD" });
           const from = Math.max(sc.period.start.getTime(), base.effectiveAt.getTime());
           const splitInstants = cuts.map(
             (c) => new Date(Math.max(from, sc.period.start.getTime() + Math.floor(c * len))),
           );
-          const split = statementForPeriod({
+          const split = invoiceForPeriod({
             ...sc,
             currency: "AUD",
             planChanges: [
