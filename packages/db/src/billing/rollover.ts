@@ -13,6 +13,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
 import { presentDeployment, presentInvoice } from "../presenters/presenters.ts";
+import { retryOnConflict } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import {
   allocateInvoiceNumbers,
@@ -212,9 +213,9 @@ export async function runRolloverPass(orm: Orm, options: RolloverOptions): Promi
   const stop = () => options.shouldStop?.() ?? false;
 
   while (!stop()) {
-    const converted = await orm.em
-      .fork()
-      .transactional((em) => convertTrialsBatch(em, now, batchSize, workerId, scope));
+    const converted = await retryOnConflict(() =>
+      orm.em.fork().transactional((em) => convertTrialsBatch(em, now, batchSize, workerId, scope)),
+    );
     trialsConverted += converted;
     if (converted < batchSize) break;
   }
@@ -222,9 +223,9 @@ export async function runRolloverPass(orm: Orm, options: RolloverOptions): Promi
 
   const stream = async () => {
     while (!stop()) {
-      const { claimed, invoices } = await orm.em
-        .fork()
-        .transactional((em) => rollOverBatch(em, now, batchSize, maxPeriods, scope));
+      const { claimed, invoices } = await retryOnConflict(() =>
+        orm.em.fork().transactional((em) => rollOverBatch(em, now, batchSize, maxPeriods, scope)),
+      );
       if (claimed === 0) break;
       batches += 1;
       subscriptionsProcessed += claimed;

@@ -10,6 +10,7 @@ import {
   unwrap,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { retryOnConflict } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import { inTransaction, type Sql } from "../shared/sql.ts";
 import { recordInvoiceEvents, recordPaymentEvent } from "./collection-events.ts";
@@ -34,6 +35,15 @@ export interface CollectionDb {
 }
 
 const transactionOf = (db: CollectionDb) => db.within ?? db.em.fork();
+
+/**
+ * A transaction of collection's, run again if PostgreSQL rolls it back to break a deadlock with
+ * another pass (`retryOnConflict`). Inside an advance there is no one to cross — it holds the
+ * sandbox's rows — and a retry could not undo the advance's own rollback, so it runs once.
+ */
+export function retriedUnlessWithin<T>(db: CollectionDb, transaction: () => Promise<T>): Promise<T> {
+  return db.within ? transaction() : retryOnConflict(transaction);
+}
 
 /** A payment attempt to send to (or reconcile with) its provider, outside any transaction. */
 export interface AttemptToRun {
@@ -204,5 +214,5 @@ export async function runAttempt(
   } catch {
     outcome = { status: "unknown" };
   }
-  return recordAttemptOutcome(orm, attempt, outcome, now);
+  return retriedUnlessWithin(orm, () => recordAttemptOutcome(orm, attempt, outcome, now));
 }

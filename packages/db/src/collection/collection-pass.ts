@@ -11,7 +11,7 @@ import { ORDINARY_TENANTS, type PassScope } from "../billing/rollover.ts";
 import type { Orm } from "../orm.ts";
 import { newId } from "../shared/ids.ts";
 import { inTransaction, type Sql } from "../shared/sql.ts";
-import { type AttemptToRun, type CollectionDb, runAttempt } from "./attempts.ts";
+import { type AttemptToRun, type CollectionDb, retriedUnlessWithin, runAttempt } from "./attempts.ts";
 import { type InvoiceChange, recordInvoiceEvents } from "./collection-events.ts";
 import {
   ATTEMPT_LEASE_MS,
@@ -259,7 +259,9 @@ export async function runCollectionPass(
   };
   const stream = async () => {
     while (!stop()) {
-      const batch = await claimBatch(db, now, batchSize, actorId, options.scope ?? ORDINARY_TENANTS);
+      const batch = await retriedUnlessWithin(db, () =>
+        claimBatch(db, now, batchSize, actorId, options.scope ?? ORDINARY_TENANTS),
+      );
       if (batch.claimed === 0) break;
       summary.batches += 1;
       summary.deploymentsProcessed += batch.claimed;
