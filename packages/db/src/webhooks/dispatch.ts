@@ -12,8 +12,8 @@ import type { Orm } from "../orm.ts";
 import { presentFeedEvent, presentWebhookEndpoint } from "../presenters/presenters.ts";
 import { tenantClocks } from "../shared/clock.ts";
 import { newId } from "../shared/ids.ts";
+import { prepared } from "../shared/prepared.ts";
 import { instant, instantOrNull, inTransaction, type Row, type Sql, withConnection } from "../shared/sql.ts";
-import { prepared } from "../statements.ts";
 
 /**
  * The dispatcher's own bookkeeping (fan-out, claims, outcomes) commits without waiting for the WAL
