@@ -146,7 +146,7 @@ const CLAIM_AHEAD = 2;
  * run ahead of sending: each endpoint holds up to `CLAIM_AHEAD × perEndpoint` claimed deliveries
  * besides its `perEndpoint` in flight, so a slot that frees starts the endpoint's next attempt at
  * once instead of waiting for a claim's round trip (claims refill the queues in the background,
- * several endpoints per statement). Overall, at most `maxInFlight` attempts run and
+ * several endpoints per query). Overall, at most `maxInFlight` attempts run and
  * `CLAIM_AHEAD × maxInFlight` wait claimed. A delivery that waited in its queue past a third of
  * its lease (an endpoint slower than its share: it sends `perEndpoint` per timeout at worst) is
  * handed back unsent, so the lease never runs out under an attempt; such an endpoint costs a claim

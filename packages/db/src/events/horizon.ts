@@ -1,6 +1,6 @@
 /**
  * The fan-out's horizon: the oldest transaction still running *in this database* (only those can
- * still commit events here), as an `xid8` expression over this statement's snapshot. The feed's
+ * still commit events here), as an `xid8` expression over this query's snapshot. The feed's
  * own horizon (`FEED_PAGE`) is the oldest running anywhere on the server (`pg_snapshot_xmin`),
  * which another database's long transaction — a migration, a report, another tenant database's
  * batch — holds back for as long as it runs; webhook latency should not hang on those.

@@ -133,7 +133,7 @@ const CLAIM_DUE_DELIVERIES = prepared(
 export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
   const leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
   const busy = Object.fromEntries(options.busy ?? []);
-  // One statement, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
+  // One query, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
   // committed without waiting for the WAL flush (see ASYNC_COMMIT).
   const rows = await withConnection(orm.em, (sql) =>
     sql(CLAIM_DUE_DELIVERIES, [
