@@ -1,19 +1,24 @@
 // One contender of the webhook delivery benchmark, in a process of its own:
-//   dispatcher <databaseUrl> <count>  — the worker's path (fan-out, fair claim under a lease,
-//                                       signed POST, attempt logged, delivery moved on)
-//   bare <databaseUrl> <count> <receiverUrl> <secret> — the floor: read the same outbox rows, sign,
+//   dispatcher <databaseUrl> <count>  — the worker's path, its long-running loop (fan-out, fair
+//                                       claim under a lease, signed POST, attempt logged, delivery moved on)
+//   bare <databaseUrl> <count> <receiverUrl> <secret> [<after position>] — the floor: read the same outbox rows, sign,
 //                                       POST over keep-alive with the same concurrency, nothing recorded
 //   loop <databaseUrl>                — the long-running delivery loop, until SIGTERM
 // Prints {"seconds", "delivered"} when `count` deliveries have been answered.
 import http from "node:http";
 import { connect, eventFromRow, presentFeedEvent } from "@arcadia/db";
 import { createLogger } from "@arcadia/runtime";
-import { createWebhookSender, deliverDueWebhooks, signWebhook, startWebhookDelivery } from "@arcadia/worker";
+import {
+  createWebhookSender,
+  signWebhook,
+  startWebhookDelivery,
+  startWebhookDispatcher,
+} from "@arcadia/worker";
 import pg from "pg";
 
 export const PER_ENDPOINT = 8;
 
-const [mode, url, countText, receiverUrl, secret] = process.argv.slice(2);
+const [mode, url, countText, receiverUrl, secret, afterPosition] = process.argv.slice(2);
 const count = Number(countText);
 
 if (mode === "loop") {
@@ -25,18 +30,30 @@ if (mode === "loop") {
     void delivery.stop().then(() => orm.close().then(() => process.exit(0)));
   });
 } else if (mode === "dispatcher") {
+  // The long-running loop of `pnpm worker` (fan-out and claims side by side), timed from its start
+  // until `count` deliveries have been answered 2xx and every attempt is recorded (it stops then).
   const orm = await connect({ url: url!, poolSize: 10 });
   const sender = createWebhookSender({ allowPrivateNetworks: true, maxSockets: PER_ENDPOINT });
-  const logger = createLogger("error");
-  const started = performance.now();
   let delivered = 0;
-  while (delivered < count) {
-    const round = await deliverDueWebhooks(orm, sender, logger, {
-      now: () => new Date(),
-      perEndpoint: PER_ENDPOINT,
-    });
-    delivered += round.succeeded;
-  }
+  let allAnswered: () => void = () => {};
+  const answered = new Promise<void>((resolve) => {
+    allAnswered = resolve;
+  });
+  const counting: typeof sender = {
+    ...sender,
+    async send(message, timestamp) {
+      const result = await sender.send(message, timestamp);
+      if (result.responseStatus !== null && result.responseStatus < 300 && ++delivered >= count)
+        allAnswered();
+      return result;
+    },
+  };
+  const started = performance.now();
+  const dispatcher = startWebhookDispatcher(orm, counting, createLogger("error"), {
+    perEndpoint: PER_ENDPOINT,
+  });
+  await answered;
+  await dispatcher.stop();
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${JSON.stringify({ seconds, delivered })}\n`);
   sender.close();
@@ -72,7 +89,7 @@ if (mode === "loop") {
     });
   const started = performance.now();
   let delivered = 0;
-  let after = "0";
+  let after = afterPosition ?? "0";
   while (delivered < count) {
     const { rows } = await client.query(
       "select position::text as position, id, type, tenant_id, occurred_at, data from events where position > $1 order by position limit 500",

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDeployment, transitionDeployment } from "./deployments/deployments.ts";
+import { inTransaction } from "./shared/sql.ts";
 import { subscribe } from "./subscriptions/subscriptions.ts";
 import {
   createTestDatabase,
@@ -44,10 +45,9 @@ describe.each(testBackends())("database constraints on %s", (backend) => {
   afterAll(() => db?.close());
 
   async function rejects(sql: (id: typeof ids) => string): Promise<string> {
-    const knex = db.orm.em.getConnection().getKnex();
     try {
-      await knex.transaction(async (trx) => {
-        await trx.raw(sql(ids));
+      await inTransaction(db.orm.em.fork(), async (run) => {
+        await run(sql(ids));
         throw new Error("ACCEPTED");
       });
     } catch (error) {

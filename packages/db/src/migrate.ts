@@ -10,6 +10,7 @@ import {
 import type { Transaction } from "@mikro-orm/core";
 import { type Orm, poolingOf } from "./orm.ts";
 import { newId } from "./shared/ids.ts";
+import { withConnection } from "./shared/sql.ts";
 
 // An arbitrary constant naming the advisory lock that serialises schema changes and seeding
 // across processes starting at once.
@@ -39,17 +40,16 @@ export async function migrateAndSeed(
       return { applied: applied.map((m) => m.name), seeded };
     });
   }
-  const knex = orm.em.getConnection().getKnex();
-  const connection = await knex.client.acquireConnection();
-  try {
-    await knex.raw("select pg_advisory_lock(?)", [MIGRATION_LOCK]).connection(connection);
-    const applied = await orm.migrator.up();
-    const seeded = await seedDefaultCatalog(orm, now);
-    return { applied: applied.map((m) => m.name), seeded };
-  } finally {
-    await knex.raw("select pg_advisory_unlock(?)", [MIGRATION_LOCK]).connection(connection);
-    await knex.client.releaseConnection(connection);
-  }
+  return withConnection(orm.em.fork(), async (sql) => {
+    await sql("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    try {
+      const applied = await orm.migrator.up();
+      const seeded = await seedDefaultCatalog(orm, now);
+      return { applied: applied.map((m) => m.name), seeded };
+    } finally {
+      await sql("select pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+    }
+  });
 }
 
 /** Loads SPEC §3.3's default catalog, once: only when no plan and no add-on exists yet. */

@@ -4,6 +4,9 @@ import { Migrator } from "@mikro-orm/migrations";
 import { defineConfig, type PostgreSqlDriver } from "@mikro-orm/postgresql";
 import { entities } from "./mapping/index.ts";
 import { migrationsList } from "./migrations/index.ts";
+import { driverLog } from "./shared/knex.ts";
+
+export { poolStats } from "./shared/knex.ts";
 
 export type Orm = MikroORM<PostgreSqlDriver>;
 
@@ -39,17 +42,6 @@ export interface DatabaseOptions {
 
 export const migrationsPath = fileURLToPath(new URL("./migrations", import.meta.url));
 
-function driverLog(onMessage: NonNullable<DatabaseOptions["onDriverMessage"]>) {
-  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
-  return {
-    warn: (message: unknown) => onMessage("warn", text(message)),
-    error: (message: unknown) => onMessage("error", text(message)),
-    deprecate: (method: string, alternative: string) =>
-      onMessage("warn", `${method} is deprecated, use ${alternative}`),
-    debug: (message: unknown) => onMessage("debug", text(message)),
-  };
-}
-
 export function ormConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
   return defineConfig({
     clientUrl: options.url,
@@ -59,7 +51,7 @@ export function ormConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
     allowGlobalContext: false,
     debug: options.debug ?? false,
     pool: { min: 0, max: options.poolSize ?? 10 },
-    ...(options.onDriverMessage ? { driverOptions: { log: driverLog(options.onDriverMessage) } } : {}),
+    ...(options.onDriverMessage ? { driverOptions: driverLog(options.onDriverMessage) } : {}),
     discovery: { warnWhenNoEntities: true },
     // Connection errors and SQL never reach callers verbatim; the transports map them.
     migrations: {
@@ -88,18 +80,4 @@ export async function connect(options: DatabaseOptions): Promise<Orm> {
 /** How the ORM's connections reach PostgreSQL (`connect`'s `pooling`). */
 export function poolingOf(orm: { readonly config: object }): DatabasePooling {
   return pooledPerTransaction.has(orm.config) ? "transaction" : "none";
-}
-
-interface TarnPool {
-  numUsed(): number;
-  numFree(): number;
-  numPendingAcquires(): number;
-  max: number;
-}
-
-/** The ORM's connection pool (knex's) at this instant: lent out, idle, callers waiting, bound. */
-export function poolStats(orm: Orm): { used: number; idle: number; waiting: number; max: number } {
-  const pool = (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
-  if (!pool) return { used: 0, idle: 0, waiting: 0, max: 0 };
-  return { used: pool.numUsed(), idle: pool.numFree(), waiting: pool.numPendingAcquires(), max: pool.max };
 }

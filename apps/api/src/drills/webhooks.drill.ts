@@ -5,7 +5,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createWebhookEndpoint, recordEvents, useCaseContext } from "@arcadia/db";
-import { createTestDatabase, operator, TestClock, tenantFixture, waitForFeed } from "@arcadia/db/testing";
+import { createTestDatabase, operator, TestClock, tenantFixture, waitForFanOut } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import { createLogger } from "@arcadia/runtime";
 import { createWebhookSender, deliverDueWebhooks } from "@arcadia/worker";
@@ -106,7 +106,7 @@ export async function webhookDrill(log: (msg: string) => void) {
         break;
       }
       rounds += 1;
-      await waitForFeed(db.orm);
+      await waitForFanOut(db.orm);
       await deliverDueWebhooks(db.orm, sender, logger, { now: clock.now });
       const [next] = await db.orm.em
         .fork()

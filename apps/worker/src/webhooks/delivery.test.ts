@@ -20,6 +20,7 @@ import {
   tenantFixture,
   testBackends,
   testContext,
+  waitForFanOut,
   waitForFeed,
 } from "@arcadia/db/testing";
 import { WEBHOOK_RETRY_DELAYS_MS } from "@arcadia/domain";
@@ -56,7 +57,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     return r;
   }
   const round = async (orm: Orm = db.orm, s = sender) => {
-    await waitForFeed(orm);
+    await waitForFanOut(orm);
     return deliverDueWebhooks(orm, s, logger, { now: clock.now });
   };
   const deployment = (t: TenantFixture) =>
@@ -85,7 +86,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     const flaky = await receiver((i) => (i === 0 ? 500 : 204));
     await createWebhookEndpoint(ctx(), t.admin, { url: flaky.url }, allowPrivate);
     await deployment(t);
-    await waitForFeed(db.orm);
+    await waitForFanOut(db.orm);
     await deliverDueWebhooks(db.orm, sender, logger, { now: clock.now, metrics });
     expect(flaky.received).toHaveLength(1);
     // The retry, 5 s later, made by the loop `pnpm worker` runs.
@@ -335,5 +336,55 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     const refused = (await listWebhookAttempts(ctx(), t.admin, moved.endpoint.id, {})).items[1];
     expect(refused).toMatchObject({ succeeded: false, responseStatus: null });
     expect(refused!.error).toMatch(/https|public/);
+  });
+
+  it("claims ahead of its free slots, and a stopped loop hands back what it claimed but did not send: due again, the attempt not counted", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const hanging = await receiver(() => "hang");
+    const endpoint = await createWebhookEndpoint(ctx(), t.admin, { url: hanging.url }, allowPrivate);
+    for (let i = 0; i < 3; i++) await deployment(t);
+    await waitForFanOut(db.orm);
+    const attempts = async () =>
+      (
+        await db.orm.em
+          .fork()
+          .getConnection()
+          .execute<{ attempts: number; due: boolean }[]>(
+            "select attempts, next_attempt_at <= ? as due from webhook_deliveries where endpoint_id = ? order by attempts desc",
+            [clock.now(), endpoint.endpoint.id],
+          )
+      ).map((r) => [r.attempts, r.due]);
+    const loop = startWebhookDispatcher(db.orm, sender, logger, {
+      now: clock.now,
+      perEndpoint: 1,
+      pollMs: 20,
+    });
+    // One attempt in flight (the endpoint's only slot), the two others claimed behind it.
+    for (
+      let waited = 0;
+      (hanging.received.length < 1 || (await attempts()).some(([n]) => n === 0)) && waited < 10_000;
+      waited += 20
+    )
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await attempts()).toEqual([
+      [1, false],
+      [1, false],
+      [1, false],
+    ]);
+    await loop.stop();
+    expect(hanging.received).toHaveLength(1);
+    // The attempt made timed out (retry in 5 s); the two never sent are due now, as attempt 1 again.
+    expect(await attempts()).toEqual([
+      [1, false],
+      [0, true],
+      [0, true],
+    ]);
+    const log = await listWebhookAttempts(ctx(), t.admin, endpoint.endpoint.id, {});
+    expect(log.items).toHaveLength(1);
+    // Not for the next tests' rounds.
+    await db.orm.em
+      .fork()
+      .getConnection()
+      .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.endpoint.id]);
   });
 });

@@ -5,7 +5,9 @@ import {
   fanOutEvents,
   type Orm,
   recordAttemptOutcomes,
+  releaseDeliveries,
 } from "@arcadia/db";
+import { WEBHOOK_TIMEOUT_MS } from "@arcadia/domain";
 import type { Logger, Metrics } from "@arcadia/runtime";
 import type { WebhookSender } from "./sender.ts";
 
@@ -136,23 +138,111 @@ async function fanOut(orm: Orm, now: Date, metrics: Metrics | undefined): Promis
   }
 }
 
-async function claim(
-  orm: Orm,
-  attempts: Attempts,
-  options: Required<Pick<DispatcherOptions, "maxInFlight" | "perEndpoint">> & DispatcherOptions,
-  now: Date,
-) {
-  const free = options.maxInFlight - attempts.inFlight.size;
-  if (free <= 0) return 0;
-  const claimed = await claimDueDeliveries(orm, {
-    now,
-    limit: free,
-    perEndpoint: options.perEndpoint,
-    busy: attempts.perEndpoint,
-    leaseMs: options.leaseMs,
-  });
-  for (const delivery of claimed) attempts.start(delivery);
-  return claimed.length;
+/** Claimed deliveries held per endpoint besides those in flight, in multiples of `perEndpoint`. */
+const CLAIM_AHEAD = 2;
+
+/**
+ * The deliveries this process has claimed, queued per endpoint, and the attempts in flight. Claims
+ * run ahead of sending: each endpoint holds up to `CLAIM_AHEAD × perEndpoint` claimed deliveries
+ * besides its `perEndpoint` in flight, so a slot that frees starts the endpoint's next attempt at
+ * once instead of waiting for a claim's round trip (claims refill the queues in the background,
+ * several endpoints per query). Overall, at most `maxInFlight` attempts run and
+ * `CLAIM_AHEAD × maxInFlight` wait claimed. A delivery that waited in its queue past a third of
+ * its lease (an endpoint slower than its share: it sends `perEndpoint` per timeout at worst) is
+ * handed back unsent, so the lease never runs out under an attempt; such an endpoint costs a claim
+ * and a hand-back per third of a lease, nothing more.
+ */
+class Deliveries {
+  readonly attempts: Attempts;
+  private readonly queues = new Map<string, { delivery: DueDelivery; claimedAt: number }[]>();
+  queued = 0;
+  private readonly maxInFlight: number;
+  private readonly perEndpoint: number;
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly orm: Orm,
+    sender: WebhookSender,
+    private readonly logger: Logger,
+    private readonly options: DispatcherOptions & { now: () => Date },
+    onSlotFree: () => void = () => {},
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 64;
+    this.perEndpoint = options.perEndpoint ?? 8;
+    this.leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
+    this.attempts = new Attempts(orm, sender, logger, options.now, options.metrics, () => {
+      this.pump();
+      onSlotFree();
+    });
+  }
+
+  /** Room for more claimed deliveries (in flight or queued) in this process. */
+  get room(): number {
+    return this.maxInFlight * (1 + CLAIM_AHEAD) - this.attempts.inFlight.size - this.queued;
+  }
+
+  /** Claims due deliveries into the queues (up to the room left) and starts what may start. */
+  async claim(): Promise<number> {
+    const room = this.room;
+    if (room <= 0) return 0;
+    const held = new Map(this.attempts.perEndpoint);
+    for (const [endpointId, queue] of this.queues)
+      held.set(endpointId, (held.get(endpointId) ?? 0) + queue.length);
+    const claimed = await claimDueDeliveries(this.orm, {
+      now: this.options.now(),
+      limit: room,
+      perEndpoint: this.perEndpoint * (1 + CLAIM_AHEAD),
+      busy: held,
+      leaseMs: this.leaseMs,
+    });
+    const claimedAt = performance.now();
+    for (const delivery of claimed) {
+      const queue = this.queues.get(delivery.endpointId) ?? [];
+      queue.push({ delivery, claimedAt });
+      this.queues.set(delivery.endpointId, queue);
+      this.queued += 1;
+    }
+    this.pump();
+    return claimed.length;
+  }
+
+  /** Starts queued deliveries while their endpoint and the process have free slots. */
+  pump(): void {
+    const stale: DueDelivery[] = [];
+    for (const [endpointId, queue] of this.queues) {
+      while (
+        queue.length > 0 &&
+        this.attempts.inFlight.size < this.maxInFlight &&
+        (this.attempts.perEndpoint.get(endpointId) ?? 0) < this.perEndpoint
+      ) {
+        const { delivery, claimedAt } = queue.shift()!;
+        this.queued -= 1;
+        if (performance.now() - claimedAt > this.leaseMs / 3) stale.push(delivery);
+        else this.attempts.start(delivery);
+      }
+      if (queue.length === 0) this.queues.delete(endpointId);
+    }
+    if (stale.length > 0) void this.handBack(stale);
+  }
+
+  /** Hands claimed, unsent deliveries back (their lease and attempt undone): due again at once. */
+  private async handBack(deliveries: DueDelivery[]): Promise<void> {
+    try {
+      await releaseDeliveries(this.orm, deliveries, this.options.now());
+    } catch (error) {
+      // Their lease runs out instead.
+      this.logger.error("webhook deliveries not handed back", { deliveries: deliveries.length, err: error });
+    }
+  }
+
+  /** Stops sending what is queued (handed back) and waits for the attempts in flight to be recorded. */
+  async drain(): Promise<void> {
+    const queued = [...this.queues.values()].flat().map((q) => q.delivery);
+    this.queues.clear();
+    this.queued = 0;
+    if (queued.length > 0) await this.handBack(queued);
+    await this.attempts.settle();
+  }
 }
 
 /**
@@ -166,26 +256,19 @@ export async function deliverDueWebhooks(
   logger: Logger,
   options: DispatcherOptions & { now: () => Date },
 ): Promise<{ attempts: number; succeeded: number }> {
-  const settings = {
-    ...options,
-    maxInFlight: options.maxInFlight ?? 64,
-    perEndpoint: options.perEndpoint ?? 8,
-  };
   while ((await fanOut(orm, options.now(), options.metrics)) > 0);
-  const attempts = new Attempts(orm, sender, logger, options.now, options.metrics);
+  const deliveries = new Deliveries(orm, sender, logger, options);
+  const { attempts } = deliveries;
   for (;;) {
     const answeredBefore = attempts.answered;
-    const claimed = await claim(orm, attempts, settings, options.now());
-    if (claimed === 0) {
-      // Slots freed while the claim ran: it saw them busy, so its "nothing" proves nothing yet.
-      if (attempts.answered !== answeredBefore) continue;
-      if (attempts.inFlight.size === 0) break;
-      await Promise.race(attempts.inFlight.values());
-      // Let the answers arriving together free their slots, so claims come in batches.
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+    const claimed = await deliveries.claim();
+    if (claimed > 0) continue;
+    // A claim made while attempts were answered saw their slots busy: its "nothing" proves nothing yet.
+    if (attempts.answered !== answeredBefore) continue;
+    if (attempts.inFlight.size === 0 && deliveries.queued === 0) break;
+    await Promise.race(attempts.inFlight.values());
   }
-  await attempts.settle();
+  await deliveries.drain();
   return { attempts: attempts.attempted, succeeded: attempts.succeeded };
 }
 
@@ -194,76 +277,107 @@ export interface WebhookDispatcher {
   stop(): Promise<void>;
 }
 
+/** A wake-up for a loop: one raised while the loop was busy is kept, so its next wait returns at once. */
+class Signal {
+  private raised = false;
+  private waiter: (() => void) | null = null;
+
+  raise(): void {
+    this.raised = true;
+    this.waiter?.();
+  }
+
+  /** Forgets a wake-up raised before now (the work about to run will see what it was about). */
+  clear(): void {
+    this.raised = false;
+  }
+
+  /** Waits `ms`, or until raised. */
+  wait(ms: number): Promise<void> {
+    if (this.raised) {
+      this.raised = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiter = null;
+        this.raised = false;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.waiter = done;
+    });
+  }
+}
+
 /**
- * The delivery loop of `pnpm worker` and `pnpm start`: polls every `pollMs` (200 ms by default) for
- * new events (fan-out) and due attempts, so delivery starts well within a second of the commit
- * whatever the database topology (a poll needs no session state, so it works behind a
- * transaction-pooling proxy, where LISTEN would not). Attempts run concurrently, bounded overall
- * and per endpoint; a new claim is made as soon as a slot frees, so a slow endpoint only ever
- * holds its own slots.
+ * The delivery loop of `pnpm worker` and `pnpm start`: two loops side by side, so a burst's
+ * fan-out never holds back its sending. The fan-out loop looks for new events every `pollMs`
+ * (200 ms by default), at once again while there is a backlog, and at once on `wake()` (a NOTIFY,
+ * see `startWebhookDelivery`); a poll needs no session state, so it works behind a
+ * transaction-pooling proxy too. The claim loop claims whenever a slot frees or a fan-out queued
+ * something (claims run ahead of sending, see `Deliveries`), else every `pollMs` for due retries.
+ * Attempts run concurrently, bounded overall and per endpoint, so a slow endpoint only ever holds
+ * its own slots.
  */
 export function startWebhookDispatcher(
   orm: Orm,
   sender: WebhookSender,
   logger: Logger,
   options: DispatcherOptions = {},
-): WebhookDispatcher {
+): WebhookDispatcher & { wake(): void } {
   const now = options.now ?? (() => new Date());
-  const settings = {
-    ...options,
-    maxInFlight: options.maxInFlight ?? 64,
-    perEndpoint: options.perEndpoint ?? 8,
-  };
   const pollMs = options.pollMs ?? 200;
   let stopping = false;
-  let wake: (() => void) | null = null;
-  const attempts = new Attempts(orm, sender, logger, now, options.metrics, () => wake?.());
-  const nap = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
-    });
+  const fanOutSignal = new Signal();
+  const claimSignal = new Signal();
+  const deliveries = new Deliveries(orm, sender, logger, { ...options, now }, () => claimSignal.raise());
+  const failed = async (what: string, error: unknown) => {
+    logger.error(what, { err: error });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(pollMs, 1000)));
+  };
 
-  const loop = (async () => {
-    let fannedAt = 0;
-    let fanned = 0;
+  const fanOutLoop = (async () => {
     while (!stopping) {
       try {
-        // New events are looked for every poll (at once again while there is a backlog), not on
-        // every freed slot.
-        if (fanned > 0 || performance.now() - fannedAt >= pollMs) {
-          fanned = await fanOut(orm, now(), options.metrics);
-          fannedAt = performance.now();
+        fanOutSignal.clear();
+        if ((await fanOut(orm, now(), options.metrics)) > 0) {
+          claimSignal.raise();
+          continue;
         }
-        const claimed = await claim(orm, attempts, settings, now());
-        // Nothing new and nothing due (or no free slot): wait for the poll, or for a slot to free.
-        if (fanned === 0 && claimed === 0) await nap(pollMs - (performance.now() - fannedAt));
-        // Let the answers arriving together free their slots before the next claim, so claims come in batches.
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        await fanOutSignal.wait(pollMs);
       } catch (error) {
-        logger.error("webhook dispatch failed", { err: error });
-        await nap(Math.max(pollMs, 1000));
+        await failed("webhook fan-out failed", error);
+      }
+    }
+  })();
+  const claimLoop = (async () => {
+    while (!stopping) {
+      try {
+        claimSignal.clear();
+        // Nothing due (or no room): wait for the poll, a freed slot or a fan-out.
+        if ((await deliveries.claim()) === 0) await claimSignal.wait(pollMs);
+      } catch (error) {
+        await failed("webhook claim failed", error);
       }
     }
   })();
   logger.info("webhook dispatcher started", {
     pollMs,
-    maxInFlight: settings.maxInFlight,
-    perEndpoint: settings.perEndpoint,
+    maxInFlight: options.maxInFlight ?? 64,
+    perEndpoint: options.perEndpoint ?? 8,
   });
   return {
+    wake() {
+      fanOutSignal.raise();
+    },
     async stop() {
       stopping = true;
-      wake?.();
-      await loop;
-      await attempts.settle();
+      fanOutSignal.raise();
+      claimSignal.raise();
+      await Promise.all([fanOutLoop, claimLoop]);
+      await deliveries.drain();
     },
   };
 }

@@ -9,7 +9,7 @@ import {
   tenantFixture,
   testBackends,
   testContext,
-  waitForFeed,
+  waitForFanOut,
 } from "@arcadia/db/testing";
 import { createLogger } from "@arcadia/runtime";
 import { Webhook } from "standardwebhooks";
@@ -94,7 +94,7 @@ describe.each(testBackends())("webhook delivery across a SIGKILLed worker on %s"
       )[0]!.n;
     for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
       clock.set(new Date(Date.now() + 31_000));
-      await waitForFeed(db.orm);
+      await waitForFanOut(db.orm);
       await deliverDueWebhooks(
         db.orm,
         sender,

@@ -1,50 +1,21 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { poolingOf } from "../orm.ts";
+import { borrowConnection, discardOnRelease, type PgConnection, rawQueriesOn } from "./knex.ts";
 import type { Prepared } from "./prepared.ts";
 
 export type Row = Record<string, unknown>;
 
 /**
- * Plain SQL on the unit of work's connection (inside its transaction, if any), through knex, with
- * `?` placeholders. The rollover batch uses it; request paths use `withConnection`/`inTransaction`.
+ * Plain SQL on the unit of work's connection (inside its transaction, if any), with `?`
+ * placeholders. The rollover batch uses it; request paths use `withConnection`/`inTransaction`.
  */
 export function sqlOn(em: EntityManager) {
-  const knex = em.getConnection().getKnex();
-  const trx = em.getTransactionContext();
-  return async <T = Row[]>(text: string, params: readonly unknown[] = []): Promise<T> => {
-    const query = knex.raw(text, params as never);
-    const result = await (trx ? query.transacting(trx) : query);
-    return result.rows as T;
-  };
+  const raw = rawQueriesOn(em);
+  return <T = Row[]>(text: string, params: readonly unknown[] = []): Promise<T> => raw<T>(text, params);
 }
 
 /** One query with `$1…` placeholders on a single pooled connection. */
 export type Sql = <T = Row>(query: string | Prepared, params?: readonly unknown[]) => Promise<T[]>;
-
-interface PgConnection {
-  query(
-    query: string | { name: string; text: string; values: readonly unknown[] },
-    values?: readonly unknown[],
-  ): Promise<{ rows: unknown[] }>;
-  /** Set to mark the connection broken: knex's pool then destroys it instead of reusing it. */
-  __knex__disposed?: unknown;
-}
-
-interface PoolClient {
-  acquireConnection(): Promise<PgConnection>;
-  releaseConnection(connection: PgConnection): Promise<unknown>;
-}
-
-/**
- * The pool behind the entity manager (MikroORM's knex pool, so request paths and the ORM share
- * one set of connections), or the open transaction's own connection when the unit of work is in
- * one (an Idempotency-Key request runs its use case inside the transaction that stores the reply).
- */
-function poolOf(em: EntityManager): { client: PoolClient; inOpenTransaction: boolean } {
-  const trx = em.getTransactionContext<{ client: PoolClient }>();
-  if (trx) return { client: trx.client, inOpenTransaction: true };
-  return { client: em.getConnection().getKnex().client as unknown as PoolClient, inOpenTransaction: false };
-}
 
 /**
  * Queries over one connection. A `Prepared` one is executed by name (parsed and planned once per
@@ -72,12 +43,11 @@ const namedQueriesOn = (em: EntityManager) => poolingOf(em) === "none";
  * queries themselves. The SQL and the domain rules are the same either way.
  */
 export async function withConnection<T>(em: EntityManager, work: (sql: Sql) => Promise<T>): Promise<T> {
-  const { client } = poolOf(em);
-  const connection = await client.acquireConnection();
+  const lent = await borrowConnection(em);
   try {
-    return await work(sqlOver(connection, namedQueriesOn(em)));
+    return await work(sqlOver(lent.connection, namedQueriesOn(em)));
   } finally {
-    await client.releaseConnection(connection);
+    await lent.release();
   }
 }
 
@@ -87,23 +57,24 @@ export async function withConnection<T>(em: EntityManager, work: (sql: Sql) => P
  * transaction it simply joins it.
  */
 export async function inTransaction<T>(em: EntityManager, work: (sql: Sql) => Promise<T>): Promise<T> {
-  const { client, inOpenTransaction } = poolOf(em);
-  if (inOpenTransaction) return withConnection(em, work);
-  const connection = await client.acquireConnection();
+  const lent = await borrowConnection(em);
+  const { connection } = lent;
+  const sql = sqlOver(connection, namedQueriesOn(em));
   try {
+    if (lent.inOpenTransaction) return await work(sql);
     await connection.query("begin");
     try {
-      const result = await work(sqlOver(connection, namedQueriesOn(em)));
+      const result = await work(sql);
       await connection.query("commit");
       return result;
     } catch (error) {
       await connection.query("rollback").catch((rollbackFailed: unknown) => {
-        connection.__knex__disposed = rollbackFailed;
+        discardOnRelease(connection, rollbackFailed);
       });
       throw error;
     }
   } finally {
-    await client.releaseConnection(connection);
+    await lent.release();
   }
 }
 

@@ -6,22 +6,36 @@ import {
   WEBHOOK_TIMEOUT_MS,
 } from "@arcadia/domain";
 import { eventFromRow } from "../events/feed.ts";
+import { DATABASE_HORIZON } from "../events/horizon.ts";
 import { recordEvent } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
 import { presentFeedEvent, presentWebhookEndpoint } from "../presenters/presenters.ts";
 import { tenantClocks } from "../shared/clock.ts";
 import { newId } from "../shared/ids.ts";
-import { instant, instantOrNull, inTransaction, type Row, type Sql } from "../shared/sql.ts";
+import { prepared } from "../shared/prepared.ts";
+import { instant, instantOrNull, inTransaction, type Row, type Sql, withConnection } from "../shared/sql.ts";
+
+/**
+ * The dispatcher's own bookkeeping (fan-out, claims, outcomes) commits without waiting for the WAL
+ * flush (`synchronous_commit = off`, for this transaction only, so it is fine behind a
+ * transaction-mode pooler). What a database crash can lose of it is at most the last few hundred
+ * milliseconds, and each loss only repeats work, never skips it: a lost fan-out is fanned out again
+ * (its cursor is lost with it), a lost claim makes the delivery due again, a lost outcome leaves the
+ * delivery leased until its lease runs out and it is sent again — at least once either way. The
+ * changes that write events keep their synchronous commits.
+ */
+const ASYNC_COMMIT = "select set_config('synchronous_commit', 'off', true)";
 
 /**
  * Fan-out: reads the feed from where it last stopped (the same exactly-once rule as GET /events:
- * only below the oldest running transaction) and queues one delivery per matching enabled
+ * only below the oldest running transaction — of this database, see `DATABASE_HORIZON`) and queues one delivery per matching enabled
  * endpoint — the tenant's and the platform-wide ones that subscribe to the type and were created
  * before the event's transaction. One row holds the place; whoever holds its lock fans out, other
  * workers skip. Returns how many events it read.
  */
 export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<number> {
   return inTransaction(orm.em, async (sql) => {
+    await sql(ASYNC_COMMIT);
     await sql(
       "insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing",
     );
@@ -31,7 +45,7 @@ export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<n
        ), page as (
          select e.xid, e.position, e.id, e.tenant_id, e.type from events e, cur
           where (e.xid, e.position) > (cur.xid, cur.position)
-            and e.xid < pg_snapshot_xmin(pg_current_snapshot())
+            and e.xid < ${DATABASE_HORIZON}
           order by e.xid, e.position
           limit $1
        ), queued as (
@@ -81,18 +95,11 @@ export interface ClaimOptions {
   readonly leaseMs?: number;
 }
 
-/**
- * Claims due deliveries, fairly: at most `perEndpoint` in flight per endpoint, earliest due first
- * across endpoints, so one endpoint's backlog never holds back another's. A claim is a lease (the
- * attempt is counted and the delivery is not due again until the lease runs out), committed at
- * once: no transaction stays open while the HTTP request runs.
- */
-export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
-  const leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
-  const busy = Object.fromEntries(options.busy ?? []);
-  const rows = await inTransaction(orm.em, (sql) =>
-    sql(
-      `with due as (
+/** See `claimDueDeliveries`. */
+const CLAIM_DUE_DELIVERIES = prepared(
+  "arcadia_claim_webhook_deliveries",
+  `with async_commit as (select set_config('synchronous_commit', 'off', true) as setting),
+       due as (
          select d.id from webhook_endpoints w
           cross join lateral (
             select d.id, d.next_attempt_at, row_number() over (order by d.next_attempt_at, d.id) as rank
@@ -113,15 +120,29 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
        )
        select c.id as delivery_id, c.endpoint_id, c.attempts, w.url, w.secret, w.previous_secret,
               w.previous_secret_expires_at, e.id, e.type, e.tenant_id, e.occurred_at, e.data
-         from claimed c join webhook_endpoints w on w.id = c.endpoint_id join events e on e.id = c.event_id`,
-      [
-        options.now,
-        options.limit,
-        options.perEndpoint,
-        JSON.stringify(busy),
-        new Date(options.now.getTime() + leaseMs),
-      ],
-    ),
+         from claimed c join webhook_endpoints w on w.id = c.endpoint_id join events e on e.id = c.event_id
+        cross join async_commit`,
+);
+
+/**
+ * Claims due deliveries, fairly: at most `perEndpoint` in flight per endpoint, earliest due first
+ * across endpoints, so one endpoint's backlog never holds back another's. A claim is a lease (the
+ * attempt is counted and the delivery is not due again until the lease runs out), committed at
+ * once: no transaction stays open while the HTTP request runs.
+ */
+export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
+  const leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
+  const busy = Object.fromEntries(options.busy ?? []);
+  // One query, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
+  // committed without waiting for the WAL flush (see ASYNC_COMMIT).
+  const rows = await withConnection(orm.em, (sql) =>
+    sql(CLAIM_DUE_DELIVERIES, [
+      options.now,
+      options.limit,
+      options.perEndpoint,
+      JSON.stringify(busy),
+      new Date(options.now.getTime() + leaseMs),
+    ]),
   );
   return rows.map((r: Row) => ({
     deliveryId: r.delivery_id as string,
@@ -139,6 +160,27 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
     eventId: r.id as string,
     body: JSON.stringify(presentFeedEvent(eventFromRow(r))),
   }));
+}
+
+/**
+ * Hands claimed deliveries back unsent (a dispatcher stopping, or one that held a claim too long):
+ * the claim's attempt and lease are undone, so they are due again at `now` with the same attempt
+ * number. One whose lease another worker has taken over meanwhile is left alone.
+ */
+export async function releaseDeliveries(
+  orm: Orm,
+  deliveries: readonly DueDelivery[],
+  now: Date,
+): Promise<void> {
+  if (deliveries.length === 0) return;
+  await inTransaction(orm.em, (sql) =>
+    sql(
+      `update webhook_deliveries d set attempts = d.attempts - 1, next_attempt_at = $2
+         from jsonb_to_recordset($1::jsonb) as x(id uuid, attempt int)
+        where d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`,
+      [JSON.stringify(deliveries.map((d) => ({ id: d.deliveryId, attempt: d.attempt }))), now],
+    ),
+  );
 }
 
 /** What one attempt came to. `responseStatus` null: no HTTP answer (refused, timed out, unsafe). */
@@ -179,6 +221,7 @@ export async function recordAttemptOutcomes(
     return { outcome, succeeded, next, status: succeeded ? "succeeded" : next ? "pending" : "failed" };
   });
   return inTransaction(orm.em, async (sql) => {
+    await sql(ASYNC_COMMIT);
     await sql(
       `with log as (
          insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
