@@ -1,4 +1,5 @@
-import { type KeyedResponse, runOnce, type UseCaseContext, useCaseContext } from "@arcadia/db";
+import { isDeepStrictEqual } from "node:util";
+import { JsonText, type KeyedResponse, runOnce, type UseCaseContext, useCaseContext } from "@arcadia/db";
 import { DomainError, type Principal } from "@arcadia/domain";
 import { validationError } from "./errors.ts";
 import { acceptsNoInput, type Operation } from "./operations/operation.ts";
@@ -9,7 +10,11 @@ export type Outcome = KeyedResponse;
 export interface ExecuteOptions {
   /** The request's Idempotency-Key: a keyed mutation runs at most once (`runOnce` in packages/db). */
   readonly idempotencyKey?: string | null;
-  /** Who checks input and output against the operation's schemas: here, or the transport (tRPC's router). */
+  /**
+   * Who checks the input against the operation's schema: here, or the transport (tRPC's router).
+   * The output is checked here for both, and only when `services.checkResponses` is on (not in
+   * production).
+   */
   readonly schemas?: "checked-here" | "checked-by-transport";
 }
 
@@ -27,8 +32,23 @@ function nulPaths(value: unknown, path: string[] = []): string[] {
 }
 
 /**
- * Runs one operation for a principal: validate the input, call the use case, shape the output with
- * the operation's schema. The same path serves tRPC and REST, so both answer with identical JSON.
+ * The response as sent must be exactly what its schema makes of it: parsing must succeed and
+ * change nothing (no stripped key, no default or transform), since production sends it unchecked.
+ */
+function checkResponse(services: Services, op: Operation, result: unknown): void {
+  const value = result instanceof JsonText ? result.parse() : result;
+  const shaped = op.output.safeParse(value);
+  if (shaped.success && isDeepStrictEqual(shaped.data, value)) return;
+  services.logger.error("response does not match its schema", {
+    operation: op.name,
+    ...(shaped.success ? { changedByParsing: true } : { issues: shaped.error.issues }),
+  });
+  throw new DomainError("INTERNAL", "Something went wrong on our side.");
+}
+
+/**
+ * Runs one operation for a principal: validate the input, call the use case, check the output
+ * against the operation's schema (outside production). The same path serves tRPC and REST, so both answer with identical JSON.
  */
 export async function execute(
   services: Services,
@@ -48,18 +68,11 @@ export async function execute(
       fields: Object.fromEntries(withNul.map((p) => [p, "must not contain NUL characters"])),
     });
   }
+  const checkOutput = services.checkResponses !== false;
   const run = async (ctx: UseCaseContext) => {
     const result = await op.run({ ctx, principal, services }, parsed.data as never);
-    if (!checkedHere) return result;
-    const shaped = op.output.safeParse(result);
-    if (!shaped.success) {
-      services.logger.error("response does not match its schema", {
-        operation: op.name,
-        issues: shaped.error.issues,
-      });
-      throw new DomainError("INTERNAL", "Something went wrong on our side.");
-    }
-    return shaped.data;
+    if (checkOutput) checkResponse(services, op, result);
+    return result;
   };
   const { idempotencyKey } = options;
   if (op.kind !== "mutation" || idempotencyKey == null) {

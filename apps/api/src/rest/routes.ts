@@ -1,3 +1,4 @@
+import { JsonText } from "@arcadia/db";
 import { DomainError } from "@arcadia/domain";
 import type { Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -8,6 +9,7 @@ import type { Services } from "../services.ts";
 import { bodyText, MAX_BODY_BYTES } from "./body.ts";
 
 export const REST_BASE = "/api/v1";
+const JSON_HEADERS = { "content-type": "application/json" };
 
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   const text = await bodyText(c, MAX_BODY_BYTES);
@@ -58,6 +60,10 @@ export function mountRest(app: Hono, services: Services, operations: readonly Op
         },
       );
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      // JSON built by PostgreSQL goes out as it came (the header c.json would have set).
+      if (outcome.body instanceof JsonText) {
+        return c.body(outcome.body.text, outcome.status as ContentfulStatusCode, JSON_HEADERS);
+      }
       return c.json(outcome.body as object, outcome.status as ContentfulStatusCode);
     });
   }

@@ -1,3 +1,4 @@
+import { JsonText } from "@arcadia/db";
 import type { Context, Next } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { principalFromHeader } from "../auth.ts";
@@ -39,29 +40,29 @@ export function directQueries(services: Services, operations: readonly Operation
       calls.calls.map(async ({ op, input }) => {
         try {
           if (!principal) throw refused;
-          const outcome = await execute(services, op, principal, input);
-          return { status: 200, json: { result: { data: outcome.body } } };
+          const { body } = await execute(services, op, principal, input);
+          // JSON built by PostgreSQL is placed in the envelope as it came.
+          const data = body instanceof JsonText ? body.text : JSON.stringify(body);
+          return { status: 200, json: `{"result":{"data":${data}}}` };
         } catch (error) {
           const domain = toDomainError(error);
           if (domain.code === "INTERNAL") {
             services.logger.error("unexpected error", { path: op.name, err: error });
           }
           const shape = productErrorShape(domain, op.name);
-          return { status: shape.data.httpStatus, json: { error: shape } };
+          return { status: shape.data.httpStatus, json: JSON.stringify({ error: shape }) };
         }
       }),
     );
     // A batch answers with its calls' common status, or 207 when they differ (as tRPC does).
-    const statuses = new Set(answers.map((a) => a.status));
-    const status = statuses.size === 1 ? answers[0]!.status : 207;
-    const body = calls.batch ? answers.map((a) => a.json) : answers[0]!.json;
-    return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
-      "content-type": "application/json",
-      vary: "trpc-accept, accept",
-    });
+    let status = answers[0]!.status;
+    for (const answer of answers) if (answer.status !== status) status = 207;
+    const body = calls.batch ? `[${answers.map((a) => a.json).join(",")}]` : answers[0]!.json;
+    return c.body(body, status as ContentfulStatusCode, DIRECT_HEADERS);
   };
 }
 
+const DIRECT_HEADERS = { "content-type": "application/json", vary: "trpc-accept, accept" };
 const PROCEDURES = /^\/trpc\/([A-Za-z0-9_.,]+)$/;
 const JSON_MEDIA_TYPE = "application/json";
 
