@@ -42,7 +42,7 @@ import {
 // entities are two writings of one shape; this generated test is what holds them together. For
 // many generated rows — awkward text (quotes, control characters, non-BMP), every state, role and
 // status, nulls and not, long decimals, instants to the millisecond — both must give the same
-// bytes: the document (by statement and, pooled per transaction, by the generated function) and
+// bytes: the document (by query and, pooled per transaction, by the generated function) and
 // pages of both lists under every filter and cursor.
 
 const text = fc

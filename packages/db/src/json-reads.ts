@@ -288,9 +288,9 @@ function fingerprint(text: string): string {
 
 /**
  * `DEPLOYMENT_DOCUMENT_JSON` as a PL/pgSQL function, for connections pooled per transaction
- * (`DATABASE_POOLING=transaction`): there nothing may be prepared by name, and planning the statement
+ * (`DATABASE_POOLING=transaction`): there nothing may be prepared by name, and planning the query
  * on every request costs more than running it, while PL/pgSQL caches its query's plan per server
- * connection, which the pooler keeps. Its body is the statement's own SELECT, so the document has
+ * connection, which the pooler keeps. Its body is the query's own SELECT, so the document has
  * one definition; it is named after that body, so a process running another version of the
  * document (a rolling deploy) calls its own function. `migrateAndSeed` creates it (and the read
  * creates it if missing).

@@ -18,7 +18,7 @@ import { withConnection } from "./shared/sql.ts";
 const MIGRATION_LOCK = 4_206_170_001;
 
 /**
- * Applies pending migrations, (re)creates the functions generated from the code's read statements
+ * Applies pending migrations, (re)creates the functions generated from the code's read queries
  * (`json-reads.ts`: named after their bodies, so creating them is idempotent), then loads the default catalog into an empty catalog, under an
  * advisory lock: safe to race, a racing process waits, then finds the work done.
  *

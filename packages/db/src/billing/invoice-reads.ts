@@ -28,7 +28,7 @@ export async function listInvoicesJson(
   ) {
     return new JsonText('{"items":[],"nextCursor":null}');
   }
-  const statement = invoicesPage({
+  const page = invoicesPage({
     tenant: tenantId !== undefined,
     deployment: query.deploymentId !== undefined,
     cursor: cursor !== null,
@@ -37,5 +37,5 @@ export async function listInvoicesJson(
   if (tenantId !== undefined) params.push(tenantId);
   if (query.deploymentId !== undefined) params.push(query.deploymentId);
   if (cursor) params.push(...cursor);
-  return readPage<InvoiceJson>(ctx.sqlEm, statement, params);
+  return readPage<InvoiceJson>(ctx.sqlEm, page, params);
 }

@@ -63,18 +63,18 @@ interface PageRow {
   last_id: string | null;
 }
 
-/** One page of a list statement (`page` in json-reads.ts) as `{ items, nextCursor }` text. */
+/** One page of a list query (`page` in json-reads.ts) as `{ items, nextCursor }` text. */
 export async function readPage<T>(
   em: EntityManager,
-  statement: JsonRead,
+  query: JsonRead,
   params: readonly unknown[],
 ): Promise<JsonText<{ items: T[]; nextCursor: string | null }>> {
-  const [row] = await withConnection(em, (sql) => sql<PageRow>(statement, params));
+  const [row] = await withConnection(em, (sql) => sql<PageRow>(query, params));
   const { items, more, last_at: at, last_id: id } = row!;
   return pageText<T>(items, more && at && id ? encodeCursor({ at: new Date(at), id }) : null);
 }
 
-/** A cursor's position as statement parameters (its id must be one: it is compared as a uuid). */
+/** A cursor's position as query parameters (its id must be one: it is compared as a uuid). */
 export function cursorParams(cursor: string | undefined): [Date, string] | null {
   const position = decodeCursor(cursor);
   if (!position) return null;
@@ -95,7 +95,7 @@ export async function listDeploymentsJson(
   const cursor = cursorParams(query.cursor);
   const tenantId = principal.role === "platform_admin" ? query.tenantId : principal.tenantId!;
   if (tenantId !== undefined && !isUuid(tenantId)) return new JsonText(EMPTY_PAGE);
-  const statement = deploymentsPage({
+  const page = deploymentsPage({
     tenant: tenantId !== undefined,
     state: query.state !== undefined,
     cursor: cursor !== null,
@@ -104,5 +104,5 @@ export async function listDeploymentsJson(
   if (tenantId !== undefined) params.push(tenantId);
   if (query.state !== undefined) params.push(query.state);
   if (cursor) params.push(...cursor);
-  return readPage<DeploymentJson>(ctx.sqlEm, statement, params);
+  return readPage<DeploymentJson>(ctx.sqlEm, page, params);
 }
