@@ -7,7 +7,6 @@ import {
   presentDeployment,
   presentEntitlement,
   presentEvent,
-  presentPage,
   presentResource,
   presentSubscription,
   readDeploymentDocumentJson,
