@@ -18,6 +18,18 @@ export interface ExecuteOptions {
   readonly schemas?: "checked-here" | "checked-by-transport";
 }
 
+/** Whether any string or key in the input holds U+0000 (no allocation: most inputs hold none). */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("\u0000");
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value && typeof value === "object") {
+    for (const key in value) {
+      if (key.includes("\u0000") || holdsNul((value as Record<string, unknown>)[key])) return true;
+    }
+  }
+  return false;
+}
+
 /** Paths of strings holding U+0000, which PostgreSQL text cannot store. */
 function nulPaths(value: unknown, path: string[] = []): string[] {
   if (typeof value === "string") return value.includes("\u0000") ? [path.join(".") || "(input)"] : [];
@@ -62,24 +74,25 @@ export async function execute(
   const given = rawInput === undefined && acceptsNoInput(op) ? {} : rawInput;
   const parsed = checkedHere ? op.input.safeParse(given) : { success: true as const, data: given };
   if (!parsed.success) throw validationError(parsed.error);
-  const withNul = nulPaths(parsed.data);
-  if (withNul.length > 0) {
+  if (holdsNul(parsed.data)) {
     throw new DomainError("VALIDATION_FAILED", "The request is not valid.", {
-      fields: Object.fromEntries(withNul.map((p) => [p, "must not contain NUL characters"])),
+      fields: Object.fromEntries(nulPaths(parsed.data).map((p) => [p, "must not contain NUL characters"])),
     });
   }
-  const checkOutput = services.checkResponses !== false;
-  const run = async (ctx: UseCaseContext) => {
-    const result = await op.run({ ctx, principal, services }, parsed.data as never);
-    if (checkOutput) checkResponse(services, op, result);
-    return result;
-  };
   const { idempotencyKey } = options;
   if (op.kind !== "mutation" || idempotencyKey == null) {
-    // The unit of work is forked from the root only if the use case needs one.
+    // The unit of work is forked from the root only if the use case needs one. (No closure here:
+    // this is every read's path.)
     const ctx = useCaseContext(services.orm.em, services.now, services.regions, { lazy: true });
-    return { status: op.status, body: await run(ctx), replayed: false };
+    const body = await op.run({ ctx, principal, services }, parsed.data as never);
+    if (services.checkResponses !== false) checkResponse(services, op, body);
+    return { status: op.status, body, replayed: false };
   }
+  const run = async (ctx: UseCaseContext) => {
+    const result = await op.run({ ctx, principal, services }, parsed.data as never);
+    if (services.checkResponses !== false) checkResponse(services, op, result);
+    return result;
+  };
   return runOnce(
     services.orm,
     services.now,
