@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { principalFromHeader } from "../auth.ts";
 import { execute } from "../executor.ts";
 import { type Operation, pathParams } from "../operations/operation.ts";
+import { requestHeader } from "../request-header.ts";
 import type { Services } from "../services.ts";
 import { bodyText, MAX_BODY_BYTES } from "./body.ts";
 
@@ -39,7 +40,7 @@ export function mountRest(app: Hono, services: Services, operations: readonly Op
     const params = pathParams(op.path);
     const route = REST_BASE + op.path.replace(/\{(\w+)\}/g, ":$1");
     app.on(op.method.toUpperCase(), route, async (c) => {
-      const principal = await principalFromHeader(services, c.req.header("authorization"));
+      const principal = await principalFromHeader(services, requestHeader(c, "authorization"));
       const fromPath = Object.fromEntries(params.map((p) => [p, c.req.param(p)]));
       let fields: Record<string, unknown> = {};
       if (op.method === "get") fields = c.req.query();
@@ -56,7 +57,7 @@ export function mountRest(app: Hono, services: Services, operations: readonly Op
         principal,
         { ...fields, ...fromPath },
         {
-          idempotencyKey: c.req.header("idempotency-key"),
+          idempotencyKey: requestHeader(c, "idempotency-key"),
         },
       );
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");

@@ -5,6 +5,7 @@ import { principalFromHeader } from "../auth.ts";
 import { toDomainError } from "../errors.ts";
 import { execute } from "../executor.ts";
 import type { Operation } from "../operations/operation.ts";
+import { requestHeader } from "../request-header.ts";
 import type { Services } from "../services.ts";
 import { productErrorShape } from "./errors.ts";
 import { MAX_BATCH_CALLS } from "./limits.ts";
@@ -32,7 +33,7 @@ export function directQueries(services: Services, operations: readonly Operation
     let principal: Awaited<ReturnType<typeof principalFromHeader>> | undefined;
     let refused: unknown;
     try {
-      principal = await principalFromHeader(services, c.req.header("authorization"));
+      principal = await principalFromHeader(services, requestHeader(c, "authorization"));
     } catch (error) {
       refused = error;
     }
@@ -75,7 +76,7 @@ interface PlainCalls {
 function plainQueryCalls(c: Context, queries: ReadonlyMap<string, Operation>): PlainCalls | null {
   const match = PROCEDURES.exec(c.req.path);
   if (!match) return null;
-  const header = (name: string) => c.req.header(name);
+  const header = (name: string) => requestHeader(c, name);
   const contentType = header("content-type");
   if (contentType !== undefined && contentType.split(";", 1)[0]!.trim().toLowerCase() !== JSON_MEDIA_TYPE)
     return null;
