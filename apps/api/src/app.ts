@@ -12,6 +12,7 @@ import { DOCS_PAGE } from "./openapi/docs-page.ts";
 import { openApiDocument } from "./openapi/document.ts";
 import { allOperations } from "./operations/index.ts";
 import { PrincipalCache } from "./principal-cache.ts";
+import { requestHeader } from "./request-header.ts";
 import { MAX_BODY_BYTES, payloadTooLarge } from "./rest/body.ts";
 import { mountRest } from "./rest/routes.ts";
 import type { Services } from "./services.ts";
@@ -80,7 +81,7 @@ export function newApp(input: Services, options: AppOptions = {}): Hono<Env> {
   const document = openApiDocument(allOperations);
 
   app.use("*", async (c, next) => {
-    const requestId = c.req.header("x-request-id")?.slice(0, 100) || randomUUID();
+    const requestId = requestHeader(c, "x-request-id")?.slice(0, 100) || randomUUID();
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);
     const started = performance.now();

@@ -88,6 +88,7 @@ export async function startApi(config: Config, logger: Logger, database?: Databa
     logger,
     metrics,
     webhookAllowPrivateNetworks: config.webhookAllowPrivateNetworks,
+    checkResponses: config.checkResponses,
   };
   const ctx = useCaseContext(db.orm.em.fork(), services.now, config.regions);
   if (config.bootstrapAdminToken) {

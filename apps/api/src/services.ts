@@ -14,6 +14,13 @@ export interface Services {
   readonly metrics?: Metrics;
   /** Payment providers by name; the built-in sandbox when absent. */
   readonly providers?: PaymentProviders;
+  /**
+   * Check every response against its operation's output schema before sending it (default: on).
+   * Off in production (`CHECK_RESPONSES`, default off only with NODE_ENV=production): the presenters
+   * and the JSON statements are held to the schemas by tests (`output-schemas.test.ts`), and
+   * checking a document on every read cost more than presenting it.
+   */
+  readonly checkResponses?: boolean;
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: webhook endpoints may be http:// and on private addresses (development, tests). */
   readonly webhookAllowPrivateNetworks?: boolean;
 }

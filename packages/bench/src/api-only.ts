@@ -1,5 +1,6 @@
 // `pnpm --filter @arcadia/bench run bench:api [seconds]`: only the API load benchmark, printed.
 import { apiBenchmark } from "./api-load.ts";
+import { medianTurnRatio } from "./http-load.ts";
 
 const url =
   process.env.BENCH_DATABASE_URL ??
@@ -8,6 +9,14 @@ const url =
 const result = await apiBenchmark(url, Number(process.argv[2] ?? 5));
 const { loads, ...groups } = result;
 for (const [group, runs] of Object.entries(groups)) {
-  for (const [name, run] of Object.entries(runs)) console.log(group, name, JSON.stringify(run));
+  const floor = (runs as Record<string, Parameters<typeof medianTurnRatio>[0]>).floor;
+  for (const [name, run] of Object.entries(runs)) {
+    const { turns: _turns, ...figures } = run;
+    const ofFloor =
+      floor && run !== floor
+        ? ` of floor: ${Math.round((run.perSecond * 100) / floor.perSecond)}%, median of rounds ${Math.round(medianTurnRatio(run, floor) * 100)}%`
+        : "";
+    console.log(group, name, JSON.stringify(figures) + ofFloor);
+  }
   console.log(group, "load average", loads[group as keyof typeof loads]);
 }

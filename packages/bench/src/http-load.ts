@@ -17,6 +17,23 @@ export interface LoadResult {
   readonly perSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Requests per second in each turn, in round order (`interleaved`). */
+  readonly turns?: readonly number[];
+}
+
+/**
+ * The median over rounds of `a`'s rate in a round divided by `b`'s in the same round: turns of one
+ * round run back to back, so a ratio within a round sees one state of a shared machine, and the
+ * median ignores the rounds where another job took the cores during one side's turn.
+ */
+export function medianTurnRatio(a: LoadResult, b: LoadResult): number {
+  const ratios = (a.turns ?? [])
+    .map((rate, round) => rate / (b.turns?.[round] ?? Number.NaN))
+    .filter((ratio) => Number.isFinite(ratio))
+    .sort((x, y) => x - y);
+  if (ratios.length === 0) return Number.NaN;
+  const middle = ratios.length / 2;
+  return ratios.length % 2 === 1 ? ratios[Math.floor(middle)]! : (ratios[middle - 1]! + ratios[middle]!) / 2;
 }
 
 const HEADER_END = Buffer.from("\r\n\r\n");
@@ -282,6 +299,12 @@ export async function interleaved<K extends string>(
     }
   }
   return Object.fromEntries(
-    names.map((name) => [name, summary(slices.get(name)!, rounds * options.turn)]),
+    names.map((name) => [
+      name,
+      {
+        ...summary(slices.get(name)!, rounds * options.turn),
+        turns: slices.get(name)!.map((s) => Math.round(s.latencies.length / options.turn)),
+      } satisfies LoadResult as LoadResult,
+    ]),
   ) as Record<K, LoadResult>;
 }

@@ -235,8 +235,9 @@ pool of 10 connections per database, in front of the same PostgreSQL.
 **Reads through the pooler.** The same API process twice over one seeded database (256 deployments,
 as in the API section): once connected directly (the document is a named prepared query,
 planned once per connection), once through PgBouncer with \`DATABASE_POOLING=transaction\` (nothing
-prepared by name: the document comes from the \`arcadia_deployment_document\` PL/pgSQL function,
-whose plan the server connection caches; the other queries are unnamed); and, to tell the
+prepared by name: the document comes from the \`arcadia_document_json_<hash>\` PL/pgSQL function,
+generated from the document's JSON query and named after it, whose plan the server connection
+caches; the other queries are unnamed); and, to tell the
 pooling mode from the pooler's hop, once more directly with \`DATABASE_POOLING=transaction\`. ${CONNECTIONS}
 closed-loop connections, ${TURN_SECONDS}-second turns alternating after ${WARMUP_SECONDS} s of warm-up each, ${seconds} s each.
 Goal: pooled ≥ 80% of direct.

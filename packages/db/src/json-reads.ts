@@ -275,3 +275,35 @@ export function invoicesPage(filters: InvoiceFilters): JsonRead {
   const key = `${Number(filters.tenant)}${Number(filters.deployment)}${Number(filters.cursor)}`;
   return page(`arcadia_invoices_page_${key}`, INVOICE, "statements", "s", "issued_at", conditions);
 }
+
+/** FNV-1a of `text`, 8 hex digits: names a function after its body. */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
+
+/**
+ * `DEPLOYMENT_DOCUMENT_JSON` as a PL/pgSQL function, for connections pooled per transaction
+ * (`DATABASE_POOLING=transaction`): there nothing may be prepared by name, and planning the query
+ * on every request costs more than running it, while PL/pgSQL caches its query's plan per server
+ * connection, which the pooler keeps. Its body is the query's own SELECT, so the document has
+ * one definition; it is named after that body, so a process running another version of the
+ * document (a rolling deploy) calls its own function. `migrateAndSeed` creates it (and the read
+ * creates it if missing).
+ */
+const documentFunctionName = `arcadia_document_json_${fingerprint(DEPLOYMENT_DOCUMENT_JSON_SELECT)}`;
+export const DEPLOYMENT_DOCUMENT_JSON_FUNCTION = {
+  name: documentFunctionName,
+  create: `create or replace function ${documentFunctionName}(p_id uuid) returns table (tenant_id text, body text)
+language plpgsql stable as $fn$
+#variable_conflict use_column
+begin
+  return query select ${DEPLOYMENT_DOCUMENT_JSON_SELECT} from deployments d where d.id = p_id;
+end
+$fn$`,
+  call: `select tenant_id, body from ${documentFunctionName}($1::uuid)`,
+} as const;

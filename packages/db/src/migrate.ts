@@ -8,6 +8,7 @@ import {
   unwrap,
 } from "@arcadia/domain";
 import type { Transaction } from "@mikro-orm/core";
+import { DEPLOYMENT_DOCUMENT_JSON_FUNCTION } from "./json-reads.ts";
 import { type Orm, poolingOf } from "./orm.ts";
 import { newId } from "./shared/ids.ts";
 import { withConnection } from "./shared/sql.ts";
@@ -17,7 +18,8 @@ import { withConnection } from "./shared/sql.ts";
 const MIGRATION_LOCK = 4_206_170_001;
 
 /**
- * Applies pending migrations, then loads the default catalog into an empty catalog, under an
+ * Applies pending migrations, (re)creates the functions generated from the code's read queries
+ * (`json-reads.ts`: named after their bodies, so creating them is idempotent), then loads the default catalog into an empty catalog, under an
  * advisory lock: safe to race, a racing process waits, then finds the work done.
  *
  * On direct connections the lock is a session-level one held on a connection of its own while the
@@ -36,6 +38,7 @@ export async function migrateAndSeed(
     return orm.em.getConnection().transactional(async (trx) => {
       await orm.em.getConnection().execute("select pg_advisory_xact_lock(?)", [MIGRATION_LOCK], "all", trx);
       const applied = await orm.migrator.up({ transaction: trx });
+      await orm.em.getConnection().execute(DEPLOYMENT_DOCUMENT_JSON_FUNCTION.create, [], "run", trx);
       const seeded = await seedDefaultCatalog(orm, now, trx);
       return { applied: applied.map((m) => m.name), seeded };
     });
@@ -44,6 +47,7 @@ export async function migrateAndSeed(
     await sql("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
     try {
       const applied = await orm.migrator.up();
+      await sql(DEPLOYMENT_DOCUMENT_JSON_FUNCTION.create);
       const seeded = await seedDefaultCatalog(orm, now);
       return { applied: applied.map((m) => m.name), seeded };
     } finally {

@@ -35,6 +35,12 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS=true: webhooks may go to http:// and private addresses (development, tests). */
   readonly webhookAllowPrivateNetworks: boolean;
+  /**
+   * `CHECK_RESPONSES` (`true`/`false`): check every API response against its schema before sending
+   * it. Default: on, except with `NODE_ENV=production` (tests hold every operation's output to its
+   * schema; in production the check only costs time).
+   */
+  readonly checkResponses: boolean;
 }
 
 /** Every setting the processes read, from the environment, with the SPEC's defaults. */
@@ -78,6 +84,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort,
     keepAliveTimeoutMs,
     webhookAllowPrivateNetworks: (env.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? "").toLowerCase() === "true",
+    checkResponses: env.CHECK_RESPONSES
+      ? env.CHECK_RESPONSES.toLowerCase() === "true"
+      : env.NODE_ENV !== "production",
   };
 }
 

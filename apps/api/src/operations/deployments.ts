@@ -2,16 +2,14 @@ import * as C from "@arcadia/contract";
 import {
   createDeployment,
   entitlements,
-  getDeployment,
-  listDeployments,
+  listDeploymentsJson,
   listResources,
   presentDeployment,
-  presentDeploymentDocument,
   presentEntitlement,
   presentEvent,
-  presentPage,
   presentResource,
   presentSubscription,
+  readDeploymentDocumentJson,
   subscribe,
   transitionDeployment,
   updateDeployment,
@@ -28,8 +26,7 @@ export const listDeploymentsOp = operation({
   access: "any",
   input: C.ZListDeploymentsRequest,
   output: C.ZDeploymentPage,
-  run: async ({ ctx, principal }, input) =>
-    presentPage(await listDeployments(ctx, principal, input), presentDeployment),
+  run: ({ ctx, principal }, input) => listDeploymentsJson(ctx, principal, input),
 });
 
 export const createDeploymentOp = operation({
@@ -56,8 +53,7 @@ export const getDeploymentOp = operation({
   access: "any",
   input: C.ZGetDeploymentRequest,
   output: C.ZDeploymentDocument,
-  run: async ({ ctx, principal }, input) =>
-    presentDeploymentDocument(await getDeployment(ctx, principal, input.id)),
+  run: ({ ctx, principal }, input) => readDeploymentDocumentJson(ctx.sqlEm, principal, input.id),
 });
 
 export const updateDeploymentOp = operation({

@@ -3,7 +3,7 @@ import {
   collectionPreview,
   getInvoice,
   listDeploymentInvoices,
-  listInvoices,
+  listInvoicesJson,
   listPayments,
   markInvoiceUncollectible,
   payInvoice,
@@ -34,8 +34,7 @@ export const listInvoicesOp = operation({
   access: "any",
   input: C.ZListInvoicesRequest,
   output: C.ZInvoicePage,
-  run: async ({ ctx, principal }, input) =>
-    presentPage(await listInvoices(ctx, principal, input), presentInvoice),
+  run: ({ ctx, principal }, input) => listInvoicesJson(ctx, principal, input),
 });
 
 export const getInvoiceOp = operation({

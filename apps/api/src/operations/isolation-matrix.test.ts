@@ -9,6 +9,12 @@ import { type Operation, pathParams } from "./operation.ts";
  * Drill 5, the isolation matrix: every operation × every role × own or other tenant gives the
  * expected status, over REST and over tRPC. Writes run against fresh fixtures, so each cell is
  * judged on its own.
+ *
+ * It is also where every operation's output is proven to match its schema: production sends
+ * responses unchecked (`checkResponses`), so each successful answer here, over both transports, is
+ * parsed with the operation's output schema and must come out unchanged; the last test requires
+ * that this happened for every operation (the two clock operations, NOT_A_SANDBOX in the matrix,
+ * on a sandbox of their own).
  */
 type Who = "operator" | "adminOwn" | "viewerOwn" | "adminOther" | "viewerOther";
 const WHO: Who[] = ["operator", "adminOwn", "viewerOwn", "adminOther", "viewerOther"];
@@ -78,6 +84,16 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
   let invoiceId: string;
   let eventId: string;
   let n = 0;
+  /** Operations whose successful output was parsed with their schema and came out unchanged. */
+  const checked = new Set<string>();
+
+  /** The output schema makes nothing of the answer but itself: nothing missing, stripped or changed. */
+  function expectItsSchema(op: Operation, output: unknown) {
+    const parsed = op.output.safeParse(output);
+    expect(parsed.error).toBeUndefined();
+    expect(parsed.data).toStrictEqual(output);
+    checked.add(op.name);
+  }
 
   beforeAll(async () => {
     h = await startHarness(backend);
@@ -288,6 +304,7 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
         const { path, body } = requestFor(op.name, ids, who);
         const r = await h.request(op.method.toUpperCase(), `/api/v1${path}`, { token: tokenOf(who), body });
         got.push(r.status);
+        if (r.status < 300) expectItsSchema(op, r.body);
       }
       expect(got).toEqual(EXPECTED[op.name]);
     });
@@ -312,10 +329,29 @@ describe.each(testBackends())("isolation matrix on %s", (backend) => {
               });
         got.push(r.status);
         if (r.status >= 400) expect(r.body[0].error.data.httpStatus).toBe(r.status);
+        else expectItsSchema(op, r.body[0].result.data);
       }
       expect(got).toEqual(
         EXPECTED[op.name]!.map((status) => (status === 201 || status === 202 ? 200 : status)),
       );
     });
   }
+
+  it("checked every operation's output against its schema", async () => {
+    const sandbox = await h.tenant(undefined, { testClock: { frozenAt: "2026-01-01T00:00:00.000Z" } });
+    const clock = allOperations.find((o) => o.name === "tenants.clock")!;
+    const advance = allOperations.find((o) => o.name === "tenants.advanceClock")!;
+    const read = await h.request("GET", `/api/v1/tenants/${sandbox.tenantId}/clock`, {
+      token: sandbox.admin,
+    });
+    expect(read.status).toBe(200);
+    expectItsSchema(clock, read.body);
+    const advanced = await h.request("POST", `/api/v1/tenants/${sandbox.tenantId}/clock/advance`, {
+      token: sandbox.admin,
+      body: { to: "2026-03-01T00:00:00.000Z" },
+    });
+    expect(advanced.status).toBe(200);
+    expectItsSchema(advance, advanced.body);
+    expect([...checked].sort()).toEqual(allOperations.map((o) => o.name).sort());
+  });
 });

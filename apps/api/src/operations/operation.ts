@@ -1,4 +1,4 @@
-import type { UseCaseContext } from "@arcadia/db";
+import type { JsonText, UseCaseContext } from "@arcadia/db";
 import type { Principal } from "@arcadia/domain";
 import type { z } from "zod";
 import type { Services } from "../services.ts";
@@ -35,7 +35,11 @@ export interface Operation<
   readonly access: Access;
   readonly input: I;
   readonly output: O;
-  readonly run: (env: CallEnv, input: z.output<I>) => Promise<z.input<O>>;
+  /**
+   * Call the use case, present the result: a value, or its JSON text when PostgreSQL built it in
+   * the contract's shape (`JsonText`, sent as it is).
+   */
+  readonly run: (env: CallEnv, input: z.output<I>) => Promise<z.input<O> | JsonText<z.input<O>>>;
 }
 
 export function operation<

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { DomainError } from "@arcadia/domain";
 import type { Context } from "hono";
+import { requestHeader } from "../request-header.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -17,7 +18,7 @@ export function payloadTooLarge(): DomainError {
  */
 export async function bodyText(c: Context, limit: number = MAX_BODY_BYTES): Promise<string> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const declared = Number(c.req.header("content-length") ?? 0);
+  const declared = Number(requestHeader(c, "content-length") ?? 0);
   if (declared > limit) throw payloadTooLarge();
   if (!incoming) {
     const text = await c.req.text();

@@ -1,13 +1,16 @@
+import { JsonText } from "@arcadia/db";
 import { DomainError } from "@arcadia/domain";
 import type { Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { principalFromHeader } from "../auth.ts";
 import { execute } from "../executor.ts";
 import { type Operation, pathParams } from "../operations/operation.ts";
+import { requestHeader } from "../request-header.ts";
 import type { Services } from "../services.ts";
 import { bodyText, MAX_BODY_BYTES } from "./body.ts";
 
 export const REST_BASE = "/api/v1";
+const JSON_HEADERS = { "content-type": "application/json" };
 
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   const text = await bodyText(c, MAX_BODY_BYTES);
@@ -37,7 +40,7 @@ export function mountRest(app: Hono, services: Services, operations: readonly Op
     const params = pathParams(op.path);
     const route = REST_BASE + op.path.replace(/\{(\w+)\}/g, ":$1");
     app.on(op.method.toUpperCase(), route, async (c) => {
-      const principal = await principalFromHeader(services, c.req.header("authorization"));
+      const principal = await principalFromHeader(services, requestHeader(c, "authorization"));
       const fromPath = Object.fromEntries(params.map((p) => [p, c.req.param(p)]));
       let fields: Record<string, unknown> = {};
       if (op.method === "get") fields = c.req.query();
@@ -54,10 +57,14 @@ export function mountRest(app: Hono, services: Services, operations: readonly Op
         principal,
         { ...fields, ...fromPath },
         {
-          idempotencyKey: c.req.header("idempotency-key"),
+          idempotencyKey: requestHeader(c, "idempotency-key"),
         },
       );
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      // JSON built by PostgreSQL goes out as it came (the header c.json would have set).
+      if (outcome.body instanceof JsonText) {
+        return c.body(outcome.body.text, outcome.status as ContentfulStatusCode, JSON_HEADERS);
+      }
       return c.json(outcome.body as object, outcome.status as ContentfulStatusCode);
     });
   }

@@ -1,9 +1,11 @@
+import { JsonText } from "@arcadia/db";
 import type { Context, Next } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { principalFromHeader } from "../auth.ts";
 import { toDomainError } from "../errors.ts";
 import { execute } from "../executor.ts";
 import type { Operation } from "../operations/operation.ts";
+import { requestHeader } from "../request-header.ts";
 import type { Services } from "../services.ts";
 import { productErrorShape } from "./errors.ts";
 import { MAX_BATCH_CALLS } from "./limits.ts";
@@ -31,7 +33,7 @@ export function directQueries(services: Services, operations: readonly Operation
     let principal: Awaited<ReturnType<typeof principalFromHeader>> | undefined;
     let refused: unknown;
     try {
-      principal = await principalFromHeader(services, c.req.header("authorization"));
+      principal = await principalFromHeader(services, requestHeader(c, "authorization"));
     } catch (error) {
       refused = error;
     }
@@ -39,29 +41,29 @@ export function directQueries(services: Services, operations: readonly Operation
       calls.calls.map(async ({ op, input }) => {
         try {
           if (!principal) throw refused;
-          const outcome = await execute(services, op, principal, input);
-          return { status: 200, json: { result: { data: outcome.body } } };
+          const { body } = await execute(services, op, principal, input);
+          // JSON built by PostgreSQL is placed in the envelope as it came.
+          const data = body instanceof JsonText ? body.text : JSON.stringify(body);
+          return { status: 200, json: `{"result":{"data":${data}}}` };
         } catch (error) {
           const domain = toDomainError(error);
           if (domain.code === "INTERNAL") {
             services.logger.error("unexpected error", { path: op.name, err: error });
           }
           const shape = productErrorShape(domain, op.name);
-          return { status: shape.data.httpStatus, json: { error: shape } };
+          return { status: shape.data.httpStatus, json: JSON.stringify({ error: shape }) };
         }
       }),
     );
     // A batch answers with its calls' common status, or 207 when they differ (as tRPC does).
-    const statuses = new Set(answers.map((a) => a.status));
-    const status = statuses.size === 1 ? answers[0]!.status : 207;
-    const body = calls.batch ? answers.map((a) => a.json) : answers[0]!.json;
-    return c.body(JSON.stringify(body), status as ContentfulStatusCode, {
-      "content-type": "application/json",
-      vary: "trpc-accept, accept",
-    });
+    let status = answers[0]!.status;
+    for (const answer of answers) if (answer.status !== status) status = 207;
+    const body = calls.batch ? `[${answers.map((a) => a.json).join(",")}]` : answers[0]!.json;
+    return c.body(body, status as ContentfulStatusCode, DIRECT_HEADERS);
   };
 }
 
+const DIRECT_HEADERS = { "content-type": "application/json", vary: "trpc-accept, accept" };
 const PROCEDURES = /^\/trpc\/([A-Za-z0-9_.,]+)$/;
 const JSON_MEDIA_TYPE = "application/json";
 
@@ -74,7 +76,7 @@ interface PlainCalls {
 function plainQueryCalls(c: Context, queries: ReadonlyMap<string, Operation>): PlainCalls | null {
   const match = PROCEDURES.exec(c.req.path);
   if (!match) return null;
-  const header = (name: string) => c.req.header(name);
+  const header = (name: string) => requestHeader(c, name);
   const contentType = header("content-type");
   if (contentType !== undefined && contentType.split(";", 1)[0]!.trim().toLowerCase() !== JSON_MEDIA_TYPE)
     return null;

@@ -209,7 +209,10 @@ class Deliveries {
   /** Starts queued deliveries while their endpoint and the process have free slots. */
   pump(): void {
     const stale: DueDelivery[] = [];
-    for (const [endpointId, queue] of this.queues) {
+    // Endpoints in turn: one that starts something goes to the back of the line, so when the
+    // process-wide bound is what limits, freed slots go round the endpoints rather than to the first.
+    for (const [endpointId, queue] of [...this.queues]) {
+      let started = false;
       while (
         queue.length > 0 &&
         this.attempts.inFlight.size < this.maxInFlight &&
@@ -218,9 +221,13 @@ class Deliveries {
         const { delivery, claimedAt } = queue.shift()!;
         this.queued -= 1;
         if (performance.now() - claimedAt > this.leaseMs / 3) stale.push(delivery);
-        else this.attempts.start(delivery);
+        else {
+          this.attempts.start(delivery);
+          started = true;
+        }
       }
-      if (queue.length === 0) this.queues.delete(endpointId);
+      if (queue.length === 0 || started) this.queues.delete(endpointId);
+      if (queue.length > 0 && started) this.queues.set(endpointId, queue);
     }
     if (stale.length > 0) void this.handBack(stale);
   }

@@ -26,10 +26,14 @@ export function decodeCursor(cursor: string | undefined | null): CursorPosition 
     if (typeof id !== "string" || Number.isNaN(instant.getTime())) throw new Error("bad cursor");
     return { at: instant, id };
   } catch {
-    throw new DomainError("VALIDATION_FAILED", "The cursor is not valid.", {
-      fields: { cursor: "not a cursor from this API" },
-    });
+    throw invalidCursor();
   }
+}
+
+export function invalidCursor(): DomainError {
+  return new DomainError("VALIDATION_FAILED", "The cursor is not valid.", {
+    fields: { cursor: "not a cursor from this API" },
+  });
 }
 
 export function pageLimit(limit: number | undefined): number {
