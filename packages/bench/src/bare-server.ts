@@ -198,6 +198,7 @@ async function subscribe(id: string, planCode: string, addonCodes: string[], who
       addons.map(() => randomUUID()), addons.map((a) => a.code), addons.map((a) => a.resource_kind),
       addons.map((a) => a.qty), addons.map((a) => a.price_cents), addons.map((a) => a.currency),
       addons.map(() => now), addons.map(() => null),
+      1, // the initial plan change's sequence ($32): without it every subscribe failed to bind
     ]);
     await client.query("commit");
     return { status: 201, body: { id: subscriptionId } };
