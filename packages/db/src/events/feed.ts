@@ -4,6 +4,7 @@ import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { pageLimit } from "../shared/pagination.ts";
 import { instant, type Row, withConnection } from "../shared/sql.ts";
+import { DATABASE_HORIZON } from "./horizon.ts";
 
 /** An event as stored: the body of its webhook and of its feed entry. */
 export interface StoredEvent {
@@ -59,14 +60,16 @@ export function eventFromRow(row: Row): StoredEvent {
 }
 
 /**
- * Events after `after` in feed order, read only below the horizon: the oldest transaction still
- * running anywhere (`pg_snapshot_xmin`). A transaction older than that has committed or rolled
- * back, and any transaction that writes later gets a larger id, so the part of the feed below the
- * horizon never changes again — a reader that walks it in (xid, position) order and resumes from
- * its last place sees every event exactly once, whatever order transactions commit in.
+ * Events after `after` in feed order, read only below the horizon: the oldest transaction of this
+ * database still running (`DATABASE_HORIZON`; only those can still commit events here, so another
+ * database's long transaction on a shared server does not hold the feed back). A transaction older
+ * than that has committed or rolled back, and any transaction that writes later gets a larger id,
+ * so the part of the feed below the horizon never changes again — a reader that walks it in
+ * (xid, position) order and resumes from its last place sees every event exactly once, whatever
+ * order transactions commit in.
  */
 export const FEED_PAGE = `select e.position::text as position, e.xid::text as xid, e.id, e.type, e.tenant_id, e.occurred_at, e.data
-   from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon) h
+   from (select ${DATABASE_HORIZON} as horizon) h
    left join lateral (
      select e.position, e.xid, e.id, e.type, e.tenant_id, e.occurred_at, e.data from events e
       where ($1::uuid is null or e.tenant_id = $1)

@@ -1,9 +1,9 @@
 /**
- * The fan-out's horizon: the oldest transaction still running *in this database* (only those can
- * still commit events here), as an `xid8` expression over this query's snapshot. The feed's
- * own horizon (`FEED_PAGE`) is the oldest running anywhere on the server (`pg_snapshot_xmin`),
- * which another database's long transaction — a migration, a report, another tenant database's
- * batch — holds back for as long as it runs; webhook latency should not hang on those.
+ * The horizon of the feed (`FEED_PAGE`) and of the webhook fan-out: the oldest transaction still
+ * running *in this database* (only those can still commit events here), as an `xid8` expression
+ * over this query's snapshot. The server-wide `pg_snapshot_xmin` would let another database's long
+ * transaction — a migration, a report, another tenant database's batch — hold the feed and every
+ * delivery back for as long as it runs.
  *
  * A transaction id in the snapshot counts as another database's only when `pg_stat_activity`
  * positively shows it there (a backend is connected to one database, and `events.xid` is always
