@@ -71,8 +71,10 @@ export function collectionSection(
   return `## Collection
 
 A collection pass over N overdue invoices, one per deployment, no payment method: every deployment
-moves \`active → past_due\` as \`system\` (state, sequence, an event whose reason names the invoice)
-and its collection appointment moves to the suspension step. **Pass**: \`runCollectionPass\` (SKIP
+moves \`active → past_due\` as \`system\` (state, sequence, an event whose reason names the invoice),
+its invoice is marked announced overdue, the outbox gets \`deployment.transitioned\` and
+\`invoice.overdue\` (the deployment, the invoice with its lines), and its collection appointment
+moves to the suspension step. **Pass**: \`runCollectionPass\` (SKIP
 LOCKED batches of 1,000, two in flight, the domain's \`dueCollectionWork\` per deployment, set-wise
 writes). **Floor**: the same changes as one set-based SQL query with the rule hard-coded (no
 per-row logic, one transaction). Each run in a process of its own with the old space capped at
