@@ -1,17 +1,22 @@
 import type {
-  AttachmentSource,
-  BilledPlanChange,
   BillingHistory,
   ComputedInvoice,
-  DeploymentState,
   InvoiceStatus,
   NextBillingState,
-  StateChange,
-  SubscriptionStatus,
+  PlanVersion,
 } from "@arcadia/domain";
 import { invoiceNumber } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { instant, instantOrNull, sqlOn } from "../shared/sql.ts";
+import { VERSION_COLUMNS } from "../catalog/queries.ts";
+import { DEPLOYMENT_EVENT_COLUMNS } from "../deployments/queries.ts";
+import { deploymentEventFromRow } from "../mapping/deployments.ts";
+import { addonAttachmentFromRow, planChangeFromRow, subscriptionFromRow } from "../mapping/subscriptions.ts";
+import { instant, type Row, sqlOn } from "../shared/sql.ts";
+import {
+  ADDON_ATTACHMENT_COLUMNS,
+  PLAN_CHANGE_COLUMNS,
+  SUBSCRIPTION_COLUMNS,
+} from "../subscriptions/queries.ts";
 
 /**
  * The SQL of the worker's passes: it claims, loads and writes; every decision (which period is
@@ -56,86 +61,15 @@ export interface IssuedInvoice extends ComputedInvoice {
   readonly subscription: Pick<ClaimedSubscription, "id" | "deploymentId" | "tenantId">;
 }
 
-interface ClaimedRow {
-  id: string;
-  deployment_id: string;
-  tenant_id: string;
-  status: SubscriptionStatus;
-  current_period_start: Date;
-  current_period_end: Date;
-  cancelled_at: Date | null;
-  ended_at: Date | null;
-  created_at: Date;
-  plan_version_id: string;
-  currency: string;
-}
-
-interface PlanChangeRow {
-  subscription_id: string;
-  effective_at: Date;
-  sequence: number;
-  superseded_at: Date | null;
-  plan_version_id: string;
-  plan_code: string;
-  version: number;
-  price_cents: string;
-  currency: string;
-}
-
-interface AttachmentRow {
-  id: string;
-  subscription_id: string;
-  addon_code: string;
-  qty: string;
-  price_cents: string;
-  attached_at: Date;
-  detached_at: Date | null;
-}
-
-interface EventRow {
-  deployment_id: string;
-  sequence: number;
-  to_state: DeploymentState;
-  occurred_at: Date;
-}
-
-function groupBy<T, K extends keyof T>(rows: T[], key: K): Map<T[K], T[]> {
-  const map = new Map<T[K], T[]>();
-  for (const row of rows) {
-    const list = map.get(row[key]);
-    if (list) list.push(row);
-    else map.set(row[key], [row]);
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const map = new Map<K, T[]>();
+  for (const item of items) {
+    const list = map.get(key(item));
+    if (list) list.push(item);
+    else map.set(key(item), [item]);
   }
   return map;
 }
-
-const planChangeFromRow = (c: PlanChangeRow): BilledPlanChange => ({
-  toPlanVersion: {
-    id: c.plan_version_id,
-    version: c.version,
-    priceCents: Number(c.price_cents),
-    currency: c.currency,
-    plan: { code: c.plan_code },
-  },
-  effectiveAt: instant(c.effective_at),
-  sequence: c.sequence,
-  supersededAt: instantOrNull(c.superseded_at),
-});
-
-const attachmentFromRow = (a: AttachmentRow): AttachmentSource => ({
-  id: a.id,
-  addonCode: a.addon_code,
-  qty: a.qty,
-  priceCents: Number(a.price_cents),
-  attachedAt: instant(a.attached_at),
-  detachedAt: instantOrNull(a.detached_at),
-});
-
-const eventFromRow = (e: EventRow): StateChange => ({
-  sequence: e.sequence,
-  toState: e.to_state,
-  occurredAt: instant(e.occurred_at),
-});
 
 /**
  * Claims up to `batchSize` subscriptions with a period ended by `now` (FOR UPDATE SKIP LOCKED:
@@ -150,10 +84,11 @@ export async function claimDueSubscriptions(
 ): Promise<ClaimedSubscription[]> {
   const sql = sqlOn(em);
   const inScope = scopeCondition(scope, "s.tenant_id");
-  const claimed = await sql<ClaimedRow[]>(
-    `select s.id, s.deployment_id, s.tenant_id, s.status, s.current_period_start, s.current_period_end,
-            s.cancelled_at, s.ended_at, s.created_at, s.plan_version_id, v.currency
-       from subscriptions s join plan_versions v on v.id = s.plan_version_id
+  const claimed = await sql<Row[]>(
+    `select ${SUBSCRIPTION_COLUMNS("s")}, ${VERSION_COLUMNS("v", "p", "v_")}, ${VERSION_COLUMNS("pv", "pp", "pv_")}
+       from subscriptions s
+       join plan_versions v on v.id = s.plan_version_id join plans p on p.id = v.plan_id
+       left join plan_versions pv on pv.id = s.pending_plan_version_id left join plans pp on pp.id = pv.plan_id
       where s.ended_at is null and s.current_period_end <= ? and ${inScope.sql}
       order by s.current_period_end, s.id
       limit ?
@@ -161,50 +96,49 @@ export async function claimDueSubscriptions(
     [now, ...inScope.params, batchSize],
   );
   if (claimed.length === 0) return [];
-  const subscriptionIds = JSON.stringify(claimed.map((c) => c.id));
-  const deploymentIds = JSON.stringify(claimed.map((c) => c.deployment_id));
+  const versions = new Map<string, PlanVersion>();
+  const subscriptions = claimed.map((row) => subscriptionFromRow(row, versions));
+  const subscriptionIds = JSON.stringify(subscriptions.map((s) => s.id));
+  const deploymentIds = JSON.stringify(subscriptions.map((s) => s.deploymentId));
   // One connection runs one query at a time: these go in sequence.
-  const changeRows = await sql<PlanChangeRow[]>(
-    `select c.subscription_id, c.effective_at, c.sequence, c.superseded_at, v.id as plan_version_id, p.code as plan_code,
-            v.version, v.price_cents, v.currency
+  const changes = (
+    await sql<Row[]>(
+      `select ${PLAN_CHANGE_COLUMNS("c")}, ${VERSION_COLUMNS("f", "fp", "f_")}, ${VERSION_COLUMNS("t", "tp", "t_")}
          from subscription_plan_changes c
-         join plan_versions v on v.id = c.to_plan_version_id
-         join plans p on p.id = v.plan_id
+         left join plan_versions f on f.id = c.from_plan_version_id left join plans fp on fp.id = f.plan_id
+         join plan_versions t on t.id = c.to_plan_version_id join plans tp on tp.id = t.plan_id
         where c.subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-    [subscriptionIds],
-  );
-  const attachmentRows = await sql<AttachmentRow[]>(
-    `select id, subscription_id, addon_code, qty, price_cents, attached_at, detached_at
-         from subscription_addons
-        where subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-    [subscriptionIds],
-  );
-  const eventRows = await sql<EventRow[]>(
-    `select deployment_id, sequence, to_state, occurred_at
-         from deployment_events
-        where deployment_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) and occurred_at < ?`,
-    [deploymentIds, now],
-  );
-  const changesBySub = groupBy(changeRows, "subscription_id");
-  const attachmentsBySub = groupBy(attachmentRows, "subscription_id");
-  const eventsByDeployment = groupBy(eventRows, "deployment_id");
-  return claimed.map((row) => ({
-    id: row.id,
-    deploymentId: row.deployment_id,
-    tenantId: row.tenant_id,
+      [subscriptionIds],
+    )
+  ).map((row) => planChangeFromRow(row, versions));
+  const attachments = (
+    await sql<Row[]>(
+      `select ${ADDON_ATTACHMENT_COLUMNS("a")}
+         from subscription_addons a
+        where a.subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+      [subscriptionIds],
+    )
+  ).map(addonAttachmentFromRow);
+  const events = (
+    await sql<Row[]>(
+      `select ${DEPLOYMENT_EVENT_COLUMNS("e")}
+         from deployment_events e
+        where e.deployment_id in (select value::uuid from jsonb_array_elements_text(?::jsonb)) and e.occurred_at < ?`,
+      [deploymentIds, now],
+    )
+  ).map(deploymentEventFromRow);
+  const changesBySub = groupBy(changes, (c) => c.subscriptionId);
+  const attachmentsBySub = groupBy(attachments, (a) => a.subscriptionId);
+  const eventsByDeployment = groupBy(events, (e) => e.deploymentId);
+  return subscriptions.map((subscription) => ({
+    id: subscription.id,
+    deploymentId: subscription.deploymentId,
+    tenantId: subscription.tenantId,
     history: {
-      subscription: {
-        status: row.status,
-        currentPeriodStart: instant(row.current_period_start),
-        currentPeriodEnd: instant(row.current_period_end),
-        cancelledAt: instantOrNull(row.cancelled_at),
-        endedAt: instantOrNull(row.ended_at),
-        createdAt: instant(row.created_at),
-        planVersion: { id: row.plan_version_id, currency: row.currency },
-      },
-      planChanges: (changesBySub.get(row.id) ?? []).map(planChangeFromRow),
-      attachments: (attachmentsBySub.get(row.id) ?? []).map(attachmentFromRow),
-      events: (eventsByDeployment.get(row.deployment_id) ?? []).map(eventFromRow),
+      subscription,
+      planChanges: changesBySub.get(subscription.id) ?? [],
+      attachments: attachmentsBySub.get(subscription.id) ?? [],
+      events: eventsByDeployment.get(subscription.deploymentId) ?? [],
     },
   }));
 }

@@ -14,9 +14,9 @@ import {
   transitionDeployment,
   unwrap,
 } from "@arcadia/domain";
-import { deploymentFromRow } from "../deployments/document-read-model.ts";
 import { DEPLOYMENT_COLUMNS } from "../deployments/queries.ts";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
+import { deploymentFromRow } from "../mapping/deployments.ts";
 import { presentDeployment } from "../presenters/presenters.ts";
 import { instant, instantOrNull, type Row, type Sql } from "../shared/sql.ts";
 

@@ -23,6 +23,7 @@ import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { collectionDueBy } from "../collection/collection-state.ts";
 import { recordEvent } from "../events/outbox.ts";
+import { deploymentFromRow } from "../mapping/deployments.ts";
 import { presentDeployment } from "../presenters/presenters.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { onUniqueViolation } from "../shared/errors.ts";
@@ -30,7 +31,7 @@ import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
 import { instantOrNull, inTransaction } from "../shared/sql.ts";
 import type { DeploymentDocument, SubscriptionDocument } from "./document.ts";
-import { deploymentFromRow, readDeploymentDocument } from "./document-read-model.ts";
+import { readDeploymentDocument } from "./document-read-model.ts";
 import {
   INSERT_EVENT,
   LOCK_DEPLOYMENT,

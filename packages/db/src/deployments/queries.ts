@@ -24,6 +24,23 @@ export const DEPLOYMENT_COLUMNS = (alias: string) =>
     .map((column) => `${alias}.${column}`)
     .join(", ");
 
+/** The deployment_events columns `deploymentEventFromRow` reads. */
+export const DEPLOYMENT_EVENT_COLUMNS = (alias: string) =>
+  [
+    "id",
+    "deployment_id",
+    "sequence",
+    "from_state",
+    "to_state",
+    "actor_type",
+    "actor_id",
+    "actor_role",
+    "reason",
+    "occurred_at",
+  ]
+    .map((column) => `${alias}.${column}`)
+    .join(", ");
+
 /**
  * The whole document in one query and one round trip: the deployment's columns, and the
  * subscription, add-ons, plan changes and events as JSON built in the database. Amounts and

@@ -1,5 +1,13 @@
-import { Addon, CURRENCY_PATTERN, Plan, PlanVersion, TRIAL_DAYS_MAX } from "@arcadia/domain";
+import {
+  Addon,
+  CURRENCY_PATTERN,
+  normalizeDecimal,
+  Plan,
+  PlanVersion,
+  TRIAL_DAYS_MAX,
+} from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
+import { instant as at, type Row } from "../shared/rows.ts";
 import { instant, moneyType, QuantityType } from "./types.ts";
 
 export const PlanSchema = new EntitySchema<Plan>({
@@ -59,3 +67,56 @@ export const AddonSchema = new EntitySchema<Addon>({
     { name: "addons_currency_check", expression: `currency ~ '${CURRENCY_PATTERN.source}'` },
   ],
 });
+
+/**
+ * A plan version and its plan from `${prefix}…` columns (`VERSION_COLUMNS` in `catalog/queries.ts`);
+ * null when the row has none. `cache` hands back one object per version id within one read.
+ */
+export function planVersionFromRow(
+  row: Row,
+  prefix: string,
+  cache = new Map<string, PlanVersion>(),
+): PlanVersion | null {
+  const id = row[`${prefix}id`] as string | null;
+  if (!id) return null;
+  const known = cache.get(id);
+  if (known) return known;
+  const includes = (
+    typeof row[`${prefix}includes`] === "string"
+      ? JSON.parse(row[`${prefix}includes`] as string)
+      : row[`${prefix}includes`]
+  ) as Record<string, string>;
+  const version = new PlanVersion({
+    id,
+    plan: new Plan({
+      id: row[`${prefix}plan_id`] as string,
+      code: row[`${prefix}plan_code`] as string,
+      name: row[`${prefix}plan_name`] as string,
+      createdAt: at(row[`${prefix}plan_created_at`]),
+    }),
+    version: Number(row[`${prefix}version`]),
+    priceCents: Number(row[`${prefix}price_cents`]),
+    currency: row[`${prefix}currency`] as string,
+    trialDays: Number(row[`${prefix}trial_days`]),
+    includes,
+    createdAt: at(row[`${prefix}created_at`]),
+  });
+  cache.set(id, version);
+  return version;
+}
+
+/** An `addons` row (`ADDON_JSON` in `catalog/queries.ts`): amounts and quantities as text, never JSON numbers. */
+export function addonFromRow(a: Row): Addon {
+  return new Addon({
+    id: a.id as string,
+    code: a.code as string,
+    name: a.name as string,
+    resourceKind: a.resource_kind as string,
+    qty: normalizeDecimal(String(a.qty)),
+    priceCents: Number(a.price_cents),
+    currency: a.currency as string,
+    active: Boolean(a.active),
+    createdAt: at(a.created_at),
+    updatedAt: at(a.updated_at),
+  });
+}

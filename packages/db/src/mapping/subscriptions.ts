@@ -1,6 +1,7 @@
 import {
   AddonAttachment,
   Deployment,
+  normalizeDecimal,
   PLAN_CHANGE_KINDS,
   PlanChange,
   PlanVersion,
@@ -10,6 +11,8 @@ import {
   Tenant,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
+import { instant as at, instantOrNull as atOrNull, type Row } from "../shared/rows.ts";
+import { planVersionFromRow } from "./catalog.ts";
 import { instant, moneyType, oneOf, QuantityType } from "./types.ts";
 
 export const SubscriptionSchema = new EntitySchema<Subscription>({
@@ -103,3 +106,61 @@ export const PlanChangeSchema = new EntitySchema<PlanChange>({
     },
   ],
 });
+
+/**
+ * A `subscriptions` row with its plan version and pending plan version as `v_…` and `pv_…` columns
+ * (`SUBSCRIPTION_COLUMNS` in `subscriptions/queries.ts`). `versions` shares plan versions within one read.
+ */
+export function subscriptionFromRow(s: Row, versions = new Map<string, PlanVersion>()): Subscription {
+  return new Subscription({
+    id: s.id as string,
+    deploymentId: s.deployment_id as string,
+    tenantId: s.tenant_id as string,
+    planVersion: planVersionFromRow(s, "v_", versions)!,
+    status: s.status as Subscription["status"],
+    currentPeriodStart: at(s.current_period_start),
+    currentPeriodEnd: at(s.current_period_end),
+    trialEndsAt: atOrNull(s.trial_ends_at),
+    pendingPlanVersion: planVersionFromRow(s, "pv_", versions),
+    cancelledAt: atOrNull(s.cancelled_at),
+    endedAt: atOrNull(s.ended_at),
+    createdAt: at(s.created_at),
+    updatedAt: at(s.updated_at),
+  });
+}
+
+/** A `subscription_addons` row (`ADDON_ATTACHMENT_COLUMNS` in `subscriptions/queries.ts`); qty and price as text. */
+export function addonAttachmentFromRow(a: Row): AddonAttachment {
+  return new AddonAttachment({
+    id: a.id as string,
+    subscriptionId: a.subscription_id as string,
+    addonCode: a.addon_code as string,
+    resourceKind: a.resource_kind as string,
+    qty: normalizeDecimal(String(a.qty)),
+    priceCents: Number(a.price_cents),
+    currency: a.currency as string,
+    attachedAt: at(a.attached_at),
+    detachedAt: atOrNull(a.detached_at),
+  });
+}
+
+/**
+ * A `subscription_plan_changes` row with its plan versions as `f_…` and `t_…` columns
+ * (`PLAN_CHANGE_COLUMNS` in `subscriptions/queries.ts`).
+ */
+export function planChangeFromRow(c: Row, versions = new Map<string, PlanVersion>()): PlanChange {
+  return new PlanChange({
+    id: c.id as string,
+    subscriptionId: c.subscription_id as string,
+    sequence: Number(c.sequence),
+    fromPlanVersion: planVersionFromRow(c, "f_", versions),
+    toPlanVersion: planVersionFromRow(c, "t_", versions)!,
+    kind: c.kind as PlanChange["kind"],
+    requestedAt: at(c.requested_at),
+    effectiveAt: at(c.effective_at),
+    actorType: c.actor_type as PlanChange["actorType"],
+    actorId: c.actor_id as string,
+    actorRole: (c.actor_role as PlanChange["actorRole"]) ?? null,
+    supersededAt: atOrNull(c.superseded_at),
+  });
+}

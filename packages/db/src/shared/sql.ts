@@ -3,7 +3,9 @@ import { poolingOf } from "../orm.ts";
 import { borrowConnection, discardOnRelease, type PgConnection, rawQueriesOn } from "./knex.ts";
 import type { Prepared } from "./prepared.ts";
 
-export type Row = Record<string, unknown>;
+import type { Row } from "./rows.ts";
+
+export { instant, instantOrNull, type Row } from "./rows.ts";
 
 /**
  * Plain SQL on the unit of work's connection (inside its transaction, if any), with `?`
@@ -77,8 +79,3 @@ export async function inTransaction<T>(em: EntityManager, work: (sql: Sql) => Pr
     await lent.release();
   }
 }
-
-/** Raw rows carry timestamptz as text (the ORM's type parsers); instants become Dates here. */
-export const instant = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
-export const instantOrNull = (value: unknown): Date | null =>
-  value === null || value === undefined ? null : instant(value);

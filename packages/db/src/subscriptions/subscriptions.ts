@@ -8,7 +8,6 @@ import {
   createSubscription,
   DomainError,
   detachAddon as detach,
-  normalizeDecimal,
   PlanChange,
   type Principal,
   requireWriter,
@@ -19,15 +18,16 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { resolvePlanVersion, unknownPlan } from "../catalog/catalog.ts";
 import { findVisibleDeployment, loadSubscriptionDocument } from "../deployments/deployments.ts";
 import type { SubscriptionDocument } from "../deployments/document.ts";
-import { deploymentFromRow, planVersionFromRow } from "../deployments/document-read-model.ts";
 import { LOCK_DEPLOYMENT } from "../deployments/queries.ts";
 import { recordEvent } from "../events/outbox.ts";
+import { addonFromRow, planVersionFromRow } from "../mapping/catalog.ts";
+import { deploymentFromRow } from "../mapping/deployments.ts";
 import { presentSubscription } from "../presenters/presenters.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { onUniqueViolation } from "../shared/errors.ts";
 import { lockSubscriptionOf } from "../shared/locks.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
-import { instant, inTransaction, type Row, type Sql } from "../shared/sql.ts";
+import { inTransaction, type Row, type Sql } from "../shared/sql.ts";
 import { INSERT_SUBSCRIPTION, SUBSCRIBE_LOOKUP } from "./queries.ts";
 
 function unknownAddon(code: string): DomainError {
@@ -87,7 +87,7 @@ export async function subscribe(
         ]);
         const planVersion = planVersionFromRow(found!, "");
         if (!planVersion) throw unknownPlan(input.planCode, input.planVersion);
-        const known = new Map((found!.addons as Row[]).map((a) => [a.code as string, addonFromJson(a)]));
+        const known = new Map((found!.addons as Row[]).map((a) => [a.code as string, addonFromRow(a)]));
         const addons = codes.map((code) => {
           const addon = known.get(code);
           if (!addon) throw unknownAddon(code);
@@ -122,22 +122,6 @@ export async function subscribe(
     "This deployment already has a subscription.",
     "subscriptions_deployment_unique",
   );
-}
-
-/** An add-on read as `ADDON_JSON` (catalog/queries.ts): amounts and quantities travel as text, never as JSON numbers. */
-function addonFromJson(a: Row): Addon {
-  return new Addon({
-    id: a.id as string,
-    code: a.code as string,
-    name: a.name as string,
-    resourceKind: a.resource_kind as string,
-    qty: normalizeDecimal(a.qty as string),
-    priceCents: Number(a.price_cents),
-    currency: a.currency as string,
-    active: Boolean(a.active),
-    createdAt: instant(a.created_at),
-    updatedAt: instant(a.updated_at),
-  });
 }
 
 /** The subscription, its initial plan change and its add-on snapshots, in one query. */
