@@ -55,7 +55,7 @@ describe.each(testBackends())("a test clock's advance killed mid-way on %s", (ba
 
   /**
    * Whether an advance holds the tenant now: its row lock refuses a NOWAIT lock on PostgreSQL, and
-   * on the embedded database (one transaction at a time) any statement waits until it ends.
+   * on the embedded database (one transaction at a time) any query waits until it ends.
    */
   async function advanceHolds(tenantId: string): Promise<boolean> {
     const probe = sql("select id from tenants where id = ? for update nowait", [tenantId]).then(

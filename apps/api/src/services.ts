@@ -17,7 +17,7 @@ export interface Services {
   /**
    * Check every response against its operation's output schema before sending it (default: on).
    * Off in production (`CHECK_RESPONSES`, default off only with NODE_ENV=production): the presenters
-   * and the JSON statements are held to the schemas by tests (`output-schemas.test.ts`), and
+   * and the JSON queries are held to the schemas by tests (`output-schemas.test.ts`), and
    * checking a document on every read cost more than presenting it.
    */
   readonly checkResponses?: boolean;

@@ -7,7 +7,7 @@ import {
   TRIAL_DAYS_MAX,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
-import { instant as at, type Row } from "../shared/rows.ts";
+import { instant as at, type Row } from "./rows.ts";
 import { instant, moneyType, QuantityType } from "./types.ts";
 
 export const PlanSchema = new EntitySchema<Plan>({

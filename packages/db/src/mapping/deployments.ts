@@ -9,7 +9,7 @@ import {
   Tenant,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
-import { instant as at, type Row } from "../shared/rows.ts";
+import { instant as at, type Row } from "./rows.ts";
 import { instant, oneOf } from "./types.ts";
 
 export const DeploymentSchema = new EntitySchema<Deployment>({

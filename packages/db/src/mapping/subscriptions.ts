@@ -11,8 +11,8 @@ import {
   Tenant,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
-import { instant as at, instantOrNull as atOrNull, type Row } from "../shared/rows.ts";
 import { planVersionFromRow } from "./catalog.ts";
+import { instant as at, instantOrNull as atOrNull, type Row } from "./rows.ts";
 import { instant, moneyType, oneOf, QuantityType } from "./types.ts";
 
 export const SubscriptionSchema = new EntitySchema<Subscription>({

@@ -1,11 +1,10 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Row } from "../mapping/rows.ts";
 import { poolingOf } from "../orm.ts";
 import { borrowConnection, discardOnRelease, type PgConnection, rawQueriesOn } from "./knex.ts";
 import type { Prepared } from "./prepared.ts";
 
-import type { Row } from "./rows.ts";
-
-export { instant, instantOrNull, type Row } from "./rows.ts";
+export { instant, instantOrNull, type Row } from "../mapping/rows.ts";
 
 /**
  * Plain SQL on the unit of work's connection (inside its transaction, if any), with `?`

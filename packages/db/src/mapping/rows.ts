@@ -1,4 +1,4 @@
-// What raw rows are made of, for the row functions of `mapping/*.ts`. Free of imports.
+// What raw rows are made of, for the row functions beside each EntitySchema. Free of imports.
 
 /** A row as the `pg` driver returns it (or a JSON object the database built from one). */
 export type Row = Record<string, unknown>;
