@@ -10,6 +10,8 @@ import {
   unwrap,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { INVOICE_COLUMNS, invoiceFromRow } from "../mapping/billing.ts";
+import { PAYMENT_COLUMNS, paymentFromRow } from "../mapping/collection.ts";
 import { retryOnConflict } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import { inTransaction, type Sql } from "../shared/sql.ts";
@@ -18,11 +20,7 @@ import {
   ATTEMPT_LEASE_MS,
   collectionDueBy,
   collectionTransition,
-  INVOICE_COLUMNS,
-  invoiceFromRow,
   loadCollectionSubjects,
-  PAYMENT_COLUMNS,
-  paymentFromRow,
   scheduleCollection,
   writeSystemTransitions,
 } from "./collection-state.ts";

@@ -1,8 +1,8 @@
 import type { EventType, Invoice, Payment } from "@arcadia/domain";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
+import { INVOICE_LINE_COLUMNS, lineFromRow } from "../mapping/billing.ts";
 import { presentInvoice, presentPayment } from "../presenters/presenters.ts";
 import type { Sql } from "../shared/sql.ts";
-import { INVOICE_LINE_COLUMNS, lineFromRow } from "./collection-state.ts";
 
 /**
  * Collection's invoice and payment events (SPEC §3.9), written in the transaction of the change they

@@ -7,110 +7,20 @@ import {
   type DeploymentEvent,
   type DunningPolicy,
   followDeploymentState,
-  Invoice,
-  InvoiceLine,
-  Payment,
+  type Invoice,
   type SubscriptionStatus,
   transitionDeployment,
   unwrap,
 } from "@arcadia/domain";
 import { DEPLOYMENT_COLUMNS } from "../deployments/queries.ts";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
+import { INVOICE_COLUMNS, invoiceFromRow } from "../mapping/billing.ts";
 import { deploymentFromRow } from "../mapping/deployments.ts";
 import { presentDeployment } from "../presenters/presenters.ts";
 import { instant, instantOrNull, type Row, type Sql } from "../shared/sql.ts";
 
 /** How long a claimed payment attempt is left to the worker that made it before another reconciles it. */
 export const ATTEMPT_LEASE_MS = 60_000;
-
-/** The columns `invoiceFromRow` reads. */
-export const INVOICE_COLUMNS = (alias: string) =>
-  [
-    "id",
-    "number",
-    "tenant_id",
-    "deployment_id",
-    "subscription_id",
-    "period_start",
-    "period_end",
-    "currency",
-    "total_cents",
-    "status",
-    "amount_paid_cents",
-    "issued_at",
-    "due_at",
-    "paid_at",
-    "voided_at",
-    "overdue_at",
-  ]
-    .map((c) => `${alias}.${c}`)
-    .join(", ");
-
-/** One row shape, one mapper: a `statements` row as the domain's Invoice. */
-export function invoiceFromRow(row: Row): Invoice {
-  return new Invoice({
-    id: row.id as string,
-    number: row.number as string,
-    tenantId: row.tenant_id as string,
-    deploymentId: row.deployment_id as string,
-    subscriptionId: row.subscription_id as string,
-    periodStart: instant(row.period_start),
-    periodEnd: instant(row.period_end),
-    currency: row.currency as string,
-    totalCents: Number(row.total_cents),
-    status: row.status as Invoice["status"],
-    amountPaidCents: Number(row.amount_paid_cents),
-    issuedAt: instant(row.issued_at),
-    dueAt: instant(row.due_at),
-    paidAt: instantOrNull(row.paid_at),
-    voidedAt: instantOrNull(row.voided_at),
-    overdueAt: instantOrNull(row.overdue_at),
-  });
-}
-
-/** The columns `lineFromRow` reads. */
-export const INVOICE_LINE_COLUMNS =
-  "id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents";
-
-/** A `statement_lines` row as the domain's InvoiceLine. */
-export function lineFromRow(row: Row): InvoiceLine {
-  return new InvoiceLine({
-    id: row.id as string,
-    invoiceId: row.statement_id as string,
-    position: Number(row.position),
-    kind: row.kind as InvoiceLine["kind"],
-    description: row.description as string,
-    refId: row.ref_id as string,
-    unitPriceCents: Number(row.unit_price_cents),
-    billableMs: Number(row.billable_ms),
-    periodMs: Number(row.period_ms),
-    amountCents: Number(row.amount_cents),
-  });
-}
-
-export const PAYMENT_COLUMNS =
-  "id, invoice_id, tenant_id, amount_cents, currency, method, provider, provider_ref, status, failure_code, attempt, reference, payment_method_id, retryable, created_at, settled_at";
-
-export function paymentFromRow(row: Row): Payment {
-  return new Payment({
-    id: row.id as string,
-    invoiceId: row.invoice_id as string,
-    tenantId: row.tenant_id as string,
-    amountCents: Number(row.amount_cents),
-    currency: row.currency as string,
-    method: row.method as Payment["method"],
-    provider: (row.provider as string | null) ?? null,
-    providerRef: (row.provider_ref as string | null) ?? null,
-    status: row.status as Payment["status"],
-    failureCode: (row.failure_code as string | null) ?? null,
-    attempt: row.attempt === null || row.attempt === undefined ? null : Number(row.attempt),
-    reference: (row.reference as string | null) ?? null,
-    paymentMethodId: (row.payment_method_id as string | null) ?? null,
-    retryable: (row.retryable as boolean | null) ?? null,
-    createdAt: instant(row.created_at),
-    settledAt: instantOrNull(row.settled_at),
-  });
-}
 
 export function policyFromRow(row: Row | undefined): DunningPolicy {
   if (!row) return DEFAULT_DUNNING_POLICY;

@@ -18,19 +18,15 @@ import {
 } from "@arcadia/domain";
 import { type InvoiceDocument, withLines } from "../billing/invoices.ts";
 import { findVisibleDeployment } from "../deployments/deployments.ts";
+import { INVOICE_COLUMNS, invoiceFromRow } from "../mapping/billing.ts";
+import { PAYMENT_COLUMNS, paymentFromRow } from "../mapping/collection.ts";
 import type { Orm } from "../orm.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound } from "../shared/lookup.ts";
 import { inTransaction, type Sql, withConnection } from "../shared/sql.ts";
 import { type AttemptToRun, creditInvoice, lockInvoice, runAttempt, settleIfClear } from "./attempts.ts";
 import { recordInvoiceEvents, recordPaymentEvent } from "./collection-events.ts";
-import {
-  INVOICE_COLUMNS,
-  invoiceFromRow,
-  loadCollectionSubjects,
-  PAYMENT_COLUMNS,
-  paymentFromRow,
-} from "./collection-state.ts";
+import { loadCollectionSubjects } from "./collection-state.ts";
 import type { PaymentProviders } from "./sandbox-provider.ts";
 
 /** What charging needs besides the context: its own connections (attempts commit on their own) and the providers. */

@@ -8,6 +8,7 @@ import {
   Tenant,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
+import { instant as at, instantOrNull as atOrNull, type Row } from "./rows.ts";
 import { instant, moneyType } from "./types.ts";
 
 export const InvoiceSchema = new EntitySchema<Invoice>({
@@ -67,3 +68,68 @@ export const InvoiceLineSchema = new EntitySchema<InvoiceLine>({
     { name: "statement_lines_billable_check", expression: "billable_ms > 0 and billable_ms <= period_ms" },
   ],
 });
+
+/** The columns `invoiceFromRow` reads. */
+export const INVOICE_COLUMNS = (alias: string) =>
+  [
+    "id",
+    "number",
+    "tenant_id",
+    "deployment_id",
+    "subscription_id",
+    "period_start",
+    "period_end",
+    "currency",
+    "total_cents",
+    "status",
+    "amount_paid_cents",
+    "issued_at",
+    "due_at",
+    "paid_at",
+    "voided_at",
+    "overdue_at",
+  ]
+    .map((c) => `${alias}.${c}`)
+    .join(", ");
+
+/** One row shape, one mapper: a `statements` row as the domain's Invoice. */
+export function invoiceFromRow(row: Row): Invoice {
+  return new Invoice({
+    id: row.id as string,
+    number: row.number as string,
+    tenantId: row.tenant_id as string,
+    deploymentId: row.deployment_id as string,
+    subscriptionId: row.subscription_id as string,
+    periodStart: at(row.period_start),
+    periodEnd: at(row.period_end),
+    currency: row.currency as string,
+    totalCents: Number(row.total_cents),
+    status: row.status as Invoice["status"],
+    amountPaidCents: Number(row.amount_paid_cents),
+    issuedAt: at(row.issued_at),
+    dueAt: at(row.due_at),
+    paidAt: atOrNull(row.paid_at),
+    voidedAt: atOrNull(row.voided_at),
+    overdueAt: atOrNull(row.overdue_at),
+  });
+}
+
+/** The columns `lineFromRow` reads. */
+export const INVOICE_LINE_COLUMNS =
+  "id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents";
+
+/** A `statement_lines` row as the domain's InvoiceLine. */
+export function lineFromRow(row: Row): InvoiceLine {
+  return new InvoiceLine({
+    id: row.id as string,
+    invoiceId: row.statement_id as string,
+    position: Number(row.position),
+    kind: row.kind as InvoiceLine["kind"],
+    description: row.description as string,
+    refId: row.ref_id as string,
+    unitPriceCents: Number(row.unit_price_cents),
+    billableMs: Number(row.billable_ms),
+    periodMs: Number(row.period_ms),
+    amountCents: Number(row.amount_cents),
+  });
+}

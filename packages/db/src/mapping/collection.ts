@@ -9,6 +9,7 @@ import {
   TenantDunningPolicy,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
+import { instant as at, instantOrNull as atOrNull, type Row } from "./rows.ts";
 import { instant, moneyType } from "./types.ts";
 
 export const PaymentSchema = new EntitySchema<Payment>({
@@ -160,3 +161,27 @@ export const SandboxChargeSchema = new EntitySchema<SandboxCharge>({
     createdAt: { ...instant },
   },
 });
+
+export const PAYMENT_COLUMNS =
+  "id, invoice_id, tenant_id, amount_cents, currency, method, provider, provider_ref, status, failure_code, attempt, reference, payment_method_id, retryable, created_at, settled_at";
+
+export function paymentFromRow(row: Row): Payment {
+  return new Payment({
+    id: row.id as string,
+    invoiceId: row.invoice_id as string,
+    tenantId: row.tenant_id as string,
+    amountCents: Number(row.amount_cents),
+    currency: row.currency as string,
+    method: row.method as Payment["method"],
+    provider: (row.provider as string | null) ?? null,
+    providerRef: (row.provider_ref as string | null) ?? null,
+    status: row.status as Payment["status"],
+    failureCode: (row.failure_code as string | null) ?? null,
+    attempt: row.attempt === null || row.attempt === undefined ? null : Number(row.attempt),
+    reference: (row.reference as string | null) ?? null,
+    paymentMethodId: (row.payment_method_id as string | null) ?? null,
+    retryable: (row.retryable as boolean | null) ?? null,
+    createdAt: at(row.created_at),
+    settledAt: atOrNull(row.settled_at),
+  });
+}
