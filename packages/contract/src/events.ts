@@ -19,7 +19,9 @@ export const ZEvent = z
   .object({
     id: ZId,
     type: ZEventType,
-    tenantId: ZId,
+    tenantId: ZId.nullable().describe(
+      "null: a platform event (a platform-wide webhook endpoint disabled), seen by platform admins only",
+    ),
     occurredAt: ZInstant,
     data: z.unknown().describe("the resource as the API shows it after the change"),
   })

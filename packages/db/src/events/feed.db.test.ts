@@ -67,7 +67,9 @@ describe.each(testBackends({ pooled: true }))("the event feed on %s", (backend) 
                 ids.map((id, k) => ({
                   id,
                   type: "deployment.updated" as const,
-                  tenantId: k === 2 ? other.tenantId : t.tenantId,
+                  // The third event of a transaction is another tenant's or a platform event:
+                  // neither reaches this tenant's consumer.
+                  tenantId: k === 2 ? (i % 2 === 0 ? other.tenantId : null) : t.tenantId,
                   occurredAt: clock.now(),
                   data: { writer: w, i, k },
                 })),
@@ -121,6 +123,7 @@ describe.each(testBackends({ pooled: true }))("the event feed on %s", (backend) 
         { type: "resource.registered", tenantId: t.tenantId, occurredAt: clock.now(), data: { n: 1 } },
         { type: "resource.released", tenantId: t.tenantId, occurredAt: clock.now(), data: { n: 2 } },
         { type: "resource.registered", tenantId: other.tenantId, occurredAt: clock.now(), data: { n: 3 } },
+        { type: "webhook_endpoint.disabled", tenantId: null, occurredAt: clock.now(), data: { n: 4 } },
       ]),
     );
     await waitForFeed(db.orm);
@@ -131,7 +134,27 @@ describe.each(testBackends({ pooled: true }))("the event feed on %s", (backend) 
     const filtered = await listEvents(ctx(), t.viewer, { after: cursor, types: ["resource.released"] });
     expect(filtered.items.map((e) => e.data)).toEqual([{ n: 2 }]);
     const platform = await listEvents(ctx(), operator, { after: platformCursor, limit: 200 });
-    expect(platform.items.map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(platform.items.map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    // A platform event (no tenant): operators only, in the whole feed and by id; no tenant's feed
+    // (nor an operator's view of one tenant's) has it, and by id it is NOT_FOUND to tenants.
+    const platformEvent = platform.items[3]!;
+    expect(platformEvent.tenantId).toBeNull();
+    expect(await getEvent(ctx(), operator, platformEvent.id)).toEqual(platformEvent);
+    for (const principal of [t.admin, t.viewer, other.admin]) {
+      expect(await codeOf(getEvent(ctx(), principal, platformEvent.id))).toBe("NOT_FOUND");
+    }
+    expect(
+      (await listEvents(ctx(), other.viewer, { limit: 200 })).items.some(
+        (e) => e.tenantId !== other.tenantId,
+      ),
+    ).toBe(false);
+    const oneTenant = await listEvents(ctx(), operator, {
+      after: cursor,
+      limit: 200,
+      tenantId: other.tenantId,
+    });
+    expect(oneTenant.items.map((e) => e.tenantId)).toEqual(oneTenant.items.map(() => other.tenantId));
+    expect(oneTenant.items.map((e) => e.data)).toContainEqual({ n: 3 });
 
     const one = later.items[0]!;
     expect(await getEvent(ctx(), t.viewer, one.id)).toEqual(one);

@@ -10,7 +10,8 @@ import { DATABASE_HORIZON } from "./horizon.ts";
 export interface StoredEvent {
   readonly id: string;
   readonly type: EventType;
-  readonly tenantId: string;
+  /** Null for a platform event (a platform-wide endpoint disabled): platform admins see it, no tenant does. */
+  readonly tenantId: string | null;
   readonly occurredAt: Date;
   readonly data: unknown;
 }
@@ -53,7 +54,7 @@ export function eventFromRow(row: Row): StoredEvent {
   return {
     id: row.id as string,
     type: row.type as EventType,
-    tenantId: row.tenant_id as string,
+    tenantId: (row.tenant_id as string | null) ?? null,
     occurredAt: instant(row.occurred_at),
     data: row.data,
   };
@@ -107,7 +108,11 @@ export async function readFeedPage(
   return { rows, next: last ? { xid: last.xid as string, position: last.position as string } : from };
 }
 
-/** The feed of SPEC §3.9, scoped to the principal's tenant (platform admins: all, or `tenantId`). */
+/**
+ * The feed of SPEC §3.9, scoped to the principal's tenant (platform admins: all, platform events
+ * included, or one tenant's with `tenantId`). A tenant's scope never matches a platform event
+ * (`tenant_id = $1` is not true for null).
+ */
 export async function listEvents(
   ctx: UseCaseContext,
   principal: Principal,

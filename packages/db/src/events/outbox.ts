@@ -6,7 +6,8 @@ import { type Sql, sqlOn } from "../shared/sql.ts";
 /** An event about to be recorded: what changed (`type`), whose, when, and the resource after it. */
 export interface NewEvent {
   readonly type: EventType;
-  readonly tenantId: string;
+  /** Null for a platform event (seen by platform admins and sent to platform-wide endpoints only). */
+  readonly tenantId: string | null;
   /** The change's instant (the tenant's clock, like every other instant of the change). */
   readonly occurredAt: Date;
   /** The resource as the API shows it after the change: a presenter's output (`presenters.ts`). */

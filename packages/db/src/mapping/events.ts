@@ -10,7 +10,8 @@ import { instant } from "./types.ts";
 export class EventRecord {
   position!: string;
   id!: string;
-  tenantId!: string;
+  /** Null for a platform event (a platform-wide endpoint's): seen by platform admins only. */
+  tenantId!: string | null;
   type!: EventType;
   occurredAt!: Date;
   recordedAt!: Date;
@@ -24,7 +25,15 @@ export const EventRecordSchema = new EntitySchema<EventRecord>({
   properties: {
     position: { type: "bigint", primary: true, autoincrement: true },
     id: { type: "uuid", unique: "events_id_unique" },
-    tenantId: { kind: "m:1", entity: () => Tenant, mapToPk: true, fieldName: "tenant_id" },
+    tenantId: {
+      kind: "m:1",
+      entity: () => Tenant,
+      mapToPk: true,
+      fieldName: "tenant_id",
+      nullable: true,
+      // A tenant's events stay its own: never turned into platform events by a delete.
+      deleteRule: "no action",
+    },
     type: { type: "text", enum: true, items: () => EVENT_TYPES as unknown as string[] },
     occurredAt: { ...instant },
     recordedAt: { ...instant, defaultRaw: "now()" },

@@ -6,6 +6,7 @@ import { Migration20261201122513 } from "./Migration20261201122513.ts";
 import { Migration20261201130000 } from "./Migration20261201130000.ts";
 import { Migration20261201133520 } from "./Migration20261201133520.ts";
 import { Migration20261201150000 } from "./Migration20261201150000.ts";
+import { Migration20261201170627 } from "./Migration20261201170627.ts";
 
 export const migrationsList = [
   { name: "Migration20261125192613", class: Migration20261125192613 },
@@ -15,4 +16,5 @@ export const migrationsList = [
   { name: "Migration20261201130000", class: Migration20261201130000 },
   { name: "Migration20261201133520", class: Migration20261201133520 },
   { name: "Migration20261201150000", class: Migration20261201150000 },
+  { name: "Migration20261201170627", class: Migration20261201170627 },
 ];

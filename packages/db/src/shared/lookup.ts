@@ -11,8 +11,11 @@ export function notFound(what: string): DomainError {
   return new DomainError("NOT_FOUND", `${what} not found.`);
 }
 
-/** A row the principal may see, or NOT_FOUND: another tenant's rows do not leak their existence. */
-export function visible<T extends { tenantId: string }>(
+/**
+ * A row the principal may see, or NOT_FOUND: another tenant's rows do not leak their existence,
+ * and the platform's own (no tenant) are platform admins' only.
+ */
+export function visible<T extends { tenantId: string | null }>(
   row: T | null,
   principal: Principal,
   what: string,

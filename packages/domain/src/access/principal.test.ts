@@ -14,6 +14,13 @@ describe("tenant scope", () => {
     expect(canSeeTenant(viewer, "t2")).toBe(false);
   });
 
+  it("keeps the platform's own things (no tenant) to operators", () => {
+    expect(canSeeTenant(operator, null)).toBe(true);
+    expect(canSeeTenant(admin, null)).toBe(false);
+    expect(canSeeTenant(viewer, null)).toBe(false);
+    expect(canSeeTenant({ id: "odd", role: "tenant_admin", tenantId: null }, null)).toBe(false);
+  });
+
   it("places writes in the principal's tenant; operators must name one; viewers may not write", () => {
     expect(tenantForWrite(admin, undefined)).toEqual({ ok: true, value: "t1" });
     expect(code(tenantForWrite(admin, "t2"))).toBe("NOT_FOUND");

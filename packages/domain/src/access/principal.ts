@@ -18,10 +18,12 @@ export function isPlatformAdmin(principal: Principal): boolean {
 
 /**
  * Whether the principal may see something of this tenant. Callers answer NOT_FOUND when not,
- * so that another tenant's things do not leak their existence.
+ * so that another tenant's things do not leak their existence. `null` is the platform's own
+ * (a platform-wide webhook endpoint, a platform event): platform admins only.
  */
-export function canSeeTenant(principal: Principal, tenantId: string): boolean {
-  return principal.role === "platform_admin" || principal.tenantId === tenantId;
+export function canSeeTenant(principal: Principal, tenantId: string | null): boolean {
+  if (principal.role === "platform_admin") return true;
+  return tenantId !== null && principal.tenantId === tenantId;
 }
 
 /** Writes on tenant data: platform admins anywhere, tenant admins in their own tenant. */
