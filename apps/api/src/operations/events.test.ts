@@ -65,4 +65,40 @@ describe.each(testBackends())("the event feed over REST and tRPC on %s", (backen
     expect(theirs.status).toBe(404);
     expect(theirs.body.error.code).toBe("NOT_FOUND");
   });
+
+  it("a platform-wide endpoint disabled by hand: a platform event (tenantId null) for operators, 404 to every tenant", async () => {
+    const other = await h.tenant();
+    const endpoint = await h.request("POST", "/api/v1/webhook-endpoints", {
+      body: { url: "https://hooks.example.com/platform" },
+    });
+    expect(endpoint.body.tenantId).toBeNull();
+    const disabled = await h.request("PATCH", `/api/v1/webhook-endpoints/${endpoint.body.id}`, {
+      body: { enabled: false },
+    });
+    expect(disabled.status).toBe(200);
+    await waitForFeed(h.db.orm);
+    const feed = await h.request("GET", "/api/v1/events?type=webhook_endpoint.disabled&limit=200");
+    const event = feed.body.items.find((e: { data: { id: string } }) => e.data.id === endpoint.body.id);
+    expect(event).toEqual({
+      id: expect.any(String),
+      type: "webhook_endpoint.disabled",
+      occurredAt: disabled.body.disabledAt,
+      tenantId: null,
+      data: disabled.body,
+    });
+    expect((await h.request("GET", `/api/v1/events/${event.id}`)).body).toEqual(event);
+    const input = encodeURIComponent(JSON.stringify({ id: event.id }));
+    expect((await h.request("GET", `/trpc/events.get?input=${input}`)).body.result.data).toEqual(event);
+    for (const token of [t.admin, t.viewer, other.admin]) {
+      const byId = await h.request("GET", `/api/v1/events/${event.id}`, { token });
+      expect([byId.status, byId.body.error?.code]).toEqual([404, "NOT_FOUND"]);
+      const viaTrpc = await h.request("GET", `/trpc/events.get?input=${input}`, { token });
+      expect(viaTrpc.body.error.data.code).toBe("NOT_FOUND");
+      const list = await h.request("GET", "/api/v1/events?limit=200", { token });
+      expect(list.body.items.map((e: { id: string }) => e.id)).not.toContain(event.id);
+    }
+    // The published contract says so.
+    const openapi = await h.request("GET", "/api/v1/openapi.json");
+    expect(JSON.stringify(openapi.body.components.schemas.Event.properties.tenantId)).toContain('"null"');
+  });
 });

@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import {
   createDeployment,
   createWebhookEndpoint,
+  deleteWebhookEndpoint,
+  getEvent,
   listEvents,
   listWebhookAttempts,
   type Orm,
@@ -12,6 +14,7 @@ import {
   transitionDeployment,
 } from "@arcadia/db";
 import {
+  codeOf,
   createTestDatabase,
   operator,
   type TenantFixture,
@@ -23,7 +26,7 @@ import {
   waitForFanOut,
   waitForFeed,
 } from "@arcadia/db/testing";
-import { WEBHOOK_RETRY_DELAYS_MS } from "@arcadia/domain";
+import { type Principal, WEBHOOK_RETRY_DELAYS_MS } from "@arcadia/domain";
 import { createLogger, Metrics } from "@arcadia/runtime";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -273,6 +276,124 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     expect(
       (await listWebhookAttempts(ctx(), t.admin, endpoint.endpoint.id, { limit: 200 })).items,
     ).toHaveLength(sentBefore);
+  });
+
+  it("a platform-wide endpoint down for 5 days is disabled with a platform event: operators see it, the other platform-wide endpoints receive it, no tenant does", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const down = await receiver();
+    await down.close();
+    const platformWatcher = await receiver();
+    const tenantWatcher = await receiver();
+    const failing = await createWebhookEndpoint(
+      ctx(),
+      operator,
+      { url: down.url, eventTypes: ["deployment.created"] },
+      allowPrivate,
+    );
+    const watching = await createWebhookEndpoint(
+      ctx(),
+      operator,
+      { url: platformWatcher.url, eventTypes: ["webhook_endpoint.disabled"] },
+      allowPrivate,
+    );
+    const tenantWatching = await createWebhookEndpoint(
+      ctx(),
+      t.admin,
+      { url: tenantWatcher.url, eventTypes: ["webhook_endpoint.disabled"] },
+      allowPrivate,
+    );
+    const disabledEvents = async (principal: Principal, tenantId?: string) => {
+      await waitForFeed(db.orm);
+      const seen: StoredEvent[] = [];
+      for (let after: string | undefined; ; ) {
+        const page = await listEvents(ctx(), principal, {
+          after,
+          tenantId,
+          types: ["webhook_endpoint.disabled"],
+          limit: 200,
+        });
+        if (page.items.length === 0) return seen;
+        seen.push(...page.items);
+        after = page.nextCursor;
+      }
+    };
+    const before = (await disabledEvents(operator)).length;
+    const start = clock.now().getTime();
+    await deployment(t);
+    let nextChange = start + 24 * 3_600_000;
+    for (let guard = 0; guard < 200; guard++) {
+      await round();
+      const [state] = await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ enabled: boolean; next: string | null }[]>(
+          `select w.enabled, (select min(next_attempt_at) from webhook_deliveries d where d.endpoint_id = w.id and d.status = 'pending')::text as next
+             from webhook_endpoints w where w.id = ?`,
+          [failing.endpoint.id],
+        );
+      if (!state!.enabled) break;
+      const next = Math.min(
+        state!.next ? new Date(state!.next).getTime() : Number.POSITIVE_INFINITY,
+        nextChange,
+      );
+      clock.set(new Date(next));
+      if (next === nextChange) {
+        await deployment(t);
+        nextChange += 24 * 3_600_000;
+      }
+    }
+    const disabledAt = clock.now();
+    expect(disabledAt.getTime() - start).toBeGreaterThanOrEqual(5 * 24 * 3_600_000);
+    expect(disabledAt.getTime() - start).toBeLessThan(6 * 24 * 3_600_000);
+    await round();
+
+    // The feed: one platform event, with no tenant, for operators.
+    const all = await disabledEvents(operator);
+    expect(all).toHaveLength(before + 1);
+    const event = all.at(-1)!;
+    expect(event).toMatchObject({
+      type: "webhook_endpoint.disabled",
+      tenantId: null,
+      occurredAt: disabledAt,
+    });
+    expect(event.data).toMatchObject({
+      id: failing.endpoint.id,
+      tenantId: null,
+      enabled: false,
+      disabledAt: disabledAt.toISOString(),
+    });
+    expect(JSON.stringify(event.data)).not.toContain("whsec_");
+    expect(await getEvent(ctx(), operator, event.id)).toEqual(event);
+    // No tenant sees it: not in a tenant's feed (nor in an operator's view of one), NOT_FOUND by id.
+    expect(await disabledEvents(t.admin)).toEqual([]);
+    expect(await disabledEvents(operator, t.tenantId)).toEqual([]);
+    expect(await codeOf(getEvent(ctx(), t.admin, event.id))).toBe("NOT_FOUND");
+    expect(await codeOf(getEvent(ctx(), t.viewer, event.id))).toBe("NOT_FOUND");
+
+    // Delivered to the other platform-wide endpoints, signed, with tenantId null; never to a tenant's.
+    expect(platformWatcher.received.map((r) => verified(watching.secret, r))).toEqual([
+      {
+        id: event.id,
+        type: "webhook_endpoint.disabled",
+        occurredAt: disabledAt.toISOString(),
+        tenantId: null,
+        data: event.data,
+      },
+    ]);
+    expect(tenantWatcher.received).toEqual([]);
+    const [queued] = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ endpoints: string[] }[]>(
+        "select array_agg(endpoint_id::text) as endpoints from webhook_deliveries where event_id = ?",
+        [event.id],
+      );
+    expect(queued!.endpoints).toContain(watching.endpoint.id);
+    expect(queued!.endpoints).not.toContain(tenantWatching.endpoint.id);
+    expect(queued!.endpoints).not.toContain(failing.endpoint.id);
+    // Not for the next tests' rounds.
+    await deleteWebhookEndpoint(ctx(), operator, watching.endpoint.id);
+    await deleteWebhookEndpoint(ctx(), t.admin, tenantWatching.endpoint.id);
   });
 
   it("after a rotation both secrets sign for 24 hours (two signatures), then only the new one", async () => {

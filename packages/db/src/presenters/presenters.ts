@@ -29,7 +29,7 @@ import type { DeploymentDocument, SubscriptionDocument } from "../deployments/do
 import type { StoredEvent } from "../events/feed.ts";
 import type { WebhookAttempt } from "../mapping/webhooks.ts";
 import type { IssuedToken } from "../tenancy/tokens.ts";
-import type { EndpointWithSecret, Redelivery } from "../webhooks/endpoints.ts";
+import type { EndpointWithSecret, Redelivery } from "../webhooks/documents.ts";
 
 // Entities → the contract's JSON, one definition for the API's responses and the events' `data`: camelCase, ISO-8601 UTC instants, integer cents, decimal strings.
 const iso = (d: Date) => d.toISOString();

@@ -7,13 +7,13 @@ import {
 } from "@arcadia/domain";
 import { eventFromRow } from "../events/feed.ts";
 import { DATABASE_HORIZON } from "../events/horizon.ts";
-import { recordEvent } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
-import { presentFeedEvent, presentWebhookEndpoint } from "../presenters/presenters.ts";
+import { presentFeedEvent } from "../presenters/presenters.ts";
 import { tenantClocks } from "../shared/clock.ts";
 import { newId } from "../shared/ids.ts";
 import { prepared } from "../shared/prepared.ts";
 import { instant, instantOrNull, inTransaction, type Row, type Sql, withConnection } from "../shared/sql.ts";
+import { recordEndpointDisabled } from "./endpoint-events.ts";
 
 /**
  * The dispatcher's own bookkeeping (fan-out, claims, outcomes) commits without waiting for the WAL
@@ -29,9 +29,9 @@ const ASYNC_COMMIT = "select set_config('synchronous_commit', 'off', true)";
 /**
  * Fan-out: reads the feed from where it last stopped (the same exactly-once rule as GET /events:
  * only below the oldest running transaction — of this database, see `DATABASE_HORIZON`) and queues one delivery per matching enabled
- * endpoint — the tenant's and the platform-wide ones that subscribe to the type and were created
- * before the event's transaction. One row holds the place; whoever holds its lock fans out, other
- * workers skip. Returns how many events it read.
+ * endpoint — the tenant's and the platform-wide ones (for a platform event, the platform-wide ones
+ * only) that subscribe to the type and were created before the event's transaction. One row holds
+ * the place; whoever holds its lock fans out, other workers skip. Returns how many events it read.
  */
 export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<number> {
   return inTransaction(orm.em, async (sql) => {
@@ -52,6 +52,8 @@ export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<n
          insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
          select gen_random_uuid(), w.id, p.id, 'pending', 0, $2, $2
            from page p join webhook_endpoints w
+             -- a tenant's event: its endpoints and the platform-wide ones; a platform event
+             -- (no tenant: the equality is never true): the platform-wide ones only
              on (w.tenant_id = p.tenant_id or w.tenant_id is null)
             and w.enabled and p.xid > w.created_xid
             and (w.event_types is null or p.type = any(w.event_types))
@@ -301,19 +303,12 @@ async function failAndMaybeDisable(
     now,
     endpointId,
   ]);
-  // Events belong to a tenant: a platform-wide endpoint's disabling is only logged.
-  if (endpoint.tenant_id) {
-    // Dated by the tenant's clock like every event (a sandbox's test clock); disabled on the wall clock.
-    const occurredAt = await tenantClocks(() => now).tenantNow(sql, endpoint.tenant_id as string);
-    await recordEvent(sql, {
-      type: "webhook_endpoint.disabled",
-      tenantId: endpoint.tenant_id as string,
-      occurredAt,
-      data: presentWebhookEndpoint(
-        endpointFromRow({ ...endpoint, enabled: false, disabled_at: now, updated_at: now }),
-      ),
-    });
-  }
+  // Disabled on the wall clock; the event is dated by the tenant's (a platform-wide endpoint's has no tenant).
+  await recordEndpointDisabled(
+    sql,
+    tenantClocks(() => now),
+    endpointFromRow({ ...endpoint, enabled: false, disabled_at: now, updated_at: now }),
+  );
   return true;
 }
 

@@ -12,31 +12,18 @@ import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { WebhookAttempt, WebhookEndpoint } from "../mapping/webhooks.ts";
 import type { UseCaseContext } from "../shared/context.ts";
-import { isUuid, notFound } from "../shared/lookup.ts";
+import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
 import { withConnection } from "../shared/sql.ts";
+import type { EndpointWithSecret, Redelivery } from "./documents.ts";
+import { recordEndpointDisabled } from "./endpoint-events.ts";
 import { checkWebhookUrl } from "./outbound.ts";
+
+export type { EndpointWithSecret, Redelivery } from "./documents.ts";
 
 /** A signing secret: `whsec_` and the base64 of 32 random bytes (Standard Webhooks). */
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
-}
-
-/** An endpoint with its secret, shown once: at creation and at rotation. */
-export interface EndpointWithSecret {
-  readonly endpoint: WebhookEndpoint;
-  readonly secret: string;
-}
-
-/**
- * Tenant principals see their tenant's endpoints; platform admins see every endpoint, including
- * platform-wide ones (no tenant), which no tenant principal sees. Anything else is NOT_FOUND.
- */
-function canSeeEndpoint(principal: Principal, endpoint: WebhookEndpoint): boolean {
-  return (
-    principal.role === "platform_admin" ||
-    (endpoint.tenantId !== null && endpoint.tenantId === principal.tenantId)
-  );
 }
 
 async function findVisibleEndpoint(
@@ -48,8 +35,8 @@ async function findVisibleEndpoint(
   const endpoint = isUuid(id)
     ? await em.findOne(WebhookEndpoint, { id }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {})
     : null;
-  if (!endpoint || !canSeeEndpoint(principal, endpoint)) throw notFound("Webhook endpoint");
-  return endpoint;
+  // Tenant principals see their tenant's endpoints; platform-wide ones (no tenant) are operators' only.
+  return visible(endpoint, principal, "Webhook endpoint");
 }
 
 /**
@@ -147,7 +134,10 @@ export interface WebhookEndpointPatch {
   readonly enabled?: boolean;
 }
 
-/** Changes an endpoint; enabling a disabled one starts it afresh (no failure carried over). */
+/**
+ * Changes an endpoint; enabling a disabled one starts it afresh (no failure carried over);
+ * disabling one records `webhook_endpoint.disabled` in the same transaction.
+ */
 export async function updateWebhookEndpoint(
   ctx: UseCaseContext,
   principal: Principal,
@@ -166,11 +156,14 @@ export async function updateWebhookEndpoint(
       endpoint.enabled = true;
       endpoint.disabledAt = null;
       endpoint.failingSince = null;
-    } else if (patch.enabled === false && endpoint.enabled) {
+    }
+    const disabling = patch.enabled === false && endpoint.enabled;
+    if (disabling) {
       endpoint.enabled = false;
       endpoint.disabledAt = now;
     }
     endpoint.updatedAt = now;
+    if (disabling) await recordEndpointDisabled(em, ctx.clock, endpoint);
     return endpoint;
   });
 }
@@ -228,13 +221,6 @@ export async function listWebhookAttempts(
     { orderBy: { attemptedAt: "asc", id: "asc" }, limit: limit + 1 },
   );
   return toPage(rows, limit, (a) => a.attemptedAt);
-}
-
-export interface Redelivery {
-  readonly endpointId: string;
-  readonly eventId: string;
-  readonly status: "pending";
-  readonly nextAttemptAt: Date;
 }
 
 /**
