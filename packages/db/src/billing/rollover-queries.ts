@@ -36,14 +36,18 @@ export const ORDINARY_TENANTS: PassScope = { kind: "ordinary" };
 
 /**
  * The SQL condition (with its parameters) that keeps a pass to its scope; `tenant` names the
- * tenant_id column. The ordinary scope is a hashed `not in`, not a `not exists`: with one
+ * tenant_id column; `placeholder` is the parameter's (`$3` for a plain-SQL connection). The ordinary scope is a hashed `not in`, not a `not exists`: with one
  * ordinary tenant (or a few large ones) the planner estimates the anti-join leaves a single row,
  * and then sorts every due row of the table for each batch instead of walking the due index.
  */
-export function scopeCondition(scope: PassScope, tenant: string): { sql: string; params: unknown[] } {
+export function scopeCondition(
+  scope: PassScope,
+  tenant: string,
+  placeholder = "?",
+): { sql: string; params: unknown[] } {
   return scope.kind === "ordinary"
     ? { sql: `${tenant} not in (select t.id from tenants t where t.sandbox)`, params: [] }
-    : { sql: `${tenant} = ?`, params: [scope.tenantId] };
+    : { sql: `${tenant} = ${placeholder}`, params: [scope.tenantId] };
 }
 
 /** A due subscription claimed by this transaction, with everything billing reads about it. */

@@ -7,7 +7,7 @@ import {
   transitionDeployment,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { ORDINARY_TENANTS, type PassScope } from "../billing/rollover.ts";
+import { ORDINARY_TENANTS, type PassScope, scopeCondition } from "../billing/rollover.ts";
 import { type InvoiceEvent, recordInvoiceEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
 import { newId } from "../shared/ids.ts";
@@ -77,10 +77,7 @@ async function claimBatch(
   scope: PassScope,
 ): Promise<Batch> {
   return inTransaction(db.within ?? db.em.fork(), async (sql) => {
-    const inScope =
-      scope.kind === "ordinary"
-        ? { sql: "not exists (select 1 from tenants t where t.id = d.tenant_id and t.sandbox)", params: [] }
-        : { sql: "d.tenant_id = $3", params: [scope.tenantId] };
+    const inScope = scopeCondition(scope, "d.tenant_id", "$3");
     const claimed = await sql<{ deployment_id: string }>(
       `select c.deployment_id from collection_schedule c join deployments d on d.id = c.deployment_id
         where c.due_at <= $1 and ${inScope.sql} order by c.due_at, c.deployment_id limit $2
