@@ -208,6 +208,12 @@ const INVOICE: Fields = [
 ];
 
 /**
+ * The invoice of the `statements` row `s` as a json value in the contract's shape: what the outbox's
+ * invoice events carry (`recordInvoiceEvents` in events/outbox.ts), built from the row as it stands.
+ */
+export const INVOICE_JSON = object(INVOICE);
+
+/**
  * A page of a keyset list as one row: `items` (the JSON array text of at most `limit` items),
  * `more` (whether a further row exists) and the instant and id of the last item, for the cursor.
  * `$1` is the limit; `conditions` use the parameters after it.

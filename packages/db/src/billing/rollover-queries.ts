@@ -34,12 +34,37 @@ export type PassScope =
 
 export const ORDINARY_TENANTS: PassScope = { kind: "ordinary" };
 
-/** The SQL condition (with its parameters) that keeps a pass to its scope; `tenant` names the tenant_id column. */
-export function scopeCondition(scope: PassScope, tenant: string): { sql: string; params: unknown[] } {
+/**
+ * The SQL condition (with its parameters) that keeps a pass to its scope; `tenant` names the
+ * tenant_id column; `placeholder` is the parameter's (`$3` for a plain-SQL connection). The ordinary scope is a hashed `not in`, not a `not exists`: with one
+ * ordinary tenant (or a few large ones) the planner estimates the anti-join leaves a single row,
+ * and then sorts every due row of the table for each batch instead of walking the due index.
+ */
+export function scopeCondition(
+  scope: PassScope,
+  tenant: string,
+  placeholder = "?",
+): { sql: string; params: unknown[] } {
   return scope.kind === "ordinary"
-    ? { sql: `not exists (select 1 from tenants t where t.id = ${tenant} and t.sandbox)`, params: [] }
-    : { sql: `${tenant} = ?`, params: [scope.tenantId] };
+    ? { sql: `${tenant} not in (select t.id from tenants t where t.sandbox)`, params: [] }
+    : { sql: `${tenant} = ${placeholder}`, params: [scope.tenantId] };
 }
+
+/**
+ * Which rows the worker's passes hand to the domain, each written once: the passes claim with them
+ * and an advance of a test clock asks them for its next due instant (`due-work.ts`). What happens to
+ * a row is the domain's (`closeDuePeriods`, `convertTrial`); these only select.
+ */
+export const DUE = {
+  /** Subscriptions `s` with a period to close once `s.current_period_end` has passed. */
+  periods: { from: "subscriptions s", where: "s.ended_at is null", at: "s.current_period_end" },
+  /** Trials of deployments `d` (subscriptions `s`) to convert once `s.trial_ends_at` has passed. */
+  trials: {
+    from: "deployments d join subscriptions s on s.deployment_id = d.id",
+    where: "d.state = 'trial' and d.billing_action_suspended = false",
+    at: "s.trial_ends_at",
+  },
+} as const;
 
 /** A due subscription claimed by this transaction, with everything billing reads about it. */
 export interface ClaimedSubscription {
@@ -89,8 +114,8 @@ export async function claimDueSubscriptions(
        from subscriptions s
        join plan_versions v on v.id = s.plan_version_id join plans p on p.id = v.plan_id
        left join plan_versions pv on pv.id = s.pending_plan_version_id left join plans pp on pp.id = pv.plan_id
-      where s.ended_at is null and s.current_period_end <= ? and ${inScope.sql}
-      order by s.current_period_end, s.id
+      where ${DUE.periods.where} and ${DUE.periods.at} <= ? and ${inScope.sql}
+      order by ${DUE.periods.at}, s.id
       limit ?
       for update of s skip locked`,
     [now, ...inScope.params, batchSize],
@@ -321,9 +346,9 @@ export async function claimEndedTrials(
   const inScope = scopeCondition(scope, "d.tenant_id");
   const due = await sqlOn(em)<{ deployment_id: string }[]>(
     `select d.id as deployment_id
-       from deployments d join subscriptions s on s.deployment_id = d.id
-      where d.state = 'trial' and d.billing_action_suspended = false and s.trial_ends_at <= ? and ${inScope.sql}
-      order by s.trial_ends_at, d.id
+       from ${DUE.trials.from}
+      where ${DUE.trials.where} and ${DUE.trials.at} <= ? and ${inScope.sql}
+      order by ${DUE.trials.at}, d.id
       limit ?
       for update of d, s skip locked`,
     [now, ...inScope.params, batchSize],
@@ -353,7 +378,7 @@ export async function countSkippedByOverride(
   const inScope = scopeCondition(scope, "d.tenant_id");
   const rows = await sqlOn(em)<{ n: number }[]>(
     `select count(*)::int as n from deployments d join subscriptions s on s.deployment_id = d.id
-      where d.state = 'trial' and d.billing_action_suspended = true and s.trial_ends_at <= ? and ${inScope.sql}`,
+      where d.state = 'trial' and d.billing_action_suspended = true and ${DUE.trials.at} <= ? and ${inScope.sql}`,
     [now, ...inScope.params],
   );
   return rows[0]?.n ?? 0;

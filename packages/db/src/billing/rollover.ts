@@ -3,16 +3,15 @@ import {
   closeDuePeriods,
   convertTrial,
   Deployment,
-  Invoice,
   issueTerms,
   Subscription,
   trialHasEnded,
   WORKER_ACTOR_ID,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { type NewEvent, recordEvents } from "../events/outbox.ts";
+import { type NewEvent, recordEvents, recordInvoiceEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
-import { presentDeployment, presentInvoice } from "../presenters/presenters.ts";
+import { presentDeployment } from "../presenters/presenters.ts";
 import { retryOnConflict } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import {
@@ -121,35 +120,11 @@ export async function rollOverBatch(
     now,
   );
   const fresh = issued.filter((s) => inserted.has(s.id));
-  // invoice.issued for each invoice written, set-wise in the batch's transaction.
-  await recordEvents(
+  // invoice.issued for each invoice written, set-wise in the batch's transaction, its data built
+  // by PostgreSQL from the rows just written.
+  await recordInvoiceEvents(
     em,
-    fresh.map((s): NewEvent => {
-      const invoice = new Invoice({
-        id: s.id,
-        number: s.number,
-        tenantId: s.subscription.tenantId,
-        deploymentId: s.subscription.deploymentId,
-        subscriptionId: s.subscription.id,
-        periodStart: s.periodStart,
-        periodEnd: s.periodEnd,
-        currency: s.currency,
-        totalCents: s.totalCents,
-        status: s.status,
-        amountPaidCents: 0,
-        issuedAt: s.issuedAt ?? now,
-        dueAt: s.dueAt,
-        paidAt: s.paidAt,
-        voidedAt: null,
-        overdueAt: null,
-      });
-      return {
-        type: "invoice.issued",
-        tenantId: invoice.tenantId,
-        occurredAt: invoice.issuedAt,
-        data: presentInvoice({ invoice, lines: s.lines }),
-      };
-    }),
+    fresh.map((s) => ({ type: "invoice.issued", invoiceId: s.id, occurredAt: s.issuedAt ?? now })),
   );
   return { claimed: claimed.length, invoices: fresh };
 }
