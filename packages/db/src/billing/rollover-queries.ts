@@ -9,8 +9,10 @@ import { invoiceNumber } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { VERSION_COLUMNS } from "../catalog/queries.ts";
 import { DEPLOYMENT_EVENT_COLUMNS } from "../deployments/queries.ts";
+import { invoiceJsonWithLines, LINE_JSON } from "../json-reads.ts";
 import { deploymentEventFromRow } from "../mapping/deployments.ts";
 import { addonAttachmentFromRow, planChangeFromRow, subscriptionFromRow } from "../mapping/subscriptions.ts";
+import { newId } from "../shared/ids.ts";
 import { instant, type Row, sqlOn } from "../shared/sql.ts";
 import {
   ADDON_ATTACHMENT_COLUMNS,
@@ -250,10 +252,13 @@ export async function allocateInvoiceNumbers(
 }
 
 /**
- * Writes the invoices and their lines and advances the periods, in one round trip. An invoice
- * that already exists for its (subscription, period) is kept as it was and its lines are not
- * written, and the period still advances, so a repair run never bills twice. Returns the ids of
- * the invoices actually inserted.
+ * Writes the invoices, their lines, their deployments' collection appointments and their
+ * `invoice.issued` events, and advances the periods, in one round trip. An invoice that already
+ * exists for its (subscription, period) is kept as it was and its lines and event are not written,
+ * and the period still advances, so a repair run never bills twice. Each event's `data` is built by
+ * PostgreSQL from the rows being written (`invoiceJsonWithLines`: the invoice in the contract's
+ * shape, its lines taken from what this query inserts, since it cannot read them back). Returns
+ * the ids of the invoices actually inserted.
  */
 export async function writeClosedPeriods(
   em: EntityManager,
@@ -261,8 +266,10 @@ export async function writeClosedPeriods(
   advanced: readonly (NextBillingState & { readonly subscriptionId: string })[],
   now: Date,
 ): Promise<Set<string>> {
-  const input = invoices.map((s) => ({
+  const input = invoices.map((s, n) => ({
+    n,
     id: s.id,
+    event_id: newId(),
     number: s.number,
     tenant_id: s.subscription.tenantId,
     deployment_id: s.subscription.deploymentId,
@@ -297,9 +304,9 @@ export async function writeClosedPeriods(
   const sql = sqlOn(em);
   const inserted = await sql<{ id: string }[]>(
     `with input as (
-       select * from jsonb_to_recordset(?::jsonb) as x(id uuid, number text, tenant_id uuid, deployment_id uuid, subscription_id uuid,
-              period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, issued_at timestamptz,
-              status text, due_at timestamptz, paid_at timestamptz, lines jsonb)
+       select * from json_to_recordset(?::json) as x(n int, id uuid, event_id uuid, number text, tenant_id uuid, deployment_id uuid,
+              subscription_id uuid, period_start timestamptz, period_end timestamptz, currency text, total_cents bigint,
+              issued_at timestamptz, status text, due_at timestamptz, paid_at timestamptz, lines json)
      ), st as (
        insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents,
               status, amount_paid_cents, issued_at, due_at, paid_at)
@@ -307,7 +314,7 @@ export async function writeClosedPeriods(
               status, 0, issued_at, due_at, paid_at
          from input
        on conflict (subscription_id, period_start) do nothing
-       returning id, deployment_id, status
+       returning *
      ), sched as (
        insert into collection_schedule (deployment_id, due_at)
        select st.deployment_id, min(i.issued_at) from st join input i on i.id = st.id
@@ -317,13 +324,23 @@ export async function writeClosedPeriods(
        insert into statement_lines (id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents)
        select gen_random_uuid(), st.id, l.position, l.kind, l.description, l.ref_id, l.unit_price_cents, l.billable_ms, l.period_ms, l.amount_cents
          from st join input i on i.id = st.id
-         cross join lateral jsonb_to_recordset(i.lines) as l(position int, kind text, description text, ref_id uuid,
+         cross join lateral json_to_recordset(i.lines) as l(position int, kind text, description text, ref_id uuid,
               unit_price_cents bigint, billable_ms bigint, period_ms bigint, amount_cents bigint)
+       returning *
+     ), line_json as (
+       select l.statement_id, array_to_json(array_agg(${LINE_JSON} order by l.position)) as lines
+         from ln l group by l.statement_id
+     ), ev as (
+       insert into events (id, tenant_id, type, occurred_at, data)
+       select i.event_id, s.tenant_id, 'invoice.issued', s.issued_at,
+              ${invoiceJsonWithLines("coalesce(lj.lines, '[]'::json)")}::jsonb
+         from st s join input i on i.id = s.id left join line_json lj on lj.statement_id = s.id
+        order by i.n
      ), up as (
        update subscriptions s
           set current_period_start = x.period_start, current_period_end = x.period_end, ended_at = x.ended_at,
               plan_version_id = x.plan_version_id, pending_plan_version_id = x.pending_plan_version_id, updated_at = ?
-         from jsonb_to_recordset(?::jsonb) as x(id uuid, period_start timestamptz, period_end timestamptz, ended_at timestamptz,
+         from json_to_recordset(?::json) as x(id uuid, period_start timestamptz, period_end timestamptz, ended_at timestamptz,
               plan_version_id uuid, pending_plan_version_id uuid)
         where s.id = x.id
      )

@@ -9,7 +9,7 @@ import {
   WORKER_ACTOR_ID,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { type NewEvent, recordEvents, recordInvoiceEvents } from "../events/outbox.ts";
+import { type NewEvent, recordEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
 import { presentDeployment } from "../presenters/presenters.ts";
 import { retryOnConflict } from "../shared/errors.ts";
@@ -67,9 +67,9 @@ export interface RolloverSummary extends RolloverProgress {
 /**
  * One batch of rollover, in one transaction: claim due subscriptions (other workers take other
  * rows), let the domain close each one's due periods (`closeDuePeriods`), number the invoices,
- * write them with their lines and advance the periods. All or nothing: a crash anywhere leaves the
- * batch unclaimed and unbilled, and the unique (subscription, period_start) constraint is the
- * backstop against a second invoice.
+ * write them with their lines and `invoice.issued` events and advance the periods. All or
+ * nothing: a crash anywhere leaves the batch unclaimed and unbilled, and the unique
+ * (subscription, period_start) constraint is the backstop against a second invoice.
  */
 export async function rollOverBatch(
   em: EntityManager,
@@ -120,12 +120,6 @@ export async function rollOverBatch(
     now,
   );
   const fresh = issued.filter((s) => inserted.has(s.id));
-  // invoice.issued for each invoice written, set-wise in the batch's transaction, its data built
-  // by PostgreSQL from the rows just written.
-  await recordInvoiceEvents(
-    em,
-    fresh.map((s) => ({ type: "invoice.issued", invoiceId: s.id, occurredAt: s.issuedAt ?? now })),
-  );
   return { claimed: claimed.length, invoices: fresh };
 }
 
