@@ -5,9 +5,9 @@ import {
   signingSecrets,
   WEBHOOK_TIMEOUT_MS,
 } from "@arcadia/domain";
-import { eventFromRow } from "../events/feed.ts";
 import { DATABASE_HORIZON } from "../events/horizon.ts";
 import { recordEvent } from "../events/outbox.ts";
+import { eventFromRow } from "../mapping/events.ts";
 import type { Orm } from "../orm.ts";
 import { presentFeedEvent, presentWebhookEndpoint } from "../presenters/presenters.ts";
 import { tenantClocks } from "../shared/clock.ts";
