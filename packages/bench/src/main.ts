@@ -2,7 +2,7 @@
 // PostgreSQL, next to a set-based SQL baseline doing the same writes, each run in a process of its
 // own. Results and machine details go to BENCHMARKS.md at the repository root.
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -171,6 +171,13 @@ const collection = collectionBenchmark(adminUrl, sizes);
 console.log("webhooks: deliveries/s next to a bare loop, commit-to-delivery under API writes");
 const webhooks = await webhookBenchmark(adminUrl);
 
+/**
+ * Hand-written notes that outlive a run (the read profile and what was removed from the reads):
+ * everything between these markers in the previous BENCHMARKS.md is carried into the new one.
+ */
+const KEPT = /<!-- kept by pnpm bench -->[\s\S]*?<!-- \/kept -->/;
+const kept = existsSync(out) ? (readFileSync(out, "utf8").match(KEPT)?.[0] ?? "") : "";
+
 const table = results
   .map(
     ({ size, orm, sql }) =>
@@ -188,6 +195,8 @@ process of its own on a fresh database.
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB,
 Node ${process.version}, ${pgVersion}.
 
+${kept}
+
 ## Worker rollover
 
 Every subscription has one due period (a full billable month) on \`studio\` with two add-ons, so each
@@ -195,8 +204,11 @@ run writes one invoice and three lines per subscription and advances every perio
 
 - **worker**: \`runRolloverPass\` — the production path: batches of 1,000 claimed with
   \`FOR UPDATE SKIP LOCKED\`, invoices computed by the domain's pure function, written set-wise.
-- **baseline**: the floor — the same writes as three set-based SQL queries in one transaction,
-  amounts taken as full-period prices, no per-row logic, no batching.
+- **baseline**: the floor — the same writes as set-based SQL in one transaction (each invoice
+  numbered from its tenant's gap-free counter with the tenant's payment terms, its lines, the
+  deployment's collection appointment, the period advanced, and the outbox's \`invoice.issued\`
+  with the invoice and its lines as JSON), amounts taken as full-period prices, no per-row logic,
+  no batching.
 
 | subscriptions | worker | set-based SQL baseline | worker / baseline | worker peak RSS / heap | invoices / lines |
 |---|---|---|---|---|---|

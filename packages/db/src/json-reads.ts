@@ -187,7 +187,7 @@ const LINE: Fields = [
  * `presentInvoice` over the `statements` row `s`. `amountDueCents` is the domain's `amountDue`
  * (`collection/invoice.ts`: what is unpaid while open, else 0); the generated test holds them equal.
  */
-const INVOICE: Fields = [
+const INVOICE_HEAD: Fields = [
   ["id", "s.id"],
   ["number", "s.number"],
   ["tenantId", "s.tenant_id"],
@@ -204,8 +204,26 @@ const INVOICE: Fields = [
   ["dueAt", iso("s.due_at")],
   ["paidAt", iso("s.paid_at")],
   ["voidedAt", iso("s.voided_at")],
+];
+const INVOICE: Fields = [
+  ...INVOICE_HEAD,
   ["lines", array(LINE, "statement_lines l", "l.statement_id = s.id", "l.position")],
 ];
+
+/**
+ * The invoice of the `statements` row `s` as a json value in the contract's shape: what the outbox's
+ * invoice events carry (`recordInvoiceEvents` in events/outbox.ts), built from the row as it stands.
+ */
+export const INVOICE_JSON = object(INVOICE);
+
+/**
+ * The same invoice when its lines come from elsewhere than the table (rows a statement is writing,
+ * which the statement cannot read back): `lines` is a json array of `LINE_JSON` in position order.
+ */
+export const invoiceJsonWithLines = (lines: string) => object([...INVOICE_HEAD, ["lines", lines]]);
+
+/** One invoice line of the `statement_lines`-shaped row `l` as a json value (`presentLine`). */
+export const LINE_JSON = object(LINE);
 
 /**
  * A page of a keyset list as one row: `items` (the JSON array text of at most `limit` items),

@@ -4,6 +4,7 @@ import { runCollectionPass } from "../collection/collection-pass.ts";
 import { defaultPaymentProviders } from "../collection/sandbox-provider.ts";
 import { instantOrNull, sqlOn } from "../shared/sql.ts";
 import { convertTrialsBatch, type PassScope, rollOverBatch } from "./rollover.ts";
+import { DUE } from "./rollover-queries.ts";
 
 /** What one pass did at one instant of an advance; the advance adds them up per instant and in total. */
 export interface DueWorkCounts {
@@ -61,9 +62,8 @@ export const trialEnds: DueWork = {
   nextDue: (em, tenantId, window) =>
     earliest(
       em,
-      "s.trial_ends_at",
-      `from deployments d join subscriptions s on s.deployment_id = d.id
-        where d.tenant_id = ? and d.state = 'trial' and d.billing_action_suspended = false`,
+      DUE.trials.at,
+      `from ${DUE.trials.from} where d.tenant_id = ? and ${DUE.trials.where}`,
       [tenantId],
       window,
     ),
@@ -86,8 +86,8 @@ export const periodEnds: DueWork = {
   nextDue: (em, tenantId, window) =>
     earliest(
       em,
-      "current_period_end",
-      "from subscriptions where tenant_id = ? and ended_at is null",
+      DUE.periods.at,
+      `from ${DUE.periods.from} where s.tenant_id = ? and ${DUE.periods.where}`,
       [tenantId],
       window,
     ),

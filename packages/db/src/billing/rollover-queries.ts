@@ -7,6 +7,7 @@ import type {
 } from "@arcadia/domain";
 import { invoiceNumber } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { invoiceJsonWithLines, LINE_JSON } from "../json-reads.ts";
 import { VERSION_COLUMNS } from "../mapping/catalog.ts";
 import { DEPLOYMENT_EVENT_COLUMNS, deploymentEventFromRow } from "../mapping/deployments.ts";
 import {
@@ -17,6 +18,7 @@ import {
   SUBSCRIPTION_COLUMNS,
   subscriptionFromRow,
 } from "../mapping/subscriptions.ts";
+import { newId } from "../shared/ids.ts";
 import { instant, type Row, sqlOn } from "../shared/sql.ts";
 
 /**
@@ -35,12 +37,37 @@ export type PassScope =
 
 export const ORDINARY_TENANTS: PassScope = { kind: "ordinary" };
 
-/** The SQL condition (with its parameters) that keeps a pass to its scope; `tenant` names the tenant_id column. */
-export function scopeCondition(scope: PassScope, tenant: string): { sql: string; params: unknown[] } {
+/**
+ * The SQL condition (with its parameters) that keeps a pass to its scope; `tenant` names the
+ * tenant_id column; `placeholder` is the parameter's (`$3` for a plain-SQL connection). The ordinary scope is a hashed `not in`, not a `not exists`: with one
+ * ordinary tenant (or a few large ones) the planner estimates the anti-join leaves a single row,
+ * and then sorts every due row of the table for each batch instead of walking the due index.
+ */
+export function scopeCondition(
+  scope: PassScope,
+  tenant: string,
+  placeholder = "?",
+): { sql: string; params: unknown[] } {
   return scope.kind === "ordinary"
-    ? { sql: `not exists (select 1 from tenants t where t.id = ${tenant} and t.sandbox)`, params: [] }
-    : { sql: `${tenant} = ?`, params: [scope.tenantId] };
+    ? { sql: `${tenant} not in (select t.id from tenants t where t.sandbox)`, params: [] }
+    : { sql: `${tenant} = ${placeholder}`, params: [scope.tenantId] };
 }
+
+/**
+ * Which rows the worker's passes hand to the domain, each written once: the passes claim with them
+ * and an advance of a test clock asks them for its next due instant (`due-work.ts`). What happens to
+ * a row is the domain's (`closeDuePeriods`, `convertTrial`); these only select.
+ */
+export const DUE = {
+  /** Subscriptions `s` with a period to close once `s.current_period_end` has passed. */
+  periods: { from: "subscriptions s", where: "s.ended_at is null", at: "s.current_period_end" },
+  /** Trials of deployments `d` (subscriptions `s`) to convert once `s.trial_ends_at` has passed. */
+  trials: {
+    from: "deployments d join subscriptions s on s.deployment_id = d.id",
+    where: "d.state = 'trial' and d.billing_action_suspended = false",
+    at: "s.trial_ends_at",
+  },
+} as const;
 
 /** A due subscription claimed by this transaction, with everything billing reads about it. */
 export interface ClaimedSubscription {
@@ -90,8 +117,8 @@ export async function claimDueSubscriptions(
        from subscriptions s
        join plan_versions v on v.id = s.plan_version_id join plans p on p.id = v.plan_id
        left join plan_versions pv on pv.id = s.pending_plan_version_id left join plans pp on pp.id = pv.plan_id
-      where s.ended_at is null and s.current_period_end <= ? and ${inScope.sql}
-      order by s.current_period_end, s.id
+      where ${DUE.periods.where} and ${DUE.periods.at} <= ? and ${inScope.sql}
+      order by ${DUE.periods.at}, s.id
       limit ?
       for update of s skip locked`,
     [now, ...inScope.params, batchSize],
@@ -226,10 +253,13 @@ export async function allocateInvoiceNumbers(
 }
 
 /**
- * Writes the invoices and their lines and advances the periods, in one round trip. An invoice
- * that already exists for its (subscription, period) is kept as it was and its lines are not
- * written, and the period still advances, so a repair run never bills twice. Returns the ids of
- * the invoices actually inserted.
+ * Writes the invoices, their lines, their deployments' collection appointments and their
+ * `invoice.issued` events, and advances the periods, in one round trip. An invoice that already
+ * exists for its (subscription, period) is kept as it was and its lines and event are not written,
+ * and the period still advances, so a repair run never bills twice. Each event's `data` is built by
+ * PostgreSQL from the rows being written (`invoiceJsonWithLines`: the invoice in the contract's
+ * shape, its lines taken from what this query inserts, since it cannot read them back). Returns
+ * the ids of the invoices actually inserted.
  */
 export async function writeClosedPeriods(
   em: EntityManager,
@@ -237,8 +267,10 @@ export async function writeClosedPeriods(
   advanced: readonly (NextBillingState & { readonly subscriptionId: string })[],
   now: Date,
 ): Promise<Set<string>> {
-  const input = invoices.map((s) => ({
+  const input = invoices.map((s, n) => ({
+    n,
     id: s.id,
+    event_id: newId(),
     number: s.number,
     tenant_id: s.subscription.tenantId,
     deployment_id: s.subscription.deploymentId,
@@ -273,9 +305,9 @@ export async function writeClosedPeriods(
   const sql = sqlOn(em);
   const inserted = await sql<{ id: string }[]>(
     `with input as (
-       select * from jsonb_to_recordset(?::jsonb) as x(id uuid, number text, tenant_id uuid, deployment_id uuid, subscription_id uuid,
-              period_start timestamptz, period_end timestamptz, currency text, total_cents bigint, issued_at timestamptz,
-              status text, due_at timestamptz, paid_at timestamptz, lines jsonb)
+       select * from json_to_recordset(?::json) as x(n int, id uuid, event_id uuid, number text, tenant_id uuid, deployment_id uuid,
+              subscription_id uuid, period_start timestamptz, period_end timestamptz, currency text, total_cents bigint,
+              issued_at timestamptz, status text, due_at timestamptz, paid_at timestamptz, lines json)
      ), st as (
        insert into statements (id, number, tenant_id, deployment_id, subscription_id, period_start, period_end, currency, total_cents,
               status, amount_paid_cents, issued_at, due_at, paid_at)
@@ -283,7 +315,7 @@ export async function writeClosedPeriods(
               status, 0, issued_at, due_at, paid_at
          from input
        on conflict (subscription_id, period_start) do nothing
-       returning id, deployment_id, status
+       returning *
      ), sched as (
        insert into collection_schedule (deployment_id, due_at)
        select st.deployment_id, min(i.issued_at) from st join input i on i.id = st.id
@@ -293,13 +325,23 @@ export async function writeClosedPeriods(
        insert into statement_lines (id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents)
        select gen_random_uuid(), st.id, l.position, l.kind, l.description, l.ref_id, l.unit_price_cents, l.billable_ms, l.period_ms, l.amount_cents
          from st join input i on i.id = st.id
-         cross join lateral jsonb_to_recordset(i.lines) as l(position int, kind text, description text, ref_id uuid,
+         cross join lateral json_to_recordset(i.lines) as l(position int, kind text, description text, ref_id uuid,
               unit_price_cents bigint, billable_ms bigint, period_ms bigint, amount_cents bigint)
+       returning *
+     ), line_json as (
+       select l.statement_id, array_to_json(array_agg(${LINE_JSON} order by l.position)) as lines
+         from ln l group by l.statement_id
+     ), ev as (
+       insert into events (id, tenant_id, type, occurred_at, data)
+       select i.event_id, s.tenant_id, 'invoice.issued', s.issued_at,
+              ${invoiceJsonWithLines("coalesce(lj.lines, '[]'::json)")}::jsonb
+         from st s join input i on i.id = s.id left join line_json lj on lj.statement_id = s.id
+        order by i.n
      ), up as (
        update subscriptions s
           set current_period_start = x.period_start, current_period_end = x.period_end, ended_at = x.ended_at,
               plan_version_id = x.plan_version_id, pending_plan_version_id = x.pending_plan_version_id, updated_at = ?
-         from jsonb_to_recordset(?::jsonb) as x(id uuid, period_start timestamptz, period_end timestamptz, ended_at timestamptz,
+         from json_to_recordset(?::json) as x(id uuid, period_start timestamptz, period_end timestamptz, ended_at timestamptz,
               plan_version_id uuid, pending_plan_version_id uuid)
         where s.id = x.id
      )
@@ -322,9 +364,9 @@ export async function claimEndedTrials(
   const inScope = scopeCondition(scope, "d.tenant_id");
   const due = await sqlOn(em)<{ deployment_id: string }[]>(
     `select d.id as deployment_id
-       from deployments d join subscriptions s on s.deployment_id = d.id
-      where d.state = 'trial' and d.billing_action_suspended = false and s.trial_ends_at <= ? and ${inScope.sql}
-      order by s.trial_ends_at, d.id
+       from ${DUE.trials.from}
+      where ${DUE.trials.where} and ${DUE.trials.at} <= ? and ${inScope.sql}
+      order by ${DUE.trials.at}, d.id
       limit ?
       for update of d, s skip locked`,
     [now, ...inScope.params, batchSize],
@@ -354,7 +396,7 @@ export async function countSkippedByOverride(
   const inScope = scopeCondition(scope, "d.tenant_id");
   const rows = await sqlOn(em)<{ n: number }[]>(
     `select count(*)::int as n from deployments d join subscriptions s on s.deployment_id = d.id
-      where d.state = 'trial' and d.billing_action_suspended = true and s.trial_ends_at <= ? and ${inScope.sql}`,
+      where d.state = 'trial' and d.billing_action_suspended = true and ${DUE.trials.at} <= ? and ${inScope.sql}`,
     [now, ...inScope.params],
   );
   return rows[0]?.n ?? 0;

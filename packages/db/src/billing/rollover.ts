@@ -3,7 +3,6 @@ import {
   closeDuePeriods,
   convertTrial,
   Deployment,
-  Invoice,
   issueTerms,
   Subscription,
   trialHasEnded,
@@ -12,7 +11,7 @@ import {
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
-import { presentDeployment, presentInvoice } from "../presenters/presenters.ts";
+import { presentDeployment } from "../presenters/presenters.ts";
 import { retryOnConflict } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import {
@@ -68,9 +67,9 @@ export interface RolloverSummary extends RolloverProgress {
 /**
  * One batch of rollover, in one transaction: claim due subscriptions (other workers take other
  * rows), let the domain close each one's due periods (`closeDuePeriods`), number the invoices,
- * write them with their lines and advance the periods. All or nothing: a crash anywhere leaves the
- * batch unclaimed and unbilled, and the unique (subscription, period_start) constraint is the
- * backstop against a second invoice.
+ * write them with their lines and `invoice.issued` events and advance the periods. All or
+ * nothing: a crash anywhere leaves the batch unclaimed and unbilled, and the unique
+ * (subscription, period_start) constraint is the backstop against a second invoice.
  */
 export async function rollOverBatch(
   em: EntityManager,
@@ -121,36 +120,6 @@ export async function rollOverBatch(
     now,
   );
   const fresh = issued.filter((s) => inserted.has(s.id));
-  // invoice.issued for each invoice written, set-wise in the batch's transaction.
-  await recordEvents(
-    em,
-    fresh.map((s): NewEvent => {
-      const invoice = new Invoice({
-        id: s.id,
-        number: s.number,
-        tenantId: s.subscription.tenantId,
-        deploymentId: s.subscription.deploymentId,
-        subscriptionId: s.subscription.id,
-        periodStart: s.periodStart,
-        periodEnd: s.periodEnd,
-        currency: s.currency,
-        totalCents: s.totalCents,
-        status: s.status,
-        amountPaidCents: 0,
-        issuedAt: s.issuedAt ?? now,
-        dueAt: s.dueAt,
-        paidAt: s.paidAt,
-        voidedAt: null,
-        overdueAt: null,
-      });
-      return {
-        type: "invoice.issued",
-        tenantId: invoice.tenantId,
-        occurredAt: invoice.issuedAt,
-        data: presentInvoice({ invoice, lines: s.lines }),
-      };
-    }),
-  );
   return { claimed: claimed.length, invoices: fresh };
 }
 

@@ -10,12 +10,13 @@ import {
   unwrap,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { recordInvoiceEvents } from "../events/outbox.ts";
 import { INVOICE_COLUMNS, invoiceFromRow } from "../mapping/billing.ts";
 import { PAYMENT_COLUMNS, paymentFromRow } from "../mapping/collection.ts";
 import { retryOnConflict } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import { inTransaction, type Sql } from "../shared/sql.ts";
-import { recordInvoiceEvents, recordPaymentEvent } from "./collection-events.ts";
+import { recordPaymentEvent } from "./collection-events.ts";
 import {
   ATTEMPT_LEASE_MS,
   collectionDueBy,
@@ -81,7 +82,7 @@ export async function settleIfClear(
     const reason = settlementReason(cause?.invoiceNumber ?? null, cause?.outcome ?? null);
     await writeSystemTransitions(
       sql,
-      [collectionTransition(loaded.deployment, "active", reason, newId(now.getTime()), now)],
+      [collectionTransition(loaded.deployment, "active", reason, newId(), now)],
       now,
     );
     settled = true;
@@ -118,7 +119,7 @@ export async function creditInvoice(
     invoice.id,
   ]);
   if (invoice.status !== "paid") return false;
-  await recordInvoiceEvents(sql, [{ type: "invoice.paid", invoice }], now);
+  await recordInvoiceEvents(sql, [{ type: "invoice.paid", invoiceId: invoice.id, occurredAt: now }]);
   return settleIfClear(sql, invoice.deploymentId, now, { invoiceNumber: invoice.number, outcome: "paid" });
 }
 
@@ -173,7 +174,9 @@ export async function recordAttemptOutcome(
     );
     await recordPaymentEvent(sql, payment, now);
     if (payment.status === "failed") {
-      await recordInvoiceEvents(sql, [{ type: "invoice.payment_failed", invoice }], now);
+      await recordInvoiceEvents(sql, [
+        { type: "invoice.payment_failed", invoiceId: invoice.id, occurredAt: now },
+      ]);
     }
     return { payment, settled, recorded: true };
   });

@@ -7,12 +7,12 @@ import {
   transitionDeployment,
 } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { ORDINARY_TENANTS, type PassScope } from "../billing/rollover.ts";
+import { ORDINARY_TENANTS, type PassScope, scopeCondition } from "../billing/rollover.ts";
+import { type InvoiceEvent, recordInvoiceEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
 import { newId } from "../shared/ids.ts";
 import { inTransaction, type Sql } from "../shared/sql.ts";
 import { type AttemptToRun, type CollectionDb, retriedUnlessWithin, runAttempt } from "./attempts.ts";
-import { type InvoiceChange, recordInvoiceEvents } from "./collection-events.ts";
 import {
   ATTEMPT_LEASE_MS,
   loadCollectionSubjects,
@@ -77,10 +77,7 @@ async function claimBatch(
   scope: PassScope,
 ): Promise<Batch> {
   return inTransaction(db.within ?? db.em.fork(), async (sql) => {
-    const inScope =
-      scope.kind === "ordinary"
-        ? { sql: "not exists (select 1 from tenants t where t.id = d.tenant_id and t.sandbox)", params: [] }
-        : { sql: "d.tenant_id = $3", params: [scope.tenantId] };
+    const inScope = scopeCondition(scope, "d.tenant_id", "$3");
     const claimed = await sql<{ deployment_id: string }>(
       `select c.deployment_id from collection_schedule c join deployments d on d.id = c.deployment_id
         where c.due_at <= $1 and ${inScope.sql} order by c.due_at, c.deployment_id limit $2
@@ -144,7 +141,7 @@ async function claimBatch(
           to: step.to,
           actor: { type: "system", id: actorId },
           reason: step.reason,
-          eventId: newId(now.getTime()),
+          eventId: newId(),
           now,
         });
         if (!event.ok) break; // a state the ladder cannot leave (the map decides); nothing more this time
@@ -157,7 +154,7 @@ async function claimBatch(
           if (!invoice || busy.has(invoice.id)) continue;
           charging = true;
           newAttempts.push({
-            id: newId(now.getTime()),
+            id: newId(),
             invoice_id: invoice.id,
             tenant_id: invoice.tenantId,
             amount_cents: amountDue(invoice),
@@ -214,13 +211,13 @@ async function announceOverdue(sql: Sql, invoices: readonly Invoice[], now: Date
     [invoices.map((i) => i.id), now],
   );
   const fresh = new Set(marked.map((r) => r.id));
-  const changes: InvoiceChange[] = [];
+  const changes: InvoiceEvent[] = [];
   for (const invoice of invoices) {
     if (!fresh.has(invoice.id)) continue;
     invoice.overdueAt = now;
-    changes.push({ type: "invoice.overdue", invoice });
+    changes.push({ type: "invoice.overdue", invoiceId: invoice.id, occurredAt: now });
   }
-  await recordInvoiceEvents(sql, changes, now);
+  await recordInvoiceEvents(sql, changes);
 }
 
 async function inPool<T>(

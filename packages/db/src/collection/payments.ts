@@ -18,6 +18,7 @@ import {
 } from "@arcadia/domain";
 import { type InvoiceDocument, withLines } from "../billing/invoices.ts";
 import { findVisibleDeployment } from "../deployments/deployments.ts";
+import { recordInvoiceEvents } from "../events/outbox.ts";
 import { INVOICE_COLUMNS, invoiceFromRow } from "../mapping/billing.ts";
 import { PAYMENT_COLUMNS, paymentFromRow } from "../mapping/collection.ts";
 import type { Orm } from "../orm.ts";
@@ -25,7 +26,7 @@ import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound } from "../shared/lookup.ts";
 import { inTransaction, type Sql, withConnection } from "../shared/sql.ts";
 import { type AttemptToRun, creditInvoice, lockInvoice, runAttempt, settleIfClear } from "./attempts.ts";
-import { recordInvoiceEvents, recordPaymentEvent } from "./collection-events.ts";
+import { recordPaymentEvent } from "./collection-events.ts";
 import { loadCollectionSubjects } from "./collection-state.ts";
 import type { PaymentProviders } from "./sandbox-provider.ts";
 
@@ -204,7 +205,7 @@ async function closeInvoice(
       invoice.id,
     ]);
     const type = outcome === "void" ? "invoice.voided" : "invoice.marked_uncollectible";
-    await recordInvoiceEvents(sql, [{ type, invoice }], now);
+    await recordInvoiceEvents(sql, [{ type, invoiceId: invoice.id, occurredAt: now }]);
     await settleIfClear(sql, invoice.deploymentId, now, { invoiceNumber: invoice.number, outcome });
     return invoice;
   });

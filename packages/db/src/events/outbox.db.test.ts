@@ -183,6 +183,11 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
       currency: "AUD",
     });
     expect((invoice.data as { lines: unknown[] }).lines.length).toBeGreaterThan(0);
+    // Each carries the invoice exactly as the API presents it.
+    for (const issued of events.filter((e) => e.type === "invoice.issued")) {
+      const { id } = issued.data as { id: string };
+      expect(issued.data).toEqual(presentInvoice(await getInvoice(ctx(), t.admin, id)));
+    }
     // A second pass has nothing due, so it records nothing.
     await runRolloverPass(db.orm, { now: new Date("2026-12-01T00:00:00.000Z") });
     expect(await newEvents()).toEqual([]);

@@ -1,5 +1,6 @@
 import type { EventType } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { INVOICE_JSON } from "../json-reads.ts";
 import { newId } from "../shared/ids.ts";
 import { type Sql, sqlOn } from "../shared/sql.ts";
 
@@ -11,7 +12,7 @@ export interface NewEvent {
   readonly occurredAt: Date;
   /** The resource as the API shows it after the change: a presenter's output (`presenters.ts`). */
   readonly data: unknown;
-  /** Defaults to a fresh UUIDv7 from `occurredAt`. */
+  /** Defaults to a fresh UUIDv7 (from the wall clock, like every id: a sandbox's clock never stamps ids). */
   readonly id?: string;
 }
 
@@ -38,7 +39,7 @@ export async function recordEvents(tx: EventTransaction, events: readonly NewEve
   if (events.length === 0) return;
   const rows = JSON.stringify(
     events.map((e) => ({
-      id: e.id ?? newId(e.occurredAt.getTime()),
+      id: e.id ?? newId(),
       tenant_id: e.tenantId,
       type: e.type,
       occurred_at: e.occurredAt.toISOString(),
@@ -52,4 +53,42 @@ export async function recordEvents(tx: EventTransaction, events: readonly NewEve
 /** `recordEvents` for a single event. */
 export function recordEvent(tx: EventTransaction, event: NewEvent): Promise<void> {
   return recordEvents(tx, [event]);
+}
+
+/** An invoice's change, recorded by `recordInvoiceEvents` after the change is written. */
+export interface InvoiceEvent {
+  readonly type: Extract<EventType, `invoice.${string}`>;
+  readonly invoiceId: string;
+  /** The change's instant (the tenant's clock). */
+  readonly occurredAt: Date;
+}
+
+const INSERT_INVOICE_EVENTS = `insert into events (id, tenant_id, type, occurred_at, data)
+  select x.id, s.tenant_id, x.type, x.occurred_at, ${INVOICE_JSON}::jsonb
+    from jsonb_to_recordset(PARAM::jsonb) as x(n int, id uuid, type text, invoice_id uuid, occurred_at timestamptz)
+    join statements s on s.id = x.invoice_id
+   order by x.n`;
+
+/**
+ * `recordEvents` for invoice changes, set-wise: PostgreSQL builds each event's `data` from the
+ * invoice's row and lines as they stand in this transaction (`INVOICE_JSON`, which the generated
+ * test in json-reads.db.test.ts holds byte-identical to `presentInvoice`), so nothing is read back,
+ * presented and sent again. Call it after the change's writes, inside their transaction.
+ */
+export async function recordInvoiceEvents(
+  tx: EventTransaction,
+  events: readonly InvoiceEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const rows = JSON.stringify(
+    events.map((e, n) => ({
+      n,
+      id: newId(),
+      type: e.type,
+      invoice_id: e.invoiceId,
+      occurred_at: e.occurredAt.toISOString(),
+    })),
+  );
+  if (typeof tx === "function") await tx(INSERT_INVOICE_EVENTS.replace("PARAM", "$1"), [rows]);
+  else await sqlOn(tx)(INSERT_INVOICE_EVENTS.replace("PARAM", "?"), [rows]);
 }

@@ -11,5 +11,8 @@ describe("newId", () => {
     expect(new Set(ids).size).toBe(ids.length);
     const later = newId(1_800_000_000_000);
     expect(later > ids.at(-1)!).toBe(true);
+    expect(Number.parseInt(later.replace(/-/g, "").slice(0, 12), 16)).toBe(1_800_000_000_000);
+    // 62 random bits after the variant: no two tails alike across the run.
+    expect(new Set(ids.map((id) => id.slice(19))).size).toBe(ids.length);
   });
 });
