@@ -5,10 +5,9 @@
 // announced overdue, writes the outbox's deployment.transitioned and invoice.overdue, and moves its
 // collection appointment to the next step (suspension, 14 days after the due date).
 
-import { randomBytes } from "node:crypto";
-import { connect, defaultPaymentProviders, migrateAndSeed, runCollectionPass } from "@arcadia/db";
+import { defaultPaymentProviders, migrateAndSeed, runCollectionPass } from "@arcadia/db";
 import { seedOpenInvoices, seedSubscriptions } from "@arcadia/db/testing";
-import pg from "pg";
+import { inFreshDatabase, measure, type Orm } from "./measured-run.ts";
 
 const [mode, countText, adminUrl] = process.argv.slice(2);
 const count = Number(countText);
@@ -17,44 +16,23 @@ if ((mode !== "orm" && mode !== "sql") || !Number.isInteger(count) || !adminUrl)
   process.exit(2);
 }
 
-const name = `arcadia_bench_${randomBytes(5).toString("hex")}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`create database "${name}"`);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
-const orm = await connect({ url: url.toString(), poolSize: 4 });
-try {
+await inFreshDatabase(adminUrl, async (orm) => {
   await migrateAndSeed(orm);
   const { tenantId } = await seedSubscriptions(orm, { count, createdAt: new Date("2026-11-01T00:00:00Z") });
   const issuedAt = new Date("2026-12-01T00:00:00Z");
   await seedOpenInvoices(orm, { tenantId, issuedAt });
   await orm.em.getConnection().execute("vacuum analyze");
   const now = new Date("2026-12-09T00:00:00Z"); // one day overdue
-  (globalThis as { gc?: () => void }).gc?.();
-
-  let peakRss = process.memoryUsage().rss;
-  let peakHeap = process.memoryUsage().heapUsed;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 10);
-  const started = performance.now();
-  let transitions = 0;
-  if (mode === "orm") {
+  const run = await measure(async () => {
+    if (mode === "sql") return setBasedFloor(orm, now);
     const summary = await runCollectionPass(orm, {
       now,
       providers: defaultPaymentProviders(orm),
       batchSize: Number(process.env.BATCH_SIZE ?? 1000),
       ...(process.env.CONCURRENCY ? { concurrency: Number(process.env.CONCURRENCY) } : {}),
     });
-    transitions = summary.transitions.past_due;
-  } else {
-    transitions = await setBasedFloor(orm, now);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  clearInterval(sampler);
+    return summary.transitions.past_due;
+  });
   const [check] = await orm.em
     .getConnection()
     .execute(
@@ -64,21 +42,17 @@ try {
     `${JSON.stringify({
       mode,
       invoices: count,
-      transitions,
+      transitions: run.value,
       pastDue: check!.past_due,
       events: check!.events,
       outbox: check!.outbox,
-      seconds: Math.round(seconds * 1000) / 1000,
-      perSecond: Math.round(count / seconds),
-      peakRssMb: Math.round(peakRss / 1048576),
-      peakHeapMb: Math.round(peakHeap / 1048576),
+      seconds: run.seconds,
+      perSecond: Math.round(count / run.seconds),
+      peakRssMb: run.peakRssMb,
+      peakHeapMb: run.peakHeapMb,
     })}\n`,
   );
-} finally {
-  await orm.close(true);
-  await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-}
+});
 
 /**
  * The floor: the same state changes (deployment state and sequence, one lifecycle event each with a
@@ -87,7 +61,7 @@ try {
  * deployment and the invoice with its lines as JSON) as one set-based query in one transaction,
  * with the rule hard-coded and no per-row logic at all.
  */
-async function setBasedFloor(orm: Awaited<ReturnType<typeof connect>>, now: Date): Promise<number> {
+async function setBasedFloor(orm: Orm, now: Date): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
     const [row] = await em.execute(
       `with due as (

@@ -1,10 +1,9 @@
 // One measured rollover in a process of its own (so peak memory belongs to that run alone):
 //   tsx src/rollover-run.ts <orm|sql> <subscriptions> <admin postgres url>
 
-import { randomBytes } from "node:crypto";
-import { connect, migrateAndSeed, runRolloverPass } from "@arcadia/db";
+import { migrateAndSeed, runRolloverPass } from "@arcadia/db";
 import { seedSubscriptions } from "@arcadia/db/testing";
-import pg from "pg";
+import { inFreshDatabase, measure, type Orm } from "./measured-run.ts";
 
 const [mode, countText, adminUrl] = process.argv.slice(2);
 const count = Number(countText);
@@ -13,14 +12,7 @@ if ((mode !== "orm" && mode !== "sql") || !Number.isInteger(count) || !adminUrl)
   process.exit(2);
 }
 
-const name = `arcadia_bench_${randomBytes(5).toString("hex")}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`create database "${name}"`);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
-const orm = await connect({ url: url.toString(), poolSize: 4 });
-try {
+await inFreshDatabase(adminUrl, async (orm) => {
   await migrateAndSeed(orm);
   await seedSubscriptions(orm, {
     count,
@@ -29,48 +21,29 @@ try {
   });
   await orm.em.getConnection().execute("vacuum analyze");
   const now = new Date("2026-11-01T00:00:00Z");
-  // Seeding 100k rows leaves garbage behind; collect it so the peak below is the rollover's own.
-  (globalThis as { gc?: () => void }).gc?.();
-
-  let peakRss = process.memoryUsage().rss;
-  let peakHeap = process.memoryUsage().heapUsed;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 10);
-  const started = performance.now();
-  let invoices = 0;
-  if (mode === "orm") {
+  const run = await measure(async () => {
+    if (mode === "sql") return setBasedBaseline(orm, now);
     const summary = await runRolloverPass(orm, {
       now,
       batchSize: Number(process.env.BATCH_SIZE ?? 1000),
       ...(process.env.CONCURRENCY ? { concurrency: Number(process.env.CONCURRENCY) } : {}),
     });
-    invoices = summary.invoicesIssued;
-  } else {
-    invoices = await setBasedBaseline(orm, now);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  clearInterval(sampler);
+    return summary.invoicesIssued;
+  });
   const lines = await orm.em.getConnection().execute("select count(*)::int as n from statement_lines");
   process.stdout.write(
     `${JSON.stringify({
       mode,
       subscriptions: count,
-      invoices,
+      invoices: run.value,
       lines: lines[0]!.n,
-      seconds: Math.round(seconds * 1000) / 1000,
-      perSecond: Math.round(count / seconds),
-      peakRssMb: Math.round(peakRss / 1048576),
-      peakHeapMb: Math.round(peakHeap / 1048576),
+      seconds: run.seconds,
+      perSecond: Math.round(count / run.seconds),
+      peakRssMb: run.peakRssMb,
+      peakHeapMb: run.peakHeapMb,
     })}\n`,
   );
-} finally {
-  await orm.close(true);
-  await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-}
+});
 
 /**
  * The floor: the same writes as the worker (an invoice per due subscription numbered from its
@@ -79,7 +52,7 @@ try {
  * the invoice and its lines as JSON) as set-based queries in one transaction, with full-period
  * amounts and no per-row logic at all.
  */
-async function setBasedBaseline(orm: Awaited<ReturnType<typeof connect>>, now: Date): Promise<number> {
+async function setBasedBaseline(orm: Orm, now: Date): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
     await em.execute(
       `create temporary table due on commit drop as
