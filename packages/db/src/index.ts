@@ -17,6 +17,7 @@ export * from "./events/feed.ts";
 export * from "./events/outbox.ts";
 export { invoiceFromRow } from "./mapping/billing.ts";
 export { paymentFromRow } from "./mapping/collection.ts";
+export { eventFromRow } from "./mapping/events.ts";
 export { IdempotencyRecord, WebhookAttempt, WebhookDelivery, WebhookEndpoint } from "./mapping/index.ts";
 export * from "./migrate.ts";
 export * from "./orm.ts";

@@ -7,18 +7,19 @@ import type {
 } from "@arcadia/domain";
 import { invoiceNumber } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { VERSION_COLUMNS } from "../catalog/queries.ts";
-import { DEPLOYMENT_EVENT_COLUMNS } from "../deployments/queries.ts";
 import { invoiceJsonWithLines, LINE_JSON } from "../json-reads.ts";
-import { deploymentEventFromRow } from "../mapping/deployments.ts";
-import { addonAttachmentFromRow, planChangeFromRow, subscriptionFromRow } from "../mapping/subscriptions.ts";
-import { newId } from "../shared/ids.ts";
-import { instant, type Row, sqlOn } from "../shared/sql.ts";
+import { VERSION_COLUMNS } from "../mapping/catalog.ts";
+import { DEPLOYMENT_EVENT_COLUMNS, deploymentEventFromRow } from "../mapping/deployments.ts";
 import {
   ADDON_ATTACHMENT_COLUMNS,
+  addonAttachmentFromRow,
   PLAN_CHANGE_COLUMNS,
+  planChangeFromRow,
   SUBSCRIPTION_COLUMNS,
-} from "../subscriptions/queries.ts";
+  subscriptionFromRow,
+} from "../mapping/subscriptions.ts";
+import { newId } from "../shared/ids.ts";
+import { instant, type Row, sqlOn } from "../shared/sql.ts";
 
 /**
  * The SQL of the worker's passes: it claims, loads and writes; every decision (which period is

@@ -5,35 +5,21 @@ import {
   DEFAULT_DUNNING_POLICY,
   type Deployment,
   type DeploymentEvent,
-  type DunningPolicy,
   followDeploymentState,
   type Invoice,
   type SubscriptionStatus,
   transitionDeployment,
   unwrap,
 } from "@arcadia/domain";
-import { DEPLOYMENT_COLUMNS } from "../deployments/queries.ts";
 import { type NewEvent, recordEvents } from "../events/outbox.ts";
 import { INVOICE_COLUMNS, invoiceFromRow } from "../mapping/billing.ts";
-import { deploymentFromRow } from "../mapping/deployments.ts";
+import { POLICY_COLUMNS, policyFromRow } from "../mapping/collection.ts";
+import { DEPLOYMENT_COLUMNS, deploymentFromRow } from "../mapping/deployments.ts";
 import { presentDeployment } from "../presenters/presenters.ts";
 import { instant, instantOrNull, type Row, type Sql } from "../shared/sql.ts";
 
 /** How long a claimed payment attempt is left to the worker that made it before another reconciles it. */
 export const ATTEMPT_LEASE_MS = 60_000;
-
-export function policyFromRow(row: Row | undefined): DunningPolicy {
-  if (!row) return DEFAULT_DUNNING_POLICY;
-  const retry =
-    typeof row.retry_after_days === "string" ? JSON.parse(row.retry_after_days) : row.retry_after_days;
-  return {
-    retryAfterDays: retry as number[],
-    pastDueAfterDays: Number(row.past_due_after_days),
-    suspendAfterDays: Number(row.suspend_after_days),
-    cancelAfterDays: Number(row.cancel_after_days),
-    archiveAfterDays: Number(row.archive_after_days),
-  };
-}
 
 export interface PaymentMethodRef {
   readonly id: string;
@@ -64,8 +50,7 @@ export async function loadCollectionSubjects(
   // The deployment, its newest event, its tenant's slug, policy and payment method: one row each.
   const deployments = await sql(
     `select ${DEPLOYMENT_COLUMNS("d")}, e.actor_type as last_actor_type, e.occurred_at as last_occurred_at, t.slug as tenant_slug,
-            p.tenant_id as policy_tenant_id, p.retry_after_days, p.past_due_after_days, p.suspend_after_days, p.cancel_after_days,
-            p.archive_after_days, m.id as method_id, m.provider as method_provider, m.token as method_token
+            p.tenant_id as policy_tenant_id, ${POLICY_COLUMNS("p")}, m.id as method_id, m.provider as method_provider, m.token as method_token
        from deployments d
        join deployment_events e on e.deployment_id = d.id and e.sequence = d.last_event_sequence
        join tenants t on t.id = d.tenant_id

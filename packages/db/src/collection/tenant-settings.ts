@@ -1,5 +1,4 @@
 import {
-  DEFAULT_DUNNING_POLICY,
   DomainError,
   type DunningPolicy,
   PaymentMethod,
@@ -12,10 +11,10 @@ import {
   validateDunningPolicy,
   validatePaymentMethod,
 } from "@arcadia/domain";
+import { POLICY_COLUMNS, policyFromRow } from "../mapping/collection.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound } from "../shared/lookup.ts";
 import { inTransaction, type Sql, withConnection } from "../shared/sql.ts";
-import { policyFromRow } from "./collection-state.ts";
 import type { PaymentProviders } from "./sandbox-provider.ts";
 
 /** A tenant's admins and platform admins: another tenant's is NOT_FOUND, a viewer FORBIDDEN. */
@@ -133,8 +132,10 @@ export async function getDunningPolicy(
 ): Promise<DunningPolicy> {
   return withConnection(ctx.sqlEm, async (sql) => {
     await existingTenant(sql, principal, tenantId);
-    const [row] = await sql("select * from dunning_policies where tenant_id = $1", [tenantId]);
-    return row ? policyFromRow(row) : DEFAULT_DUNNING_POLICY;
+    const [row] = await sql(`select ${POLICY_COLUMNS("p")} from dunning_policies p where p.tenant_id = $1`, [
+      tenantId,
+    ]);
+    return policyFromRow(row);
   });
 }
 

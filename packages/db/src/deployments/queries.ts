@@ -1,45 +1,14 @@
-// The queries of the deployment hot paths (the document, transitions), free of imports other than
-// their siblings, so that the bench's bare server runs the very same ones
-// (`@arcadia/db/queries/deployments`) and the benchmark measures the stack around them, not the SQL.
-import { VERSION_COLUMNS } from "../catalog/queries.ts";
+// The queries of the deployment hot paths (the document, transitions), importing only the column
+// lists of the tables they read (`mapping/`), so that the bench's bare server runs the very same
+// ones (`@arcadia/db/queries/deployments`) and the benchmark measures the stack around them, not the SQL.
+import { VERSION_COLUMNS } from "../mapping/catalog.ts";
+import { DEPLOYMENT_COLUMNS } from "../mapping/deployments.ts";
+import {
+  ADDON_ATTACHMENT_JSON,
+  PLAN_CHANGE_COLUMNS,
+  SUBSCRIPTION_COLUMNS,
+} from "../mapping/subscriptions.ts";
 import { prepared } from "../shared/prepared.ts";
-
-/** The deployments columns `deploymentFromRow` reads (listed, so prepared queries survive new columns). */
-export const DEPLOYMENT_COLUMNS = (alias: string) =>
-  [
-    "id",
-    "tenant_id",
-    "slug",
-    "display_name",
-    "region",
-    "state",
-    "llm_mode",
-    "billing_action_suspended",
-    "template_code",
-    "template_version",
-    "last_event_sequence",
-    "created_at",
-    "updated_at",
-  ]
-    .map((column) => `${alias}.${column}`)
-    .join(", ");
-
-/** The deployment_events columns `deploymentEventFromRow` reads. */
-export const DEPLOYMENT_EVENT_COLUMNS = (alias: string) =>
-  [
-    "id",
-    "deployment_id",
-    "sequence",
-    "from_state",
-    "to_state",
-    "actor_type",
-    "actor_id",
-    "actor_role",
-    "reason",
-    "occurred_at",
-  ]
-    .map((column) => `${alias}.${column}`)
-    .join(", ");
 
 /**
  * The whole document in one query and one round trip: the deployment's columns, and the
@@ -51,20 +20,16 @@ export const DEPLOYMENT_DOCUMENT = prepared(
   `
   select ${DEPLOYMENT_COLUMNS("d")},
     (select row_to_json(x) from (
-       select s.*, ${VERSION_COLUMNS("v", "p", "v_")}, ${VERSION_COLUMNS("pv", "pp", "pv_")}
+       select ${SUBSCRIPTION_COLUMNS("s")}, ${VERSION_COLUMNS("v", "p", "v_")}, ${VERSION_COLUMNS("pv", "pp", "pv_")}
          from subscriptions s
          join plan_versions v on v.id = s.plan_version_id join plans p on p.id = v.plan_id
          left join plan_versions pv on pv.id = s.pending_plan_version_id left join plans pp on pp.id = pv.plan_id
         where s.deployment_id = d.id) x) as subscription,
-    (select coalesce(json_agg(json_build_object(
-              'id', a.id, 'subscription_id', a.subscription_id, 'addon_code', a.addon_code,
-              'resource_kind', a.resource_kind, 'qty', a.qty::text, 'price_cents', a.price_cents::text,
-              'currency', a.currency, 'attached_at', a.attached_at, 'detached_at', a.detached_at)
-            order by a.attached_at, a.id), '[]'::json)
+    (select coalesce(json_agg(json_build_object(${ADDON_ATTACHMENT_JSON}) order by a.attached_at, a.id), '[]'::json)
        from subscriptions s join subscription_addons a on a.subscription_id = s.id
       where s.deployment_id = d.id) as addons,
     (select coalesce(json_agg(x order by x.sequence), '[]'::json) from (
-       select c.*, ${VERSION_COLUMNS("f", "fp", "f_")}, ${VERSION_COLUMNS("t", "tp", "t_")}
+       select ${PLAN_CHANGE_COLUMNS("c")}, ${VERSION_COLUMNS("f", "fp", "f_")}, ${VERSION_COLUMNS("t", "tp", "t_")}
          from subscriptions s join subscription_plan_changes c on c.subscription_id = s.id
          left join plan_versions f on f.id = c.from_plan_version_id left join plans fp on fp.id = f.plan_id
          join plan_versions t on t.id = c.to_plan_version_id join plans tp on tp.id = t.plan_id

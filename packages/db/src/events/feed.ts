@@ -1,9 +1,10 @@
 import { DomainError, type EventType, type Principal } from "@arcadia/domain";
+import { eventFromRow } from "../mapping/events.ts";
 import type { Orm } from "../orm.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { pageLimit } from "../shared/pagination.ts";
-import { instant, type Row, withConnection } from "../shared/sql.ts";
+import { type Row, withConnection } from "../shared/sql.ts";
 import { DATABASE_HORIZON } from "./horizon.ts";
 
 /** An event as stored: the body of its webhook and of its feed entry. */
@@ -48,16 +49,6 @@ export function decodeFeedCursor(cursor: string | undefined): FeedPosition {
     });
   }
   return { xid, position };
-}
-
-export function eventFromRow(row: Row): StoredEvent {
-  return {
-    id: row.id as string,
-    type: row.type as EventType,
-    tenantId: (row.tenant_id as string | null) ?? null,
-    occurredAt: instant(row.occurred_at),
-    data: row.data,
-  };
 }
 
 /**

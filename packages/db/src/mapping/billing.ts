@@ -8,7 +8,7 @@ import {
   Tenant,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
-import { instant as at, instantOrNull as atOrNull, type Row } from "./rows.ts";
+import { rowMapping } from "./row-mapping.ts";
 import { instant, moneyType } from "./types.ts";
 
 export const InvoiceSchema = new EntitySchema<Invoice>({
@@ -69,67 +69,18 @@ export const InvoiceLineSchema = new EntitySchema<InvoiceLine>({
   ],
 });
 
-/** The columns `invoiceFromRow` reads. */
-export const INVOICE_COLUMNS = (alias: string) =>
-  [
-    "id",
-    "number",
-    "tenant_id",
-    "deployment_id",
-    "subscription_id",
-    "period_start",
-    "period_end",
-    "currency",
-    "total_cents",
-    "status",
-    "amount_paid_cents",
-    "issued_at",
-    "due_at",
-    "paid_at",
-    "voided_at",
-    "overdue_at",
-  ]
-    .map((c) => `${alias}.${c}`)
-    .join(", ");
+const INVOICE_ROWS = rowMapping(InvoiceSchema, Invoice);
+
+/** The statements columns `invoiceFromRow` reads. */
+export const INVOICE_COLUMNS = (alias: string) => INVOICE_ROWS.columns(alias);
 
 /** One row shape, one mapper: a `statements` row as the domain's Invoice. */
-export function invoiceFromRow(row: Row): Invoice {
-  return new Invoice({
-    id: row.id as string,
-    number: row.number as string,
-    tenantId: row.tenant_id as string,
-    deploymentId: row.deployment_id as string,
-    subscriptionId: row.subscription_id as string,
-    periodStart: at(row.period_start),
-    periodEnd: at(row.period_end),
-    currency: row.currency as string,
-    totalCents: Number(row.total_cents),
-    status: row.status as Invoice["status"],
-    amountPaidCents: Number(row.amount_paid_cents),
-    issuedAt: at(row.issued_at),
-    dueAt: at(row.due_at),
-    paidAt: atOrNull(row.paid_at),
-    voidedAt: atOrNull(row.voided_at),
-    overdueAt: atOrNull(row.overdue_at),
-  });
-}
+export const invoiceFromRow = INVOICE_ROWS.fromRow;
 
-/** The columns `lineFromRow` reads. */
-export const INVOICE_LINE_COLUMNS =
-  "id, statement_id, position, kind, description, ref_id, unit_price_cents, billable_ms, period_ms, amount_cents";
+const INVOICE_LINE_ROWS = rowMapping(InvoiceLineSchema, InvoiceLine);
+
+/** The statement_lines columns `lineFromRow` reads. */
+export const INVOICE_LINE_COLUMNS = INVOICE_LINE_ROWS.columns();
 
 /** A `statement_lines` row as the domain's InvoiceLine. */
-export function lineFromRow(row: Row): InvoiceLine {
-  return new InvoiceLine({
-    id: row.id as string,
-    invoiceId: row.statement_id as string,
-    position: Number(row.position),
-    kind: row.kind as InvoiceLine["kind"],
-    description: row.description as string,
-    refId: row.ref_id as string,
-    unitPriceCents: Number(row.unit_price_cents),
-    billableMs: Number(row.billable_ms),
-    periodMs: Number(row.period_ms),
-    amountCents: Number(row.amount_cents),
-  });
-}
+export const lineFromRow = INVOICE_LINE_ROWS.fromRow;

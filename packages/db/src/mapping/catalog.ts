@@ -1,13 +1,7 @@
-import {
-  Addon,
-  CURRENCY_PATTERN,
-  normalizeDecimal,
-  Plan,
-  PlanVersion,
-  TRIAL_DAYS_MAX,
-} from "@arcadia/domain";
+import { Addon, CURRENCY_PATTERN, Plan, PlanVersion, TRIAL_DAYS_MAX } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
-import { instant as at, type Row } from "./rows.ts";
+import { rowMapping } from "./row-mapping.ts";
+import type { Row } from "./rows.ts";
 import { instant, moneyType, QuantityType } from "./types.ts";
 
 export const PlanSchema = new EntitySchema<Plan>({
@@ -68,9 +62,19 @@ export const AddonSchema = new EntitySchema<Addon>({
   ],
 });
 
+const PLAN_ROWS = rowMapping(PlanSchema, Plan);
+const PLAN_VERSION_ROWS = rowMapping(PlanVersionSchema, PlanVersion, ["plan"]);
+
 /**
- * A plan version and its plan from `${prefix}…` columns (`VERSION_COLUMNS` in `catalog/queries.ts`);
- * null when the row has none. `cache` hands back one object per version id within one read.
+ * A plan version and its plan as `${prefix}…` columns (read back with `planVersionFromRow`): the
+ * version's own columns, and its plan's as `${prefix}plan_…`.
+ */
+export const VERSION_COLUMNS = (alias: string, plan: string, prefix: string) =>
+  `${PLAN_VERSION_ROWS.prefixed(prefix).columns(alias)}, ${PLAN_ROWS.prefixed(`${prefix}plan_`).columns(plan)}`;
+
+/**
+ * A plan version and its plan from `${prefix}…` columns (`VERSION_COLUMNS`); null when the row has
+ * none. `cache` hands back one object per version id within one read.
  */
 export function planVersionFromRow(
   row: Row,
@@ -81,42 +85,16 @@ export function planVersionFromRow(
   if (!id) return null;
   const known = cache.get(id);
   if (known) return known;
-  const includes = (
-    typeof row[`${prefix}includes`] === "string"
-      ? JSON.parse(row[`${prefix}includes`] as string)
-      : row[`${prefix}includes`]
-  ) as Record<string, string>;
-  const version = new PlanVersion({
-    id,
-    plan: new Plan({
-      id: row[`${prefix}plan_id`] as string,
-      code: row[`${prefix}plan_code`] as string,
-      name: row[`${prefix}plan_name`] as string,
-      createdAt: at(row[`${prefix}plan_created_at`]),
-    }),
-    version: Number(row[`${prefix}version`]),
-    priceCents: Number(row[`${prefix}price_cents`]),
-    currency: row[`${prefix}currency`] as string,
-    trialDays: Number(row[`${prefix}trial_days`]),
-    includes,
-    createdAt: at(row[`${prefix}created_at`]),
-  });
+  const plan = PLAN_ROWS.prefixed(`${prefix}plan_`).fromRow(row);
+  const version = PLAN_VERSION_ROWS.prefixed(prefix).fromRow(row, { plan });
   cache.set(id, version);
   return version;
 }
 
-/** An `addons` row (`ADDON_JSON` in `catalog/queries.ts`): amounts and quantities as text, never JSON numbers. */
-export function addonFromRow(a: Row): Addon {
-  return new Addon({
-    id: a.id as string,
-    code: a.code as string,
-    name: a.name as string,
-    resourceKind: a.resource_kind as string,
-    qty: normalizeDecimal(String(a.qty)),
-    priceCents: Number(a.price_cents),
-    currency: a.currency as string,
-    active: Boolean(a.active),
-    createdAt: at(a.created_at),
-    updatedAt: at(a.updated_at),
-  });
-}
+const ADDON_ROWS = rowMapping(AddonSchema, Addon);
+
+/** An add-on as the argument list of `json_build_object` over the addons row `a` (read back with `addonFromRow`). */
+export const ADDON_JSON = ADDON_ROWS.jsonFields("a");
+
+/** An `addons` row (or `ADDON_JSON`'s object) as the domain's Addon. */
+export const addonFromRow = ADDON_ROWS.fromRow;

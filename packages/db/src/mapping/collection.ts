@@ -1,5 +1,7 @@
 import {
+  DEFAULT_DUNNING_POLICY,
   Deployment,
+  type DunningPolicy,
   Invoice,
   PAYMENT_METHODS,
   PAYMENT_STATUSES,
@@ -9,7 +11,8 @@ import {
   TenantDunningPolicy,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
-import { instant as at, instantOrNull as atOrNull, type Row } from "./rows.ts";
+import { pickedRows, rowMapping } from "./row-mapping.ts";
+import type { Row } from "./rows.ts";
 import { instant, moneyType } from "./types.ts";
 
 export const PaymentSchema = new EntitySchema<Payment>({
@@ -162,26 +165,26 @@ export const SandboxChargeSchema = new EntitySchema<SandboxCharge>({
   },
 });
 
-export const PAYMENT_COLUMNS =
-  "id, invoice_id, tenant_id, amount_cents, currency, method, provider, provider_ref, status, failure_code, attempt, reference, payment_method_id, retryable, created_at, settled_at";
+const PAYMENT_ROWS = rowMapping(PaymentSchema, Payment);
 
-export function paymentFromRow(row: Row): Payment {
-  return new Payment({
-    id: row.id as string,
-    invoiceId: row.invoice_id as string,
-    tenantId: row.tenant_id as string,
-    amountCents: Number(row.amount_cents),
-    currency: row.currency as string,
-    method: row.method as Payment["method"],
-    provider: (row.provider as string | null) ?? null,
-    providerRef: (row.provider_ref as string | null) ?? null,
-    status: row.status as Payment["status"],
-    failureCode: (row.failure_code as string | null) ?? null,
-    attempt: row.attempt === null || row.attempt === undefined ? null : Number(row.attempt),
-    reference: (row.reference as string | null) ?? null,
-    paymentMethodId: (row.payment_method_id as string | null) ?? null,
-    retryable: (row.retryable as boolean | null) ?? null,
-    createdAt: at(row.created_at),
-    settledAt: atOrNull(row.settled_at),
-  });
+/** The payments columns `paymentFromRow` reads. */
+export const PAYMENT_COLUMNS = PAYMENT_ROWS.columns();
+
+/** A `payments` row as the domain's Payment. */
+export const paymentFromRow = PAYMENT_ROWS.fromRow;
+
+const POLICY_ROWS = pickedRows(TenantDunningPolicySchema, [
+  "retryAfterDays",
+  "pastDueAfterDays",
+  "suspendAfterDays",
+  "cancelAfterDays",
+  "archiveAfterDays",
+]);
+
+/** The dunning_policies columns `policyFromRow` reads (the policy's terms, not whose or when). */
+export const POLICY_COLUMNS = (alias: string) => POLICY_ROWS.columns(alias);
+
+/** A `dunning_policies` row as the policy it holds; DEFAULT_DUNNING_POLICY without one. */
+export function policyFromRow(row: Row | undefined): DunningPolicy {
+  return row ? POLICY_ROWS.fromRow(row) : DEFAULT_DUNNING_POLICY;
 }

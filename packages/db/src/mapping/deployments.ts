@@ -9,7 +9,7 @@ import {
   Tenant,
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
-import { instant as at, type Row } from "./rows.ts";
+import { rowMapping } from "./row-mapping.ts";
 import { instant, oneOf } from "./types.ts";
 
 export const DeploymentSchema = new EntitySchema<Deployment>({
@@ -73,37 +73,18 @@ export const DeploymentEventSchema = new EntitySchema<DeploymentEvent>({
   ],
 });
 
-/** A `deployments` row (`DEPLOYMENT_COLUMNS` in `deployments/queries.ts`). */
-export function deploymentFromRow(d: Row): Deployment {
-  return new Deployment({
-    id: d.id as string,
-    tenantId: d.tenant_id as string,
-    slug: d.slug as string,
-    displayName: d.display_name as string,
-    region: d.region as string,
-    state: d.state as Deployment["state"],
-    llmMode: d.llm_mode as Deployment["llmMode"],
-    billingActionSuspended: Boolean(d.billing_action_suspended),
-    templateCode: (d.template_code as string | null) ?? null,
-    templateVersion: (d.template_version as string | null) ?? null,
-    lastEventSequence: Number(d.last_event_sequence),
-    createdAt: at(d.created_at),
-    updatedAt: at(d.updated_at),
-  });
-}
+const DEPLOYMENT_ROWS = rowMapping(DeploymentSchema, Deployment);
 
-/** A `deployment_events` row (`DEPLOYMENT_EVENT_COLUMNS` in `deployments/queries.ts`). */
-export function deploymentEventFromRow(e: Row): DeploymentEvent {
-  return new DeploymentEvent({
-    id: e.id as string,
-    deploymentId: e.deployment_id as string,
-    sequence: Number(e.sequence),
-    fromState: (e.from_state as DeploymentEvent["fromState"]) ?? null,
-    toState: e.to_state as DeploymentEvent["toState"],
-    actorType: e.actor_type as DeploymentEvent["actorType"],
-    actorId: e.actor_id as string,
-    actorRole: (e.actor_role as DeploymentEvent["actorRole"]) ?? null,
-    reason: (e.reason as string | null) ?? null,
-    occurredAt: at(e.occurred_at),
-  });
-}
+/** The deployments columns `deploymentFromRow` reads (listed, so prepared queries survive new columns). */
+export const DEPLOYMENT_COLUMNS = (alias: string) => DEPLOYMENT_ROWS.columns(alias);
+
+/** A `deployments` row as the domain's Deployment. */
+export const deploymentFromRow = DEPLOYMENT_ROWS.fromRow;
+
+const DEPLOYMENT_EVENT_ROWS = rowMapping(DeploymentEventSchema, DeploymentEvent);
+
+/** The deployment_events columns `deploymentEventFromRow` reads. */
+export const DEPLOYMENT_EVENT_COLUMNS = (alias: string) => DEPLOYMENT_EVENT_ROWS.columns(alias);
+
+/** A `deployment_events` row as the domain's DeploymentEvent. */
+export const deploymentEventFromRow = DEPLOYMENT_EVENT_ROWS.fromRow;

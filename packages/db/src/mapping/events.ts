@@ -1,5 +1,6 @@
 import { EVENT_TYPES, type EventType, Tenant } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
+import { pickedRows } from "./row-mapping.ts";
 import { instant } from "./types.ts";
 
 /**
@@ -46,3 +47,11 @@ export const EventRecordSchema = new EntitySchema<EventRecord>({
     { name: "events_recorded_index", properties: ["recordedAt"] },
   ],
 });
+
+const EVENT_ROWS = pickedRows(EventRecordSchema, ["id", "type", "tenantId", "occurredAt", "data"]);
+
+/** The events columns `eventFromRow` reads. */
+export const EVENT_COLUMNS = (alias: string) => EVENT_ROWS.columns(alias);
+
+/** An `events` row as the event it stores: the body of its webhook and of its feed entry. */
+export const eventFromRow = EVENT_ROWS.fromRow;

@@ -1,7 +1,6 @@
 import {
   AddonAttachment,
   Deployment,
-  normalizeDecimal,
   PLAN_CHANGE_KINDS,
   PlanChange,
   PlanVersion,
@@ -12,7 +11,8 @@ import {
 } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
 import { planVersionFromRow } from "./catalog.ts";
-import { instant as at, instantOrNull as atOrNull, type Row } from "./rows.ts";
+import { rowMapping } from "./row-mapping.ts";
+import type { Row } from "./rows.ts";
 import { instant, moneyType, oneOf, QuantityType } from "./types.ts";
 
 export const SubscriptionSchema = new EntitySchema<Subscription>({
@@ -107,60 +107,55 @@ export const PlanChangeSchema = new EntitySchema<PlanChange>({
   ],
 });
 
+const SUBSCRIPTION_ROWS = rowMapping(SubscriptionSchema, Subscription, ["planVersion", "pendingPlanVersion"]);
+
+/**
+ * The subscriptions columns `subscriptionFromRow` reads; its plan versions come as
+ * `VERSION_COLUMNS(…, "v_")` and `VERSION_COLUMNS(…, "pv_")` beside them.
+ */
+export const SUBSCRIPTION_COLUMNS = (alias: string) => SUBSCRIPTION_ROWS.columns(alias);
+
 /**
  * A `subscriptions` row with its plan version and pending plan version as `v_…` and `pv_…` columns
- * (`SUBSCRIPTION_COLUMNS` in `subscriptions/queries.ts`). `versions` shares plan versions within one read.
+ * (`SUBSCRIPTION_COLUMNS`). `versions` shares plan versions within one read.
  */
 export function subscriptionFromRow(s: Row, versions = new Map<string, PlanVersion>()): Subscription {
-  return new Subscription({
-    id: s.id as string,
-    deploymentId: s.deployment_id as string,
-    tenantId: s.tenant_id as string,
-    planVersion: planVersionFromRow(s, "v_", versions)!,
-    status: s.status as Subscription["status"],
-    currentPeriodStart: at(s.current_period_start),
-    currentPeriodEnd: at(s.current_period_end),
-    trialEndsAt: atOrNull(s.trial_ends_at),
+  const planVersion = planVersionFromRow(s, "v_", versions);
+  if (!planVersion) throw new Error(`subscription ${String(s.id)} was read without its plan version`);
+  return SUBSCRIPTION_ROWS.fromRow(s, {
+    planVersion,
     pendingPlanVersion: planVersionFromRow(s, "pv_", versions),
-    cancelledAt: atOrNull(s.cancelled_at),
-    endedAt: atOrNull(s.ended_at),
-    createdAt: at(s.created_at),
-    updatedAt: at(s.updated_at),
   });
 }
 
-/** A `subscription_addons` row (`ADDON_ATTACHMENT_COLUMNS` in `subscriptions/queries.ts`); qty and price as text. */
-export function addonAttachmentFromRow(a: Row): AddonAttachment {
-  return new AddonAttachment({
-    id: a.id as string,
-    subscriptionId: a.subscription_id as string,
-    addonCode: a.addon_code as string,
-    resourceKind: a.resource_kind as string,
-    qty: normalizeDecimal(String(a.qty)),
-    priceCents: Number(a.price_cents),
-    currency: a.currency as string,
-    attachedAt: at(a.attached_at),
-    detachedAt: atOrNull(a.detached_at),
-  });
-}
+const ADDON_ATTACHMENT_ROWS = rowMapping(AddonAttachmentSchema, AddonAttachment);
+
+/** The subscription_addons columns `addonAttachmentFromRow` reads (amounts and quantities as text). */
+export const ADDON_ATTACHMENT_COLUMNS = (alias: string) => ADDON_ATTACHMENT_ROWS.columns(alias);
+
+/** An add-on attachment as the argument list of `json_build_object` over the subscription_addons row `a`. */
+export const ADDON_ATTACHMENT_JSON = ADDON_ATTACHMENT_ROWS.jsonFields("a");
+
+/** A `subscription_addons` row (or `ADDON_ATTACHMENT_JSON`'s object) as the domain's AddonAttachment. */
+export const addonAttachmentFromRow = ADDON_ATTACHMENT_ROWS.fromRow;
+
+const PLAN_CHANGE_ROWS = rowMapping(PlanChangeSchema, PlanChange, ["fromPlanVersion", "toPlanVersion"]);
+
+/**
+ * The subscription_plan_changes columns `planChangeFromRow` reads; its plan versions come as
+ * `VERSION_COLUMNS(…, "f_")` and `VERSION_COLUMNS(…, "t_")` beside them.
+ */
+export const PLAN_CHANGE_COLUMNS = (alias: string) => PLAN_CHANGE_ROWS.columns(alias);
 
 /**
  * A `subscription_plan_changes` row with its plan versions as `f_…` and `t_…` columns
- * (`PLAN_CHANGE_COLUMNS` in `subscriptions/queries.ts`).
+ * (`PLAN_CHANGE_COLUMNS`). `versions` shares plan versions within one read.
  */
 export function planChangeFromRow(c: Row, versions = new Map<string, PlanVersion>()): PlanChange {
-  return new PlanChange({
-    id: c.id as string,
-    subscriptionId: c.subscription_id as string,
-    sequence: Number(c.sequence),
+  const toPlanVersion = planVersionFromRow(c, "t_", versions);
+  if (!toPlanVersion) throw new Error(`plan change ${String(c.id)} was read without its plan version`);
+  return PLAN_CHANGE_ROWS.fromRow(c, {
     fromPlanVersion: planVersionFromRow(c, "f_", versions),
-    toPlanVersion: planVersionFromRow(c, "t_", versions)!,
-    kind: c.kind as PlanChange["kind"],
-    requestedAt: at(c.requested_at),
-    effectiveAt: at(c.effective_at),
-    actorType: c.actor_type as PlanChange["actorType"],
-    actorId: c.actor_id as string,
-    actorRole: (c.actor_role as PlanChange["actorRole"]) ?? null,
-    supersededAt: atOrNull(c.superseded_at),
+    toPlanVersion,
   });
 }

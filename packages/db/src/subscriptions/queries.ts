@@ -1,53 +1,7 @@
-// The queries of subscribing, free of imports other than their siblings, so that the bench's bare
-// server runs the very same ones (`@arcadia/db/queries/subscriptions`).
-import { ADDON_JSON, VERSION_COLUMNS } from "../catalog/queries.ts";
+// The queries of subscribing, importing only the column lists of the tables they read (`mapping/`),
+// so that the bench's bare server runs the very same ones (`@arcadia/db/queries/subscriptions`).
+import { ADDON_JSON, VERSION_COLUMNS } from "../mapping/catalog.ts";
 import { prepared } from "../shared/prepared.ts";
-
-/**
- * The subscriptions columns `subscriptionFromRow` reads; its plan versions come as
- * `VERSION_COLUMNS(…, "v_")` and `VERSION_COLUMNS(…, "pv_")` beside them.
- */
-export const SUBSCRIPTION_COLUMNS = (alias: string) =>
-  [
-    "id",
-    "deployment_id",
-    "tenant_id",
-    "status",
-    "current_period_start",
-    "current_period_end",
-    "trial_ends_at",
-    "cancelled_at",
-    "ended_at",
-    "created_at",
-    "updated_at",
-  ]
-    .map((column) => `${alias}.${column}`)
-    .join(", ");
-
-/** The subscription_addons columns `addonAttachmentFromRow` reads (amounts and quantities as text). */
-export const ADDON_ATTACHMENT_COLUMNS = (alias: string) =>
-  `${alias}.id, ${alias}.subscription_id, ${alias}.addon_code, ${alias}.resource_kind, ${alias}.qty::text as qty,
-   ${alias}.price_cents::text as price_cents, ${alias}.currency, ${alias}.attached_at, ${alias}.detached_at`;
-
-/**
- * The subscription_plan_changes columns `planChangeFromRow` reads; its plan versions come as
- * `VERSION_COLUMNS(…, "f_")` and `VERSION_COLUMNS(…, "t_")` beside them.
- */
-export const PLAN_CHANGE_COLUMNS = (alias: string) =>
-  [
-    "id",
-    "subscription_id",
-    "sequence",
-    "kind",
-    "requested_at",
-    "effective_at",
-    "actor_type",
-    "actor_id",
-    "actor_role",
-    "superseded_at",
-  ]
-    .map((column) => `${alias}.${column}`)
-    .join(", ");
 
 /** Whether the deployment has a subscription, the plan version asked for, and the add-ons asked for. */
 export const SUBSCRIBE_LOOKUP = prepared(

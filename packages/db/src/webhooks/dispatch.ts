@@ -5,8 +5,8 @@ import {
   signingSecrets,
   WEBHOOK_TIMEOUT_MS,
 } from "@arcadia/domain";
-import { eventFromRow } from "../events/feed.ts";
 import { DATABASE_HORIZON } from "../events/horizon.ts";
+import { eventFromRow } from "../mapping/events.ts";
 import type { Orm } from "../orm.ts";
 import { presentFeedEvent } from "../presenters/presenters.ts";
 import { tenantClocks } from "../shared/clock.ts";
