@@ -10,7 +10,7 @@ import {
   DEPLOYMENT_DOCUMENT_JSON,
   deploymentsPage,
   invoicesPage,
-  type JsonRead,
+  type Prepared,
 } from "@arcadia/db/json-reads";
 import pg from "pg";
 
@@ -41,11 +41,11 @@ function send(res: ServerResponse, status: number, text: string) {
 const NOT_FOUND = JSON.stringify({ error: { code: "NOT_FOUND", message: "Deployment not found." } });
 const DOCUMENT = /^\/api\/v1\/deployments\/([0-9a-f-]{36})$/;
 const LIST = /^\/api\/v1\/(deployments|invoices)\?limit=(\d+)$/;
-const LISTS: Record<string, JsonRead> = {
+const LISTS: Record<string, Prepared> = {
   deployments: deploymentsPage({ tenant: false, state: false, cursor: false }),
   invoices: invoicesPage({ tenant: false, deployment: false, cursor: false }),
 };
-const tenantLists: Record<string, JsonRead> = {
+const tenantLists: Record<string, Prepared> = {
   deployments: deploymentsPage({ tenant: true, state: false, cursor: false }),
   invoices: invoicesPage({ tenant: true, deployment: false, cursor: false }),
 };

@@ -8,8 +8,8 @@ import {
   unwrap,
 } from "@arcadia/domain";
 import type { Transaction } from "@mikro-orm/core";
-import { DEPLOYMENT_DOCUMENT_JSON_FUNCTION } from "./json-reads.ts";
 import { type Orm, poolingOf } from "./orm.ts";
+import { DEPLOYMENT_DOCUMENT_JSON_FUNCTION } from "./presenters/json-reads.ts";
 import { newId } from "./shared/ids.ts";
 import { withConnection } from "./shared/sql.ts";
 
@@ -19,7 +19,7 @@ const MIGRATION_LOCK = 4_206_170_001;
 
 /**
  * Applies pending migrations, (re)creates the functions generated from the code's read queries
- * (`json-reads.ts`: named after their bodies, so creating them is idempotent), then loads the default catalog into an empty catalog, under an
+ * (`presenters/json-reads.ts`: named after their bodies, so creating them is idempotent), then loads the default catalog into an empty catalog, under an
  * advisory lock: safe to race, a racing process waits, then finds the work done.
  *
  * On direct connections the lock is a session-level one held on a connection of its own while the

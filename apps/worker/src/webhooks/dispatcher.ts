@@ -48,7 +48,7 @@ class Attempts {
     private readonly logger: Logger,
     private readonly now: () => Date,
     private readonly metrics: Metrics | undefined,
-    private readonly onSlotFree: () => void = () => {},
+    private readonly onSlotFree: (endpointId: string) => void = () => {},
   ) {}
 
   start(delivery: DueDelivery): void {
@@ -70,7 +70,7 @@ class Attempts {
         const left = (this.perEndpoint.get(delivery.endpointId) ?? 1) - 1;
         if (left === 0) this.perEndpoint.delete(delivery.endpointId);
         else this.perEndpoint.set(delivery.endpointId, left);
-        this.onSlotFree();
+        this.onSlotFree(delivery.endpointId);
       });
     this.inFlight.set(delivery.deliveryId, sending);
   }
@@ -139,7 +139,14 @@ async function fanOut(orm: Orm, now: Date, metrics: Metrics | undefined): Promis
 }
 
 /** Claimed deliveries held per endpoint besides those in flight, in multiples of `perEndpoint`. */
-const CLAIM_AHEAD = 2;
+const CLAIM_AHEAD = 4;
+
+/**
+ * An endpoint asks for a claim once it holds (in flight and queued) at most this many multiples of
+ * `perEndpoint`: a claim then brings `CLAIM_AHEAD + 1 − REFILL_AT` batches at once, while the one
+ * batch still queued covers the claim's round trip.
+ */
+const REFILL_AT = 2;
 
 /**
  * The deliveries this process has claimed, queued per endpoint, and the attempts in flight. Claims
@@ -170,10 +177,17 @@ class Deliveries {
     this.maxInFlight = options.maxInFlight ?? 64;
     this.perEndpoint = options.perEndpoint ?? 8;
     this.leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
-    this.attempts = new Attempts(orm, sender, logger, options.now, options.metrics, () => {
+    this.attempts = new Attempts(orm, sender, logger, options.now, options.metrics, (endpointId) => {
       this.pump();
-      onSlotFree();
+      // A claim is worth its query once the endpoint has room for several batches, not for every
+      // freed slot (see `REFILL_AT`).
+      if (this.held(endpointId) <= this.perEndpoint * REFILL_AT) onSlotFree();
     });
+  }
+
+  /** Deliveries of an endpoint this process holds: in flight and queued. */
+  held(endpointId: string): number {
+    return (this.attempts.perEndpoint.get(endpointId) ?? 0) + (this.queues.get(endpointId)?.length ?? 0);
   }
 
   /** Room for more claimed deliveries (in flight or queued) in this process. */
@@ -323,8 +337,9 @@ class Signal {
  * fan-out never holds back its sending. The fan-out loop looks for new events every `pollMs`
  * (200 ms by default), at once again while there is a backlog, and at once on `wake()` (a NOTIFY,
  * see `startWebhookDelivery`); a poll needs no session state, so it works behind a
- * transaction-pooling proxy too. The claim loop claims whenever a slot frees or a fan-out queued
- * something (claims run ahead of sending, see `Deliveries`), else every `pollMs` for due retries.
+ * transaction-pooling proxy too. The claim loop claims whenever an endpoint has room for a batch
+ * of `perEndpoint` or a fan-out queued something (claims run ahead of sending, see `Deliveries`),
+ * at once again while a claim fills the process's room, else every `pollMs` for due retries.
  * Attempts run concurrently, bounded overall and per endpoint, so a slow endpoint only ever holds
  * its own slots.
  */
@@ -363,8 +378,10 @@ export function startWebhookDispatcher(
     while (!stopping) {
       try {
         claimSignal.clear();
-        // Nothing due (or no room): wait for the poll, a freed slot or a fan-out.
-        if ((await deliveries.claim()) === 0) await claimSignal.wait(pollMs);
+        // A claim that did not fill the room took everything due that the endpoints had room for:
+        // wait for the poll (due retries), an endpoint's room for a batch or a fan-out.
+        const room = deliveries.room;
+        if ((await deliveries.claim()) < room) await claimSignal.wait(pollMs);
       } catch (error) {
         await failed("webhook claim failed", error);
       }

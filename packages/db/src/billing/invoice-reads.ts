@@ -1,6 +1,6 @@
 import type { Principal } from "@arcadia/domain";
 import { cursorParams, readPage } from "../deployments/deployment-reads.ts";
-import { invoicesPage } from "../json-reads.ts";
+import { invoicesPage } from "../presenters/json-reads.ts";
 import type { presentInvoice } from "../presenters/presenters.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { JsonText } from "../shared/json-text.ts";
@@ -12,7 +12,7 @@ export type InvoiceJson = ReturnType<typeof presentInvoice>;
 
 /**
  * `GET /invoices`: in issue order, scoped to the principal's tenant, as JSON text built by
- * PostgreSQL in the presenter's shape (json-reads.ts), passed through untouched.
+ * PostgreSQL in the presenter's shape (presenters/json-reads.ts), passed through untouched.
  */
 export async function listInvoicesJson(
   ctx: UseCaseContext,

@@ -7,7 +7,6 @@ import type {
 } from "@arcadia/domain";
 import { invoiceNumber } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { invoiceJsonWithLines, LINE_JSON } from "../json-reads.ts";
 import { VERSION_COLUMNS } from "../mapping/catalog.ts";
 import { DEPLOYMENT_EVENT_COLUMNS, deploymentEventFromRow } from "../mapping/deployments.ts";
 import {
@@ -18,6 +17,7 @@ import {
   SUBSCRIPTION_COLUMNS,
   subscriptionFromRow,
 } from "../mapping/subscriptions.ts";
+import { invoiceJsonWithLines, LINE_JSON } from "../presenters/json-reads.ts";
 import { newId } from "../shared/ids.ts";
 import { instant, type Row, sqlOn } from "../shared/sql.ts";
 

@@ -1,21 +1,21 @@
 import { canSeeTenant, type Principal } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { poolingOf } from "../orm.ts";
 import {
   DEPLOYMENT_DOCUMENT_JSON,
   DEPLOYMENT_DOCUMENT_JSON_FUNCTION,
   deploymentsPage,
-  type JsonRead,
-} from "../json-reads.ts";
-import { poolingOf } from "../orm.ts";
+} from "../presenters/json-reads.ts";
 import type { presentDeployment, presentDeploymentDocument } from "../presenters/presenters.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { JsonText, pageText } from "../shared/json-text.ts";
 import { isUuid, notFound } from "../shared/lookup.ts";
 import { decodeCursor, encodeCursor, invalidCursor, pageLimit } from "../shared/pagination.ts";
+import type { Prepared } from "../shared/prepared.ts";
 import { type Sql, withConnection } from "../shared/sql.ts";
 import type { DeploymentQuery } from "./deployments.ts";
 
-// The API's deployment reads as JSON text built by PostgreSQL (json-reads.ts), in the presenters'
+// The API's deployment reads as JSON text built by PostgreSQL (presenters/json-reads.ts), in the presenters'
 // shape byte for byte (json-reads.db.test.ts), passed through to the client untouched.
 
 export type DeploymentDocumentJson = ReturnType<typeof presentDeploymentDocument>;
@@ -63,10 +63,10 @@ interface PageRow {
   last_id: string | null;
 }
 
-/** One page of a list query (`page` in json-reads.ts) as `{ items, nextCursor }` text. */
+/** One page of a list query (`page` in presenters/json-reads.ts) as `{ items, nextCursor }` text. */
 export async function readPage<T>(
   em: EntityManager,
-  query: JsonRead,
+  query: Prepared,
   params: readonly unknown[],
 ): Promise<JsonText<{ items: T[]; nextCursor: string | null }>> {
   const [row] = await withConnection(em, (sql) => sql<PageRow>(query, params));

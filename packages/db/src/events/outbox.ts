@@ -1,6 +1,6 @@
 import type { EventType } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { INVOICE_JSON } from "../json-reads.ts";
+import { INVOICE_JSON } from "../presenters/json-reads.ts";
 import { newId } from "../shared/ids.ts";
 import { type Sql, sqlOn } from "../shared/sql.ts";
 

@@ -1,5 +1,5 @@
 /**
- * JSON text of a `T`, produced whole by PostgreSQL in the contract's shape (`json-reads.ts`):
+ * JSON text of a `T`, produced whole by PostgreSQL in the contract's shape (`presenters/json-reads.ts`):
  * transports send the text as it is, with no parse, mapping, presenting or stringify on the way.
  * Whatever stringifies it instead (tRPC's adapter, a stored idempotent reply) gets the value, via
  * `toJSON`, and writes the same bytes.

@@ -11,22 +11,16 @@ import {
 } from "@arcadia/domain";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listInvoicesJson } from "./billing/invoice-reads.ts";
-import { listInvoices } from "./billing/invoices.ts";
-import { listDeploymentsJson, readDeploymentDocumentJson } from "./deployments/deployment-reads.ts";
+import { listInvoicesJson } from "../billing/invoice-reads.ts";
+import { listInvoices } from "../billing/invoices.ts";
+import { listDeploymentsJson, readDeploymentDocumentJson } from "../deployments/deployment-reads.ts";
 import {
   findVisibleDeployment,
   listDeployments,
   loadSubscriptionDocument,
-} from "./deployments/deployments.ts";
-import { connect, type Orm } from "./orm.ts";
-import {
-  presentDeployment,
-  presentDeploymentDocument,
-  presentInvoice,
-  presentPage,
-} from "./presenters/presenters.ts";
-import { newId } from "./shared/ids.ts";
+} from "../deployments/deployments.ts";
+import { connect, type Orm } from "../orm.ts";
+import { newId } from "../shared/ids.ts";
 import {
   createTestDatabase,
   operator,
@@ -36,7 +30,8 @@ import {
   tenantFixture,
   testBackends,
   testContext,
-} from "./testing/index.ts";
+} from "../testing/index.ts";
+import { presentDeployment, presentDeploymentDocument, presentInvoice, presentPage } from "./presenters.ts";
 
 // The JSON PostgreSQL builds for the hot reads (json-reads.ts) and the presenters over loaded
 // entities are two writings of one shape; this generated test is what holds them together. For

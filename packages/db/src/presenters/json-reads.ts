@@ -1,19 +1,18 @@
 // The API's hottest reads as JSON text built by PostgreSQL in the contract's shape: the deployment
 // document and the two main lists. The text is passed to the client as it comes, with no parse,
-// mapping, presenting or stringify in between. Free of imports (like the `<area>/queries.ts` modules), so the bench's
-// floor server runs the very same queries.
+// mapping, presenting or stringify in between. Importing only `Prepared` (like the `<area>/queries.ts`
+// modules), so the bench's floor server runs the very same queries (`@arcadia/db/json-reads`).
 //
-// The shape is the one the presenters (presenters/presenters.ts) write from entities:
+// The shape is the one the presenters (presenters.ts, beside this file) write from entities:
 // `json-reads.db.test.ts` generates fixtures and requires the two to be byte-identical. So every
 // key below is in the presenter's order, instants are written as `Date#toISOString` writes them
 // (milliseconds, `Z`), decimals as `normalizeDecimal` writes them, and objects and arrays are
 // compact (`row_to_json`/`array_to_json`, never `json_build_object`/`json_agg`, which add spaces).
 
-/** A query prepared by name (see shared/prepared.ts: `Prepared`). */
-export interface JsonRead {
-  readonly name: string;
-  readonly text: string;
-}
+import { type Prepared, prepared } from "../shared/prepared.ts";
+
+// Those who run these queries outside the package (the bench's floor) name their type from here.
+export type { Prepared } from "../shared/prepared.ts";
 
 /** An instant as `Date#toISOString` writes it. */
 const iso = (expression: string) =>
@@ -167,10 +166,10 @@ const DOCUMENT: Fields = [
 export const DEPLOYMENT_DOCUMENT_JSON_SELECT = `d.tenant_id::text as tenant_id, ${object(DOCUMENT)}::text as body`;
 
 /** The deployment document of `$1` as JSON text in the contract's shape, with its tenant; no row when there is none. */
-export const DEPLOYMENT_DOCUMENT_JSON: JsonRead = {
-  name: "arcadia_deployment_document_json",
-  text: `select ${DEPLOYMENT_DOCUMENT_JSON_SELECT} from deployments d where d.id = $1`,
-};
+export const DEPLOYMENT_DOCUMENT_JSON = prepared(
+  "arcadia_deployment_document_json",
+  `select ${DEPLOYMENT_DOCUMENT_JSON_SELECT} from deployments d where d.id = $1`,
+);
 
 /** `presentLine` over the statement_lines row `l`. */
 const LINE: Fields = [
@@ -237,11 +236,11 @@ function page(
   alias: string,
   instant: string,
   conditions: readonly string[],
-): JsonRead {
+): Prepared {
   const where = conditions.length > 0 ? `where ${conditions.join(" and ")}` : "";
-  return {
+  return prepared(
     name,
-    text: `select coalesce('[' || string_agg(p.item, ',' order by p.n) filter (where p.n <= $1) || ']', '[]') as items,
+    `select coalesce('[' || string_agg(p.item, ',' order by p.n) filter (where p.n <= $1) || ']', '[]') as items,
        count(*) > $1 as more,
        max(p.at) filter (where p.n = $1) as last_at,
        max(p.id) filter (where p.n = $1) as last_id
@@ -250,7 +249,7 @@ function page(
           from ${table} ${alias} ${where}
          order by ${alias}.${instant}, ${alias}.id
          limit $1 + 1) p`,
-  };
+  );
 }
 
 /** Which filters a list request has: each combination is a query of its own (indexes stay usable). */
@@ -264,7 +263,7 @@ export interface DeploymentFilters {
  * `GET /deployments` (oldest first) for the filters given. Parameters: `$1` limit, then the tenant
  * id, the state and the cursor's instant and id, each only if its filter is present, in that order.
  */
-export function deploymentsPage(filters: DeploymentFilters): JsonRead {
+export function deploymentsPage(filters: DeploymentFilters): Prepared {
   const conditions: string[] = [];
   let next = 2;
   if (filters.tenant) conditions.push(`d.tenant_id = $${next++}::uuid`);
@@ -284,7 +283,7 @@ export interface InvoiceFilters {
  * `GET /invoices` (issue order) for the filters given. Parameters: `$1` limit, then the tenant id,
  * the deployment id and the cursor's instant and id, each only if its filter is present.
  */
-export function invoicesPage(filters: InvoiceFilters): JsonRead {
+export function invoicesPage(filters: InvoiceFilters): Prepared {
   const conditions: string[] = [];
   let next = 2;
   if (filters.tenant) conditions.push(`s.tenant_id = $${next++}::uuid`);
