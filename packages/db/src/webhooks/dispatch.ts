@@ -9,7 +9,6 @@ import { DATABASE_HORIZON } from "../events/horizon.ts";
 import { eventFromRow } from "../mapping/events.ts";
 import type { Orm } from "../orm.ts";
 import { presentFeedEvent } from "../presenters/presenters.ts";
-import { tenantClocks } from "../shared/clock.ts";
 import { newId } from "../shared/ids.ts";
 import { prepared } from "../shared/prepared.ts";
 import { instant, instantOrNull, inTransaction, type Row, type Sql, withConnection } from "../shared/sql.ts";
@@ -303,11 +302,10 @@ async function failAndMaybeDisable(
     now,
     endpointId,
   ]);
-  // Disabled on the wall clock; the event is dated by the tenant's (a platform-wide endpoint's has no tenant).
   await recordEndpointDisabled(
     sql,
-    tenantClocks(() => now),
     endpointFromRow({ ...endpoint, enabled: false, disabled_at: now, updated_at: now }),
+    now,
   );
   return true;
 }

@@ -163,7 +163,7 @@ export async function updateWebhookEndpoint(
       endpoint.disabledAt = now;
     }
     endpoint.updatedAt = now;
-    if (disabling) await recordEndpointDisabled(em, ctx.clock, endpoint);
+    if (disabling) await recordEndpointDisabled(em, endpoint, now);
     return endpoint;
   });
 }
