@@ -7,7 +7,7 @@ import type {
 } from "@arcadia/domain";
 import { invoiceNumber } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { VERSION_COLUMNS } from "../mapping/catalog.ts";
+import { planVersionFromRow, VERSION_COLUMNS } from "../mapping/catalog.ts";
 import { DEPLOYMENT_EVENT_COLUMNS, deploymentEventFromRow } from "../mapping/deployments.ts";
 import {
   ADDON_ATTACHMENT_COLUMNS,
@@ -112,11 +112,11 @@ export async function claimDueSubscriptions(
 ): Promise<ClaimedSubscription[]> {
   const sql = sqlOn(em);
   const inScope = scopeCondition(scope, "s.tenant_id");
+  // The rows name their plan versions by id only: a batch has a handful of distinct versions, read
+  // once below, rather than each row carrying (and the driver parsing) its versions again.
   const claimed = await sql<Row[]>(
-    `select ${SUBSCRIPTION_COLUMNS("s")}, ${VERSION_COLUMNS("v", "p", "v_")}, ${VERSION_COLUMNS("pv", "pp", "pv_")}
+    `select ${SUBSCRIPTION_COLUMNS("s")}, s.plan_version_id as v_id, s.pending_plan_version_id as pv_id
        from subscriptions s
-       join plan_versions v on v.id = s.plan_version_id join plans p on p.id = v.plan_id
-       left join plan_versions pv on pv.id = s.pending_plan_version_id left join plans pp on pp.id = pv.plan_id
       where ${DUE.periods.where} and ${DUE.periods.at} <= ? and ${inScope.sql}
       order by ${DUE.periods.at}, s.id
       limit ?
@@ -124,21 +124,21 @@ export async function claimDueSubscriptions(
     [now, ...inScope.params, batchSize],
   );
   if (claimed.length === 0) return [];
-  const versions = new Map<string, PlanVersion>();
-  const subscriptions = claimed.map((row) => subscriptionFromRow(row, versions));
-  const subscriptionIds = JSON.stringify(subscriptions.map((s) => s.id));
-  const deploymentIds = JSON.stringify(subscriptions.map((s) => s.deploymentId));
+  const subscriptionIds = JSON.stringify(claimed.map((row) => row.id));
+  const deploymentIds = JSON.stringify(claimed.map((row) => row.deployment_id));
   // One connection runs one query at a time: these go in sequence.
-  const changes = (
-    await sql<Row[]>(
-      `select ${PLAN_CHANGE_COLUMNS("c")}, ${VERSION_COLUMNS("f", "fp", "f_")}, ${VERSION_COLUMNS("t", "tp", "t_")}
-         from subscription_plan_changes c
-         left join plan_versions f on f.id = c.from_plan_version_id left join plans fp on fp.id = f.plan_id
-         join plan_versions t on t.id = c.to_plan_version_id join plans tp on tp.id = t.plan_id
-        where c.subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
-      [subscriptionIds],
-    )
-  ).map((row) => planChangeFromRow(row, versions));
+  const changeRows = await sql<Row[]>(
+    `select ${PLAN_CHANGE_COLUMNS("c")}, c.from_plan_version_id as f_id, c.to_plan_version_id as t_id
+       from subscription_plan_changes c
+      where c.subscription_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+    [subscriptionIds],
+  );
+  const versions = await planVersionsById(sql, [
+    ...claimed.flatMap((row) => [row.v_id, row.pv_id]),
+    ...changeRows.flatMap((row) => [row.f_id, row.t_id]),
+  ]);
+  const subscriptions = claimed.map((row) => subscriptionFromRow(row, versions));
+  const changes = changeRows.map((row) => planChangeFromRow(row, versions));
   const attachments = (
     await sql<Row[]>(
       `select ${ADDON_ATTACHMENT_COLUMNS("a")}
@@ -169,6 +169,26 @@ export async function claimDueSubscriptions(
       events: eventsByDeployment.get(subscription.deploymentId) ?? [],
     },
   }));
+}
+
+/**
+ * The plan versions (with their plans) of these ids, each once, keyed by id: the cache the row
+ * functions take (`planVersionFromRow`), so rows that carry only `<prefix>id` resolve from it.
+ */
+async function planVersionsById(
+  sql: ReturnType<typeof sqlOn>,
+  ids: readonly unknown[],
+): Promise<Map<string, PlanVersion>> {
+  const versions = new Map<string, PlanVersion>();
+  const wanted = [...new Set(ids.filter((id): id is string => typeof id === "string"))];
+  if (wanted.length === 0) return versions;
+  const rows = await sql<Row[]>(
+    `select ${VERSION_COLUMNS("v", "p", "v_")} from plan_versions v join plans p on p.id = v.plan_id
+      where v.id in (select value::uuid from jsonb_array_elements_text(?::jsonb))`,
+    [JSON.stringify(wanted)],
+  );
+  for (const row of rows) planVersionFromRow(row, "v_", versions);
+  return versions;
 }
 
 /** An invoice of the batch with the tenant it is issued to. */
