@@ -15,6 +15,10 @@ import { pickedRows, rowMapping } from "./row-mapping.ts";
 import type { Row } from "./rows.ts";
 import { instant, moneyType } from "./types.ts";
 
+/** The key of a table with at most one row per tenant (or deployment): the owner's id. */
+const keyedBy = (entity: () => typeof Tenant | typeof Deployment, fieldName: string) =>
+  ({ kind: "1:1", entity, mapToPk: true, fieldName, primary: true, owner: true }) as const;
+
 export const PaymentSchema = new EntitySchema<Payment>({
   class: Payment,
   tableName: "payments",
@@ -52,14 +56,7 @@ export const PaymentMethodSchema = new EntitySchema<PaymentMethod>({
   class: PaymentMethod,
   tableName: "payment_methods",
   properties: {
-    tenantId: {
-      kind: "1:1",
-      entity: () => Tenant,
-      mapToPk: true,
-      fieldName: "tenant_id",
-      primary: true,
-      owner: true,
-    },
+    tenantId: keyedBy(() => Tenant, "tenant_id"),
     id: { type: "uuid", unique: "payment_methods_id_unique" },
     provider: { type: "text" },
     token: { type: "text" },
@@ -71,14 +68,7 @@ export const TenantDunningPolicySchema = new EntitySchema<TenantDunningPolicy>({
   class: TenantDunningPolicy,
   tableName: "dunning_policies",
   properties: {
-    tenantId: {
-      kind: "1:1",
-      entity: () => Tenant,
-      mapToPk: true,
-      fieldName: "tenant_id",
-      primary: true,
-      owner: true,
-    },
+    tenantId: keyedBy(() => Tenant, "tenant_id"),
     retryAfterDays: { type: "json" },
     pastDueAfterDays: { type: "integer" },
     suspendAfterDays: { type: "integer" },
@@ -98,14 +88,7 @@ export const InvoiceNumberCounterSchema = new EntitySchema<InvoiceNumberCounter>
   class: InvoiceNumberCounter,
   tableName: "invoice_number_counters",
   properties: {
-    tenantId: {
-      kind: "1:1",
-      entity: () => Tenant,
-      mapToPk: true,
-      fieldName: "tenant_id",
-      primary: true,
-      owner: true,
-    },
+    tenantId: keyedBy(() => Tenant, "tenant_id"),
     lastSerial: { type: moneyType() },
   },
   checks: [{ name: "invoice_number_counters_serial_check", expression: "last_serial >= 0" }],
@@ -121,14 +104,7 @@ export const CollectionScheduleSchema = new EntitySchema<CollectionSchedule>({
   class: CollectionSchedule,
   tableName: "collection_schedule",
   properties: {
-    deploymentId: {
-      kind: "1:1",
-      entity: () => Deployment,
-      mapToPk: true,
-      fieldName: "deployment_id",
-      primary: true,
-      owner: true,
-    },
+    deploymentId: keyedBy(() => Deployment, "deployment_id"),
     dueAt: { ...instant },
   },
   indexes: [{ name: "collection_schedule_due_index", properties: ["dueAt", "deploymentId"] }],
