@@ -1,11 +1,14 @@
 // The bare baseline: node:http + pg, no framework, no ORM, no validation library. It runs the very
-// queries the API runs (`@arcadia/db/queries/*`, prepared the same way) for the deployment
-// document, transitions and subscribes, with the same five-second token cache, so what the
-// benchmark compares is the stack around the SQL: routing, validation, auth, use cases, mapping.
+// queries the API runs (`@arcadia/db/queries/*` and `@arcadia/db/json-reads`, prepared the same
+// way) for the deployment document, transitions and subscribes, with the same five-second token
+// cache, so what the benchmark compares is the stack around the SQL. The document read is the
+// API's own JSON query, handled as a framework would: its text parsed into objects, presented
+// (a new object per resource) and stringified again — the floor of that read path, beside
+// `floor-server.ts`, which sends the text as it comes.
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { DEPLOYMENT_DOCUMENT_JSON } from "@arcadia/db/json-reads";
 import {
-  DEPLOYMENT_DOCUMENT,
   INSERT_EVENT,
   LOCK_DEPLOYMENT,
   LOCK_SUBSCRIPTION_STATUS,
@@ -19,7 +22,6 @@ const pool = new pg.Pool({ connectionString: process.argv[2], max: 10 });
 pool.on("error", () => {}); // an idle client dropped by the server is simply replaced
 // biome-ignore lint/suspicious/noExplicitAny: rows and their JSON aggregates, read field by field
 type Row = Record<string, any>;
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 type Who = { id: string; role: string; tenant_id: string | null };
 // The same five-second cache of authenticated tokens as the API (auth.ts).
@@ -45,90 +47,39 @@ function send(res: ServerResponse, status: number, body: unknown) {
   res.end(text);
 }
 
-function version(row: Record<string, unknown>, prefix: string) {
-  if (!row[`${prefix}id`]) return null;
+// biome-ignore lint/suspicious/noExplicitAny: the parsed document, presented field by field
+type Json = Record<string, any>;
+const version = (v: Json | null) => (v ? { ...v } : null);
+
+/** A new object per resource, as a presenter builds one from what it read. */
+function present(doc: Json) {
+  const s = doc.subscription;
   return {
-    id: row[`${prefix}id`],
-    planCode: row[`${prefix}plan_code`],
-    version: row[`${prefix}version`],
-    priceCents: Number(row[`${prefix}price_cents`]),
-    currency: row[`${prefix}currency`],
-    trialDays: row[`${prefix}trial_days`],
-    includes: row[`${prefix}includes`],
+    deployment: { ...doc.deployment },
+    subscription: s
+      ? {
+          ...s,
+          planVersion: version(s.planVersion),
+          pendingPlanVersion: version(s.pendingPlanVersion),
+          addons: s.addons.map((a: Json) => ({ ...a })),
+          planHistory: s.planHistory.map((c: Json) => ({
+            ...c,
+            fromPlanVersion: version(c.fromPlanVersion),
+            toPlanVersion: version(c.toPlanVersion),
+            actor: { ...c.actor },
+          })),
+        }
+      : null,
+    events: doc.events.map((e: Json) => ({ ...e, actor: { ...e.actor } })),
   };
 }
 
-async function document(id: string) {
-  // The same single query the API runs (aggregates come back as JSON).
-  const { rows } = await pool.query({ ...DEPLOYMENT_DOCUMENT, values: [id] });
-  const d = rows[0];
-  if (!d) return null;
-  const s = d.subscription;
-  return {
-    deployment: {
-      id: d.id,
-      tenantId: d.tenant_id,
-      slug: d.slug,
-      displayName: d.display_name,
-      region: d.region,
-      state: d.state,
-      llmMode: d.llm_mode,
-      billingActionSuspended: d.billing_action_suspended,
-      templateCode: d.template_code,
-      templateVersion: d.template_version,
-      createdAt: iso(d.created_at),
-      updatedAt: iso(d.updated_at),
-    },
-    subscription: s
-      ? {
-          id: s.id,
-          deploymentId: s.deployment_id,
-          planVersion: version(s, "v_"),
-          status: s.status,
-          currentPeriodStart: iso(s.current_period_start),
-          currentPeriodEnd: iso(s.current_period_end),
-          trialEndsAt: iso(s.trial_ends_at),
-          pendingPlanVersion: null,
-          addons: d.addons.map((a: Row) => ({
-            id: a.id,
-            addonCode: a.addon_code,
-            resourceKind: a.resource_kind,
-            qty: a.qty,
-            priceCents: Number(a.price_cents),
-            currency: a.currency,
-            attachedAt: iso(a.attached_at),
-            detachedAt: iso(a.detached_at),
-          })),
-          planHistory: d.plan_changes.map((c: Row) => ({
-            id: c.id,
-            sequence: c.sequence,
-            kind: c.kind,
-            fromPlanVersion: null,
-            toPlanVersion: version(c, "t_"),
-            requestedAt: iso(c.requested_at),
-            effectiveAt: iso(c.effective_at),
-            actor: { type: c.actor_type, id: c.actor_id },
-            supersededAt: iso(c.superseded_at),
-          })),
-          cancelledAt: iso(s.cancelled_at),
-          endedAt: iso(s.ended_at),
-          createdAt: iso(s.created_at),
-        }
-      : null,
-    events: d.events.map((e: Row) => ({
-      id: e.id,
-      deploymentId: e.deployment_id,
-      sequence: e.sequence,
-      fromState: e.from_state,
-      toState: e.to_state,
-      actor:
-        e.actor_type === "system"
-          ? { type: "system", id: e.actor_id }
-          : { type: "principal", id: e.actor_id, role: e.actor_role },
-      reason: e.reason,
-      occurredAt: iso(e.occurred_at),
-    })),
-  };
+async function document(id: string, who: Who) {
+  // The same single query the API runs; its JSON text parsed, presented and (in `send`) stringified.
+  const { rows } = await pool.query({ ...DEPLOYMENT_DOCUMENT_JSON, values: [id] });
+  const row = rows[0];
+  if (!row || (who.tenant_id !== null && row.tenant_id !== who.tenant_id)) return null;
+  return present(JSON.parse(row.body));
 }
 
 async function transition(id: string, to: string, who: Who) {
@@ -216,7 +167,7 @@ const server = createServer(async (req, res) => {
     if (!who) return send(res, 401, { error: { code: "UNAUTHENTICATED" } });
     const get = req.url?.match(/^\/api\/v1\/deployments\/([0-9a-f-]{36})$/);
     if (req.method === "GET" && get) {
-      const doc = await document(get[1]!);
+      const doc = await document(get[1]!, who);
       return doc ? send(res, 200, doc) : send(res, 404, { error: { code: "NOT_FOUND" } });
     }
     const post = req.url?.match(/^\/api\/v1\/deployments\/([0-9a-f-]{36})\/transition$/);
