@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "./database.ts";
-import { createDeployment, getDeployment, transitionDeployment } from "./deployments/deployments.ts";
+import { createDeployment, transitionDeployment } from "./deployments/deployments.ts";
 import { migrateAndSeed } from "./migrate.ts";
 import { migrationsList } from "./migrations/index.ts";
 import { connect, poolingOf } from "./orm.ts";
@@ -8,6 +8,7 @@ import { withConnection } from "./shared/sql.ts";
 import { wakeUps } from "./shared/wake-ups.ts";
 import {
   createTestDatabase,
+  deploymentDocument,
   pooledTestsEnabled,
   type TenantFixture,
   TestClock,
@@ -55,7 +56,11 @@ describe.skipIf(!enabled)("through a transaction-mode PgBouncer (TEST_POOLED_DAT
     const second = await connect({ url: db.url, pooling: "transaction", poolSize: 5 });
     try {
       const reads = Array.from({ length: 60 }, (_, i) =>
-        getDeployment(testContext(i % 2 ? second : db.orm, clock), tenant.viewer, deployment.deployment.id),
+        deploymentDocument(
+          testContext(i % 2 ? second : db.orm, clock),
+          tenant.viewer,
+          deployment.deployment.id,
+        ),
       );
       expect((await Promise.all(reads)).every((doc) => doc.deployment.id === deployment.deployment.id)).toBe(
         true,
@@ -67,7 +72,7 @@ describe.skipIf(!enabled)("through a transaction-mode PgBouncer (TEST_POOLED_DAT
 
     const direct = await connect({ url: db.directUrl!, poolSize: 1 });
     try {
-      await getDeployment(testContext(direct, clock), tenant.viewer, deployment.deployment.id);
+      await deploymentDocument(testContext(direct, clock), tenant.viewer, deployment.deployment.id);
       expect((await withConnection(direct.em.fork(), ourNamedQueries))[0]?.n).toBeGreaterThan(0);
     } finally {
       await direct.close(true);
@@ -80,7 +85,7 @@ describe.skipIf(!enabled)("through a transaction-mode PgBouncer (TEST_POOLED_DAT
     for (const to of ["paused", "active", "paused", "active"] as const) {
       await transitionDeployment(testContext(db.orm, clock), tenant.admin, deployment.deployment.id, { to });
     }
-    const doc = await getDeployment(testContext(db.orm, clock), tenant.viewer, deployment.deployment.id);
+    const doc = await deploymentDocument(testContext(db.orm, clock), tenant.viewer, deployment.deployment.id);
     expect(doc.events.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5]);
   });
 

@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createDeployment,
-  getDeployment,
-  transitionDeployment,
-  updateDeployment,
-} from "../deployments/deployments.ts";
+import { createDeployment, transitionDeployment, updateDeployment } from "../deployments/deployments.ts";
 import { connect, poolingOf } from "../orm.ts";
 import { attachAddon, changePlan, detachAddon, subscribe } from "../subscriptions/subscriptions.ts";
 import {
   createTestDatabase,
+  deploymentDocument,
   operator,
   type TenantFixture,
   TestClock,
@@ -120,25 +116,22 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
     expect((await invoices(ids.hobby!))[0]).toMatchObject({ total: 0, lines: [["plan", 0]] });
     expect((await invoices(ids.override!))[0]).toMatchObject({ total: 0, lines: [] }); // still in trial
 
-    const trial = await getDeployment(ctx(), operator, ids.trial!);
+    const trial = await deploymentDocument(ctx(), operator, ids.trial!);
     expect(trial.deployment.state).toBe("active");
     expect(trial.events.at(-1)).toMatchObject({
       fromState: "trial",
       toState: "active",
-      actorType: "system",
-      actorId: "billing-worker",
+      actor: { type: "system", id: "billing-worker" },
+      occurredAt: "2026-11-15T00:00:00.000Z",
     });
-    expect(trial.events.at(-1)!.occurredAt.toISOString()).toBe("2026-11-15T00:00:00.000Z");
-    expect((await getDeployment(ctx(), operator, ids.override!)).deployment.state).toBe("trial");
+    expect((await deploymentDocument(ctx(), operator, ids.override!)).deployment.state).toBe("trial");
 
-    const periodEnd = await getDeployment(ctx(), operator, ids.periodEnd!);
-    expect(periodEnd.subscription!.subscription.planVersion.plan.code).toBe("scale");
-    expect(periodEnd.subscription!.subscription.pendingPlanVersion).toBeNull();
-    expect(periodEnd.subscription!.subscription.currentPeriodStart.toISOString()).toBe(
-      "2026-12-01T00:00:00.000Z",
-    );
-    const cancelled = await getDeployment(ctx(), operator, ids.cancelled!);
-    expect(cancelled.subscription!.subscription.endedAt?.toISOString()).toBe("2026-12-01T00:00:00.000Z");
+    const periodEnd = await deploymentDocument(ctx(), operator, ids.periodEnd!);
+    expect(periodEnd.subscription!.planVersion.planCode).toBe("scale");
+    expect(periodEnd.subscription!.pendingPlanVersion).toBeNull();
+    expect(periodEnd.subscription!.currentPeriodStart).toBe("2026-12-01T00:00:00.000Z");
+    const cancelled = await deploymentDocument(ctx(), operator, ids.cancelled!);
+    expect(cancelled.subscription!.endedAt).toBe("2026-12-01T00:00:00.000Z");
   });
 
   it("issues nothing new on a rerun at the same instant", async () => {
@@ -162,8 +155,8 @@ describe.each(testBackends({ pooled: true }))("billing rollover on %s", (backend
       ["2027-02", 19900],
     ]);
     expect((await invoices(ids.cancelled!)).map((s) => s.period)).toEqual(["2026-11"]);
-    const doc = await getDeployment(ctx(), operator, late);
-    expect(doc.subscription!.subscription.currentPeriodStart.toISOString()).toBe("2027-03-01T00:00:00.000Z");
+    const doc = await deploymentDocument(ctx(), operator, late);
+    expect(doc.subscription!.currentPeriodStart).toBe("2027-03-01T00:00:00.000Z");
     const numbers = (await invoices(late)).map((s) => s.number);
     expect(numbers.every((x) => /^INV-T-[0-9A-F]{8}-\d{6}$/.test(x))).toBe(true);
     // Per tenant, consecutive from 1, no gaps (SPEC §3.5).

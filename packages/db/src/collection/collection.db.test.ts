@@ -2,17 +2,13 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runRolloverPass } from "../billing/rollover.ts";
-import {
-  createDeployment,
-  getDeployment,
-  transitionDeployment,
-  updateDeployment,
-} from "../deployments/deployments.ts";
+import { createDeployment, transitionDeployment, updateDeployment } from "../deployments/deployments.ts";
 import { subscribe } from "../subscriptions/subscriptions.ts";
 import { createTenant } from "../tenancy/tenants.ts";
 import {
   codeOf,
   createTestDatabase,
+  deploymentDocument,
   operator,
   type TenantFixture,
   TestClock,
@@ -86,10 +82,10 @@ describe.each(testBackends({ pooled: true }))("collection on %s", (backend) => {
   }
 
   async function events(deploymentId: string) {
-    const doc = await getDeployment(ctx(), operator, deploymentId);
+    const doc = await deploymentDocument(ctx(), operator, deploymentId);
     return doc.events
       .slice(1)
-      .map((e) => ({ to: e.toState, actor: e.actorType, at: e.occurredAt.toISOString(), reason: e.reason }));
+      .map((e) => ({ to: e.toState, actor: e.actor.type, at: e.occurredAt, reason: e.reason }));
   }
 
   async function firstInvoice(deploymentId: string) {
@@ -216,14 +212,14 @@ describe.each(testBackends({ pooled: true }))("collection on %s", (backend) => {
     const id = await subscribedDeployment(t);
     for (const now of LADDER.slice(0, 7)) await pass(now);
     const invoice = await firstInvoice(id);
-    expect((await getDeployment(ctx(), operator, id)).deployment.state).toBe("suspended");
+    expect((await deploymentDocument(ctx(), operator, id)).deployment.state).toBe("suspended");
     clock.set(day(15));
     await recordManualPayment(ctx(), operator, invoice.id, { amountCents: 900, reference: "bank 1" });
-    expect((await getDeployment(ctx(), operator, id)).deployment.state).toBe("suspended");
+    expect((await deploymentDocument(ctx(), operator, id)).deployment.state).toBe("suspended");
     await recordManualPayment(ctx(), operator, invoice.id, { amountCents: 4000 });
-    const doc = await getDeployment(ctx(), operator, id);
+    const doc = await deploymentDocument(ctx(), operator, id);
     expect(doc.deployment.state).toBe("active");
-    expect(doc.events.at(-1)).toMatchObject({ actorType: "system", toState: "active" });
+    expect(doc.events.at(-1)).toMatchObject({ actor: { type: "system" }, toState: "active" });
     expect(doc.events.at(-1)!.reason).toContain(invoice.number);
     expect((await firstInvoice(id)).status).toBe("paid");
     expect(
@@ -234,7 +230,7 @@ describe.each(testBackends({ pooled: true }))("collection on %s", (backend) => {
     ]);
     // Nothing more happens to it.
     await pass(day(31));
-    expect((await getDeployment(ctx(), operator, id)).deployment.state).toBe("active");
+    expect((await deploymentDocument(ctx(), operator, id)).deployment.state).toBe("active");
   });
 
   it("an operator's own suspension survives a payment", async () => {
@@ -246,9 +242,9 @@ describe.each(testBackends({ pooled: true }))("collection on %s", (backend) => {
     const invoice = await firstInvoice(id);
     await recordManualPayment(ctx(), operator, invoice.id, { amountCents: 4900 });
     await pass(day(3));
-    const doc = await getDeployment(ctx(), operator, id);
+    const doc = await deploymentDocument(ctx(), operator, id);
     expect(doc.deployment.state).toBe("suspended");
-    expect(doc.events.at(-1)).toMatchObject({ actorType: "principal", reason: "abuse report" });
+    expect(doc.events.at(-1)).toMatchObject({ actor: { type: "principal" }, reason: "abuse report" });
   });
 
   it("the override blocks every step (counted as skipped); lifting it lets collection catch up", async () => {
@@ -301,7 +297,7 @@ describe.each(testBackends({ pooled: true }))("collection on %s", (backend) => {
     expect(await attempts(invoice.id)).toEqual([]);
     expect((await firstInvoice(id)).status).toBe("open");
     await voidInvoice(ctx(), operator, invoice.id);
-    expect((await getDeployment(ctx(), operator, id)).deployment.state).toBe("active");
+    expect((await deploymentDocument(ctx(), operator, id)).deployment.state).toBe("active");
     expect(await codeOf(recordManualPayment(ctx(), operator, invoice.id, { amountCents: 1 }))).toBe(
       "INVOICE_NOT_OPEN",
     );
@@ -317,7 +313,7 @@ describe.each(testBackends({ pooled: true }))("collection on %s", (backend) => {
     expect(await codeOf(voidInvoice(ctx(), operator, owed.id))).toBe("CONFLICT");
     await markInvoiceUncollectible(ctx(), operator, owed.id);
     expect((await firstInvoice(second)).status).toBe("uncollectible");
-    expect((await getDeployment(ctx(), operator, second)).deployment.state).toBe("active");
+    expect((await deploymentDocument(ctx(), operator, second)).deployment.state).toBe("active");
   });
 
   it("pay now charges the method at once (admins)", async () => {

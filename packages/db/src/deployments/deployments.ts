@@ -31,7 +31,6 @@ import { isUuid, notFound, visible } from "../shared/lookup.ts";
 import { afterCursor, decodeCursor, type Page, pageLimit, toPage } from "../shared/pagination.ts";
 import { instantOrNull, inTransaction } from "../shared/sql.ts";
 import type { DeploymentDocument, SubscriptionDocument } from "./document.ts";
-import { readDeploymentDocument } from "./document-read-model.ts";
 import {
   INSERT_EVENT,
   LOCK_DEPLOYMENT,
@@ -68,14 +67,6 @@ export async function loadSubscriptionDocument(
     em.find(PlanChange, { subscriptionId: subscription.id }, { orderBy: { sequence: "asc" } }),
   ]);
   return { subscription, addons, planChanges };
-}
-
-export async function getDeployment(
-  ctx: UseCaseContext,
-  principal: Principal,
-  id: string,
-): Promise<DeploymentDocument> {
-  return readDeploymentDocument(ctx.sqlEm, principal, id);
 }
 
 export interface DeploymentQuery {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../database.ts";
-import { createDeployment, getDeployment } from "../deployments/deployments.ts";
-import { operator, TestClock, tenantFixture, testContext } from "../testing/index.ts";
+import { createDeployment } from "../deployments/deployments.ts";
+import { deploymentDocument, operator, TestClock, tenantFixture, testContext } from "../testing/index.ts";
 import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 
 describe("the embedded database", () => {
@@ -26,7 +26,7 @@ describe("the embedded database", () => {
 
     const second = await openDatabase({ dataDir, embeddedPort: 0 });
     try {
-      const doc = await getDeployment(testContext(second.orm, clock), operator, deployment.id);
+      const doc = await deploymentDocument(testContext(second.orm, clock), operator, deployment.id);
       expect(doc.deployment.slug).toBe("durable");
       expect(doc.events).toHaveLength(1);
       const rows = await second.orm.em.getConnection().execute("select count(*)::int as n from plans");

@@ -11,12 +11,7 @@ import {
 } from "../collection/payments.ts";
 import { defaultPaymentProviders } from "../collection/sandbox-provider.ts";
 import { setPaymentMethod } from "../collection/tenant-settings.ts";
-import {
-  createDeployment,
-  getDeployment,
-  transitionDeployment,
-  updateDeployment,
-} from "../deployments/deployments.ts";
+import { createDeployment, transitionDeployment, updateDeployment } from "../deployments/deployments.ts";
 import {
   presentDeployment,
   presentInvoice,
@@ -29,6 +24,7 @@ import { attachAddon, changePlan, detachAddon, subscribe } from "../subscription
 import {
   codeOf,
   createTestDatabase,
+  deploymentDocument,
   operator,
   type TenantFixture,
   TestClock,
@@ -258,9 +254,7 @@ describe.each(testBackends({ pooled: true }))("the outbox on %s", (backend) => {
     const pastDue = events.find(
       (e) => e.type === "deployment.transitioned" && (e.data as { id: string }).id === ids[0],
     )!;
-    expect(pastDue.data).toEqual(
-      presentDeployment((await getDeployment(ctx(), c.viewer, ids[0]!)).deployment),
-    );
+    expect(pastDue.data).toEqual((await deploymentDocument(ctx(), c.viewer, ids[0]!)).deployment);
     expect(pastDue.data).toMatchObject({ state: "past_due" });
     await collect("2027-01-08T00:00:00.000Z");
     expect(await feed()).toEqual([]);

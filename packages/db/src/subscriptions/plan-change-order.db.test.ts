@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listDeploymentInvoices, upcomingInvoice } from "../billing/invoices.ts";
 import { runRolloverPass } from "../billing/rollover.ts";
-import { createDeployment, getDeployment } from "../deployments/deployments.ts";
+import { createDeployment } from "../deployments/deployments.ts";
 import {
   createTestDatabase,
+  deploymentDocument,
   operator,
   type TenantFixture,
   TestClock,
@@ -40,11 +41,11 @@ describe.each(testBackends())("plan changes at one instant on %s", (backend) => 
   }
 
   async function current(id: string) {
-    const sub = (await getDeployment(ctx(), operator, id)).subscription!;
+    const sub = (await deploymentDocument(ctx(), operator, id)).subscription!;
     return {
-      plan: sub.subscription.planVersion.plan.code,
-      pending: sub.subscription.pendingPlanVersion?.plan.code ?? null,
-      history: sub.planChanges.map((c) => [c.sequence, c.toPlanVersion.plan.code]),
+      plan: sub.planVersion.planCode,
+      pending: sub.pendingPlanVersion?.planCode ?? null,
+      history: sub.planHistory.map((c) => [c.sequence, c.toPlanVersion.planCode]),
     };
   }
 

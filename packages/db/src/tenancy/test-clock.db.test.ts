@@ -3,11 +3,12 @@ import { DUE_WORK, type DueWork, periodEnds } from "../billing/due-work.ts";
 import { listDeploymentInvoices } from "../billing/invoices.ts";
 import { defaultPaymentProviders, type PaymentProviders } from "../collection/sandbox-provider.ts";
 import { setPaymentMethod } from "../collection/tenant-settings.ts";
-import { createDeployment, getDeployment, transitionDeployment } from "../deployments/deployments.ts";
+import { createDeployment, transitionDeployment } from "../deployments/deployments.ts";
 import { subscribe } from "../subscriptions/subscriptions.ts";
 import {
   codeOf,
   createTestDatabase,
+  deploymentDocument,
   operator,
   TestClock,
   type TestDatabase,
@@ -94,7 +95,7 @@ describe.each(testBackends())("advancing a test clock on %s", (backend) => {
     );
     expect((await invoicesOf(interrupted.ids)).flat()).toEqual([]);
     for (const id of interrupted.ids)
-      expect((await getDeployment(ctx(), operator, id)).deployment.state).toBe("trial");
+      expect((await deploymentDocument(ctx(), operator, id)).deployment.state).toBe("trial");
 
     const resumed = await advanceTestClock(ctx(), interrupted.t.admin, interrupted.t.tenantId, to);
     const straight = await advanceTestClock(ctx(), twin.t.admin, twin.t.tenantId, to);

@@ -1,3 +1,4 @@
+export * from "./documents.ts";
 export * from "./feed.ts";
 export * from "./fixtures.ts";
 export * from "./pgbouncer.ts";
