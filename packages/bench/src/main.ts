@@ -255,10 +255,16 @@ state of the shared machine, and the median ignores rounds where another job too
 during one side's turn.
 
 The bare baseline (\`bare-server.ts\`) is \`node:http\` + \`pg\` with no framework, validation or
-ORM, running **the very same SQL queries** as the API (\`@arcadia/db/queries/*\`: one prepared
-query for the document, the same queries for each write) and the same five-second token
-cache, so the ratio measures what the stack around the SQL costs: routing, validation of input and
-output, auth, the use case and its domain rules, mapping and presenting.
+ORM, running **the very same SQL queries** as the API (\`@arcadia/db/queries/*\` for each write;
+for the document the API's own JSON query, \`@arcadia/db/json-reads\`) and the same five-second
+token cache, so the ratio measures what the stack around the SQL costs: routing, validation of
+input and output, auth, the use case and its domain rules, mapping and presenting. Its document
+read is the path a framework takes: the JSON text parsed into objects, presented (a new object
+per resource) and stringified again — the same bytes the API answers (the bench checks them
+before measuring), at the cost the API no longer pays; the stronger floor (\`floor-server.ts\`)
+sends the text as it comes. (Until issue 15's cleanup the bare server ran a row-shaped document
+query of its own, kept only for it and for in-process tests, and answered 3.0 KB against the
+API's 3.3; figures recorded before then measured that.)
 
 | what | req/s | p50 ms | p99 ms | errors | of bare | of floor | of floor, median of rounds | load average (1 min) |
 |---|---|---|---|---|---|---|---|---|
