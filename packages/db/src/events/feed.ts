@@ -1,5 +1,5 @@
 import { DomainError, type EventType, type Principal } from "@arcadia/domain";
-import { eventFromRow } from "../mapping/events.ts";
+import { EVENT_COLUMNS, eventFromRow } from "../mapping/events.ts";
 import type { Orm } from "../orm.ts";
 import type { UseCaseContext } from "../shared/context.ts";
 import { isUuid, notFound, visible } from "../shared/lookup.ts";
@@ -60,10 +60,10 @@ export function decodeFeedCursor(cursor: string | undefined): FeedPosition {
  * (xid, position) order and resumes from its last place sees every event exactly once, whatever
  * order transactions commit in.
  */
-export const FEED_PAGE = `select e.position::text as position, e.xid::text as xid, e.id, e.type, e.tenant_id, e.occurred_at, e.data
+export const FEED_PAGE = `select e.position::text as position, e.xid::text as xid, ${EVENT_COLUMNS("e")}
    from (select ${DATABASE_HORIZON} as horizon) h
    left join lateral (
-     select e.position, e.xid, e.id, e.type, e.tenant_id, e.occurred_at, e.data from events e
+     select e.position, e.xid, ${EVENT_COLUMNS("e")} from events e
       where ($1::uuid is null or e.tenant_id = $1)
         and ($2::text[] is null or e.type = any($2::text[]))
         and (e.xid, e.position) > ($3::xid8, $4::bigint)

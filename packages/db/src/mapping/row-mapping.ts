@@ -86,6 +86,10 @@ function fieldOf(property: string, options: PropertyOptions): Field {
       case "json":
         read = parseJsonSafe;
         break;
+      case "text[]":
+        // The driver reads a text[] as an array of strings, as the ORM hands it on.
+        read = asIs;
+        break;
       default:
         throw new Error(`${property}: no row conversion for type ${String(type)} (mapping/row-mapping.ts)`);
     }

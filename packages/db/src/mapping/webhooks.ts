@@ -1,5 +1,6 @@
 import { EVENT_TYPES, type EventType, Tenant } from "@arcadia/domain";
 import { EntitySchema } from "@mikro-orm/core";
+import { pickedRows } from "./row-mapping.ts";
 import { instant } from "./types.ts";
 
 export const WEBHOOK_DELIVERY_STATUSES = ["pending", "succeeded", "failed"] as const;
@@ -65,6 +66,27 @@ export const WebhookEndpointSchema = new EntitySchema<WebhookEndpoint>({
     },
   ],
 });
+
+const SHOWN_ENDPOINT_ROWS = pickedRows(WebhookEndpointSchema, [
+  "id",
+  "tenantId",
+  "url",
+  "eventTypes",
+  "description",
+  "enabled",
+  "createdAt",
+  "updatedAt",
+  "lastSuccessAt",
+  "failingSince",
+  "disabledAt",
+  "previousSecretExpiresAt",
+]);
+
+/** The columns of an endpoint as it may be shown (`presentWebhookEndpoint`): never the secrets. */
+export const SHOWN_ENDPOINT_COLUMNS = (alias = "") => SHOWN_ENDPOINT_ROWS.columns(alias);
+
+/** A `webhook_endpoints` row read through `SHOWN_ENDPOINT_COLUMNS`, for its presentation. */
+export const shownEndpointFromRow = SHOWN_ENDPOINT_ROWS.fromRow;
 
 /** One event to one endpoint: pending until a 2xx, or failed once the retry schedule is spent. */
 export class WebhookDelivery {

@@ -7,6 +7,7 @@ import {
 } from "@arcadia/domain";
 import { DATABASE_HORIZON } from "../events/horizon.ts";
 import { eventFromRow } from "../mapping/events.ts";
+import { SHOWN_ENDPOINT_COLUMNS, shownEndpointFromRow } from "../mapping/webhooks.ts";
 import type { Orm } from "../orm.ts";
 import { presentFeedEvent } from "../presenters/presenters.ts";
 import { newId } from "../shared/ids.ts";
@@ -293,8 +294,7 @@ async function failAndMaybeDisable(
 ): Promise<boolean> {
   const [endpoint] = await sql(
     `update webhook_endpoints set failing_since = coalesce(failing_since, $1) where id = $2
-     returning id, tenant_id, url, event_types, description, enabled, created_at, updated_at,
-               last_success_at, failing_since, disabled_at, previous_secret_expires_at`,
+     returning ${SHOWN_ENDPOINT_COLUMNS()}`,
     [firstFailure, endpointId],
   );
   if (!endpoint?.enabled || !endpointHasFailedTooLong(instant(endpoint.failing_since), now)) return false;
@@ -304,26 +304,8 @@ async function failAndMaybeDisable(
   ]);
   await recordEndpointDisabled(
     sql,
-    endpointFromRow({ ...endpoint, enabled: false, disabled_at: now, updated_at: now }),
+    { ...shownEndpointFromRow(endpoint), enabled: false, disabledAt: now, updatedAt: now },
     now,
   );
   return true;
-}
-
-/** An endpoint row read with plain SQL, for its presentation (the secrets are not read). */
-function endpointFromRow(r: Row) {
-  return {
-    id: r.id as string,
-    tenantId: (r.tenant_id as string | null) ?? null,
-    url: r.url as string,
-    eventTypes: (r.event_types as string[] | null) ?? null,
-    description: (r.description as string | null) ?? null,
-    enabled: Boolean(r.enabled),
-    createdAt: instant(r.created_at),
-    updatedAt: instant(r.updated_at),
-    lastSuccessAt: instantOrNull(r.last_success_at),
-    failingSince: instantOrNull(r.failing_since),
-    disabledAt: instantOrNull(r.disabled_at),
-    previousSecretExpiresAt: instantOrNull(r.previous_secret_expires_at),
-  };
 }
