@@ -139,14 +139,14 @@ async function fanOut(orm: Orm, now: Date, metrics: Metrics | undefined): Promis
 }
 
 /** Claimed deliveries held per endpoint besides those in flight, in multiples of `perEndpoint`. */
-const CLAIM_AHEAD = 4;
+const CLAIM_AHEAD = 8;
 
 /**
  * An endpoint asks for a claim once it holds (in flight and queued) at most this many multiples of
  * `perEndpoint`: a claim then brings `CLAIM_AHEAD + 1 − REFILL_AT` batches at once, while the one
  * batch still queued covers the claim's round trip.
  */
-const REFILL_AT = 2;
+const REFILL_AT = 4;
 
 /**
  * The deliveries this process has claimed, queued per endpoint, and the attempts in flight. Claims
