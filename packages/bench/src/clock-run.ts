@@ -8,10 +8,8 @@
 //          at the year's end with catch-up, then one collection pass charging the 12 invoices each
 //          (runRolloverPass + runCollectionPass, what `pnpm worker --once --now` runs).
 
-import { randomBytes } from "node:crypto";
 import {
   advanceTestClock,
-  connect,
   defaultPaymentProviders,
   migrateAndSeed,
   runCollectionPass,
@@ -20,7 +18,7 @@ import {
 } from "@arcadia/db";
 import { seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
-import pg from "pg";
+import { inFreshDatabase, measure } from "./measured-run.ts";
 
 const [mode, countText, adminUrl] = process.argv.slice(2);
 const count = Number(countText);
@@ -31,14 +29,7 @@ if ((mode !== "advance" && mode !== "worker") || !Number.isInteger(count) || !ad
 
 const start = new Date("2027-01-01T00:00:00Z");
 const end = new Date("2028-01-01T00:00:00Z");
-const name = `arcadia_bench_${randomBytes(5).toString("hex")}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`create database "${name}"`);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
-const orm = await connect({ url: url.toString(), poolSize: 4 });
-try {
+await inFreshDatabase(adminUrl, async (orm) => {
   await migrateAndSeed(orm);
   const { tenantId } = await seedSubscriptions(orm, {
     count,
@@ -57,30 +48,25 @@ try {
       .execute("update tenants set sandbox = true, clock_frozen_at = ? where id = ?", [start, tenantId]);
   }
   await orm.em.getConnection().execute("vacuum analyze");
-  (globalThis as { gc?: () => void }).gc?.();
-
-  const started = performance.now();
-  let invoices = 0;
-  if (mode === "advance") {
-    const operator = { id: "bench", role: "platform_admin", tenantId: null } as const;
-    const ctx = useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
-    const summary = await advanceTestClock(ctx, operator, tenantId, end);
-    invoices = summary.invoicesIssued;
-  } else {
-    const summary = await runRolloverPass(orm, { now: end });
-    await runCollectionPass(orm, { now: end, providers: defaultPaymentProviders(orm) });
-    invoices = summary.invoicesIssued;
-  }
-  const [paid] = await orm.em
-    .getConnection()
-    .execute("select count(*)::int as n from statements where status = 'paid'");
-  if (paid?.n !== invoices) throw new Error(`${paid?.n} of ${invoices} invoices paid`);
-  const seconds = (performance.now() - started) / 1000;
+  const run = await measure(async () => {
+    let invoices = 0;
+    if (mode === "advance") {
+      const operator = { id: "bench", role: "platform_admin", tenantId: null } as const;
+      const ctx = useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
+      const summary = await advanceTestClock(ctx, operator, tenantId, end);
+      invoices = summary.invoicesIssued;
+    } else {
+      const summary = await runRolloverPass(orm, { now: end });
+      await runCollectionPass(orm, { now: end, providers: defaultPaymentProviders(orm) });
+      invoices = summary.invoicesIssued;
+    }
+    const [paid] = await orm.em
+      .getConnection()
+      .execute("select count(*)::int as n from statements where status = 'paid'");
+    if (paid?.n !== invoices) throw new Error(`${paid?.n} of ${invoices} invoices paid`);
+    return invoices;
+  });
   process.stdout.write(
-    `${JSON.stringify({ mode, subscriptions: count, invoices, seconds: Math.round(seconds * 1000) / 1000 })}\n`,
+    `${JSON.stringify({ mode, subscriptions: count, invoices: run.value, seconds: run.seconds })}\n`,
   );
-} finally {
-  await orm.close(true);
-  await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-}
+});

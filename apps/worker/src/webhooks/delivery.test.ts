@@ -65,6 +65,36 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
   };
   const deployment = (t: TenantFixture) =>
     createDeployment(ctx(), t.admin, { slug: `w-${++n}`, displayName: "W", region: "au-syd" });
+  /**
+   * Walks the retry schedule with the clock (round after round, to each next attempt) while
+   * `change` makes one change a day, so there is always something to deliver, until the endpoint
+   * is disabled (200 rounds at most).
+   */
+  async function untilDisabled(endpointId: string, change: () => Promise<unknown>): Promise<void> {
+    await change();
+    let nextChange = clock.now().getTime() + 24 * 3_600_000;
+    for (let guard = 0; guard < 200; guard++) {
+      await round();
+      const [state] = await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ enabled: boolean; next: string | null }[]>(
+          `select w.enabled, (select min(next_attempt_at) from webhook_deliveries d where d.endpoint_id = w.id and d.status = 'pending')::text as next
+             from webhook_endpoints w where w.id = ?`,
+          [endpointId],
+        );
+      if (!state!.enabled) return;
+      const next = Math.min(
+        state!.next ? new Date(state!.next).getTime() : Number.POSITIVE_INFINITY,
+        nextChange,
+      );
+      clock.set(new Date(next));
+      if (next === nextChange) {
+        await change();
+        nextChange += 24 * 3_600_000;
+      }
+    }
+  }
   async function feed(t: TenantFixture): Promise<StoredEvent[]> {
     await waitForFeed(db.orm);
     const page = await listEvents(ctx(), operator, { tenantId: t.tenantId, limit: 200 });
@@ -220,30 +250,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     await down.close();
     const endpoint = await createWebhookEndpoint(ctx(), t.admin, { url: down.url }, allowPrivate);
     const start = clock.now().getTime();
-    await deployment(t);
-    let nextChange = start + 24 * 3_600_000;
-    for (let guard = 0; guard < 200; guard++) {
-      await round();
-      const [state] = await db.orm.em
-        .fork()
-        .getConnection()
-        .execute<{ enabled: boolean; next: string | null }[]>(
-          `select w.enabled, (select min(next_attempt_at) from webhook_deliveries d where d.endpoint_id = w.id and d.status = 'pending')::text as next
-             from webhook_endpoints w where w.id = ?`,
-          [endpoint.endpoint.id],
-        );
-      if (!state!.enabled) break;
-      // Keep the tenant busy: one change a day, so there is always something to deliver.
-      const next = Math.min(
-        state!.next ? new Date(state!.next).getTime() : Number.POSITIVE_INFINITY,
-        nextChange,
-      );
-      clock.set(new Date(next));
-      if (next === nextChange) {
-        await deployment(t);
-        nextChange += 24 * 3_600_000;
-      }
-    }
+    await untilDisabled(endpoint.endpoint.id, () => deployment(t));
     const disabledAt = clock.now().getTime();
     expect(disabledAt - start).toBeGreaterThanOrEqual(5 * 24 * 3_600_000);
     expect(disabledAt - start).toBeLessThan(6 * 24 * 3_600_000);
@@ -319,29 +326,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     };
     const before = (await disabledEvents(operator)).length;
     const start = clock.now().getTime();
-    await deployment(t);
-    let nextChange = start + 24 * 3_600_000;
-    for (let guard = 0; guard < 200; guard++) {
-      await round();
-      const [state] = await db.orm.em
-        .fork()
-        .getConnection()
-        .execute<{ enabled: boolean; next: string | null }[]>(
-          `select w.enabled, (select min(next_attempt_at) from webhook_deliveries d where d.endpoint_id = w.id and d.status = 'pending')::text as next
-             from webhook_endpoints w where w.id = ?`,
-          [failing.endpoint.id],
-        );
-      if (!state!.enabled) break;
-      const next = Math.min(
-        state!.next ? new Date(state!.next).getTime() : Number.POSITIVE_INFINITY,
-        nextChange,
-      );
-      clock.set(new Date(next));
-      if (next === nextChange) {
-        await deployment(t);
-        nextChange += 24 * 3_600_000;
-      }
-    }
+    await untilDisabled(failing.endpoint.id, () => deployment(t));
     const disabledAt = clock.now();
     expect(disabledAt.getTime() - start).toBeGreaterThanOrEqual(5 * 24 * 3_600_000);
     expect(disabledAt.getTime() - start).toBeLessThan(6 * 24 * 3_600_000);
