@@ -24,23 +24,14 @@ import { recordEndpointDisabled } from "./endpoint-events.ts";
  * delivery leased until its lease runs out and it is sent again — at least once either way. The
  * changes that write events keep their synchronous commits.
  */
-const ASYNC_COMMIT = "select set_config('synchronous_commit', 'off', true)";
+/** A common table expression to open each of those queries with (a query that selects from it runs it). */
+const ASYNC_COMMIT = "async_commit as (select set_config('synchronous_commit', 'off', true) as setting)";
 
-/**
- * Fan-out: reads the feed from where it last stopped (the same exactly-once rule as GET /events:
- * only below the oldest running transaction — of this database, see `DATABASE_HORIZON`) and queues one delivery per matching enabled
- * endpoint — the tenant's and the platform-wide ones (for a platform event, the platform-wide ones
- * only) that subscribe to the type and were created before the event's transaction. One row holds
- * the place; whoever holds its lock fans out, other workers skip. Returns how many events it read.
- */
-export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<number> {
-  return inTransaction(orm.em, async (sql) => {
-    await sql(ASYNC_COMMIT);
-    await sql(
-      "insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing",
-    );
-    const [result] = await sql<{ events: number }>(
-      `with cur as (
+/** See `fanOutEvents`: one query, prepared once per connection, committed without waiting for the WAL flush. */
+const FAN_OUT = prepared(
+  "arcadia_fan_out_webhook_events",
+  `with ${ASYNC_COMMIT},
+       cur as (
          select xid, position from webhook_fanout where id = 1 for update skip locked
        ), page as (
          select e.xid, e.position, e.id, e.tenant_id, e.type from events e, cur
@@ -66,9 +57,23 @@ export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<n
          returning 1
        )
        select (select count(*) from page)::int as events, (select count(*) from queued)::int as queued,
-              (select count(*) from moved)::int as moved`,
-      [limit, now],
+              (select count(*) from moved)::int as moved
+         from async_commit`,
+);
+
+/**
+ * Fan-out: reads the feed from where it last stopped (the same exactly-once rule as GET /events:
+ * only below the oldest running transaction — of this database, see `DATABASE_HORIZON`) and queues one delivery per matching enabled
+ * endpoint — the tenant's and the platform-wide ones (for a platform event, the platform-wide ones
+ * only) that subscribe to the type and were created before the event's transaction. One row holds
+ * the place; whoever holds its lock fans out, other workers skip. Returns how many events it read.
+ */
+export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<number> {
+  return inTransaction(orm.em, async (sql) => {
+    await sql(
+      "insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing",
     );
+    const [result] = await sql<{ events: number }>(FAN_OUT, [limit, now]);
     return result!.events;
   });
 }
@@ -100,7 +105,7 @@ export interface ClaimOptions {
 /** See `claimDueDeliveries`. */
 const CLAIM_DUE_DELIVERIES = prepared(
   "arcadia_claim_webhook_deliveries",
-  `with async_commit as (select set_config('synchronous_commit', 'off', true) as setting),
+  `with ${ASYNC_COMMIT},
        due as (
          select d.id from webhook_endpoints w
           cross join lateral (
@@ -204,6 +209,36 @@ export interface AttemptRecorded {
 }
 
 /**
+ * See `recordAttemptOutcomes`: in one query, prepared once per connection, the attempts logged,
+ * their deliveries moved on (unless a later attempt has taken the lease over), the endpoints that
+ * answered marked healthy (written only when it says something new, or once a minute, so a busy
+ * endpoint's row is not a hot spot), and the transaction set to commit without waiting for the
+ * WAL flush (see ASYNC_COMMIT).
+ */
+const RECORD_ATTEMPTS = prepared(
+  "arcadia_record_webhook_attempts",
+  `with ${ASYNC_COMMIT},
+       x as (
+         select * from json_to_recordset($1::json) as x(id uuid, delivery_id uuid, endpoint_id uuid, event_id uuid,
+                attempt int, attempted_at timestamptz, duration_ms int, response_status int, error text,
+                succeeded boolean, status text, next_attempt_at timestamptz)
+       ), log as (
+         insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
+         select id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded
+           from x
+       ), moved as (
+         update webhook_deliveries d set status = x.status, next_attempt_at = x.next_attempt_at
+           from x where d.id = x.delivery_id and d.attempts = x.attempt and d.status = 'pending'
+       ), healthy as (
+         update webhook_endpoints w set last_success_at = $2, failing_since = null
+          where w.id in (select x.endpoint_id from x where x.succeeded)
+            and (w.failing_since is not null or w.last_success_at is null
+                 or w.last_success_at < $2::timestamptz - interval '1 minute')
+       )
+     select setting from async_commit`,
+);
+
+/**
  * Logs attempts and moves their deliveries on, all in one transaction (the dispatcher records what
  * finished meanwhile together, so a busy endpoint costs a few queries per batch, not per
  * attempt): a 2xx delivers; otherwise the next retry comes from the domain's schedule, or the
@@ -222,47 +257,27 @@ export async function recordAttemptOutcomes(
     const next = succeeded ? null : nextAttemptAfterFailure(outcome.delivery.attempt, now);
     return { outcome, succeeded, next, status: succeeded ? "succeeded" : next ? "pending" : "failed" };
   });
+  const healthy = [...new Set(judged.filter((j) => j.succeeded).map((j) => j.outcome.delivery.endpointId))];
   return inTransaction(orm.em, async (sql) => {
-    await sql(ASYNC_COMMIT);
-    await sql(
-      `with log as (
-         insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
-         select id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded
-           from jsonb_to_recordset($1::jsonb) as x(id uuid, delivery_id uuid, endpoint_id uuid, event_id uuid, attempt int,
-                attempted_at timestamptz, duration_ms int, response_status int, error text, succeeded boolean, status text, next_attempt_at timestamptz)
-       )
-       update webhook_deliveries d set status = x.status, next_attempt_at = x.next_attempt_at
-         from jsonb_to_recordset($1::jsonb) as x(delivery_id uuid, attempt int, status text, next_attempt_at timestamptz)
-        where d.id = x.delivery_id and d.attempts = x.attempt and d.status = 'pending'`,
-      [
-        JSON.stringify(
-          judged.map(({ outcome, succeeded, next, status }) => ({
-            id: newId(now.getTime()),
-            delivery_id: outcome.delivery.deliveryId,
-            endpoint_id: outcome.delivery.endpointId,
-            event_id: outcome.delivery.eventId,
-            attempt: outcome.delivery.attempt,
-            attempted_at: outcome.attemptedAt.toISOString(),
-            duration_ms: Math.round(outcome.durationMs),
-            response_status: outcome.responseStatus,
-            error: outcome.error,
-            succeeded,
-            status,
-            next_attempt_at: next?.toISOString() ?? null,
-          })),
-        ),
-      ],
-    );
-    const healthy = [...new Set(judged.filter((j) => j.succeeded).map((j) => j.outcome.delivery.endpointId))];
-    if (healthy.length > 0) {
-      // Written only when it says something new (or once a minute), so a busy endpoint's row is not a hot spot.
-      await sql(
-        `update webhook_endpoints set last_success_at = $1, failing_since = null
-          where id = any($2::uuid[])
-            and (failing_since is not null or last_success_at is null or last_success_at < $1::timestamptz - interval '1 minute')`,
-        [now, healthy],
-      );
-    }
+    await sql(RECORD_ATTEMPTS, [
+      JSON.stringify(
+        judged.map(({ outcome, succeeded, next, status }) => ({
+          id: newId(now.getTime()),
+          delivery_id: outcome.delivery.deliveryId,
+          endpoint_id: outcome.delivery.endpointId,
+          event_id: outcome.delivery.eventId,
+          attempt: outcome.delivery.attempt,
+          attempted_at: outcome.attemptedAt.toISOString(),
+          duration_ms: Math.round(outcome.durationMs),
+          response_status: outcome.responseStatus,
+          error: outcome.error,
+          succeeded,
+          status,
+          next_attempt_at: next?.toISOString() ?? null,
+        })),
+      ),
+      now,
+    ]);
     const disabledEndpoints = new Set<string>();
     const failing = new Map<string, Date>();
     for (const j of judged) {
