@@ -85,6 +85,31 @@ export function createWebhookSender(options: SenderOptions) {
     });
   };
 
+  /**
+   * The URL's own checks (scheme, host, a literal address), which depend on nothing but the URL:
+   * an endpoint's attempts share one parse. The addresses its name resolves to are checked on
+   * every connection (`safeLookup`).
+   */
+  const targets = new Map<string, { url: URL } | { refused: string }>();
+  function targetOf(raw: string): { url: URL } | { refused: string } {
+    const known = targets.get(raw);
+    if (known) return known;
+    const checked = checkWebhookUrl(raw, options);
+    let target: { url: URL } | { refused: string };
+    if (!checked.ok) target = { refused: checked.error.message };
+    else {
+      const url = new URL(checked.value);
+      const host = url.hostname.replace(/^\[|\]$/g, "");
+      target =
+        isIP(host) && !checkResolvedAddress(host, options).ok
+          ? { refused: "the address is not public" }
+          : { url };
+    }
+    if (targets.size >= 1000) targets.clear();
+    targets.set(raw, target);
+    return target;
+  }
+
   async function send(message: WebhookMessage, timestamp: number): Promise<SendResult> {
     const started = performance.now();
     const done = (responseStatus: number | null, error: string | null): SendResult => ({
@@ -92,11 +117,9 @@ export function createWebhookSender(options: SenderOptions) {
       error,
       durationMs: performance.now() - started,
     });
-    const checked = checkWebhookUrl(message.url, options);
-    if (!checked.ok) return done(null, checked.error.message);
-    const url = new URL(checked.value);
-    const host = url.hostname.replace(/^\[|\]$/g, "");
-    if (isIP(host) && !checkResolvedAddress(host, options).ok) return done(null, "the address is not public");
+    const target = targetOf(message.url);
+    if ("refused" in target) return done(null, target.refused);
+    const { url } = target;
     const transport = url.protocol === "https:" ? https : http;
     return new Promise<SendResult>((resolve) => {
       let settled = false;
