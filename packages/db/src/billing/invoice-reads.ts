@@ -1,4 +1,4 @@
-import type { Principal } from "@arcadia/domain";
+import { type Principal, tenantToList } from "@arcadia/domain";
 import { cursorParams, readPage } from "../deployments/deployment-reads.ts";
 import { invoicesPage } from "../presenters/json-reads.ts";
 import type { presentInvoice } from "../presenters/presenters.ts";
@@ -21,7 +21,7 @@ export async function listInvoicesJson(
 ): Promise<JsonText<{ items: InvoiceJson[]; nextCursor: string | null }>> {
   const limit = pageLimit(query.limit);
   const cursor = cursorParams(query.cursor);
-  const tenantId = principal.role === "platform_admin" ? query.tenantId : principal.tenantId!;
+  const tenantId = tenantToList(principal, query.tenantId);
   if (
     (tenantId !== undefined && !isUuid(tenantId)) ||
     (query.deploymentId !== undefined && !isUuid(query.deploymentId))

@@ -1,4 +1,11 @@
-import { currentPeriodInvoice, DeploymentEvent, Invoice, InvoiceLine, type Principal } from "@arcadia/domain";
+import {
+  currentPeriodInvoice,
+  DeploymentEvent,
+  Invoice,
+  InvoiceLine,
+  type Principal,
+  tenantToList,
+} from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { findVisibleDeployment, loadSubscriptionDocument } from "../deployments/deployments.ts";
 import type { UseCaseContext } from "../shared/context.ts";
@@ -37,7 +44,7 @@ export async function listInvoices(
 ): Promise<Page<InvoiceDocument>> {
   const limit = pageLimit(query.limit);
   const cursor = decodeCursor(query.cursor);
-  const tenantId = principal.role === "platform_admin" ? query.tenantId : principal.tenantId!;
+  const tenantId = tenantToList(principal, query.tenantId);
   if (
     (tenantId !== undefined && !isUuid(tenantId)) ||
     (query.deploymentId !== undefined && !isUuid(query.deploymentId))

@@ -1,4 +1,4 @@
-import { canSeeTenant, type Principal } from "@arcadia/domain";
+import { canSeeTenant, type Principal, tenantToList } from "@arcadia/domain";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { poolingOf } from "../orm.ts";
 import {
@@ -93,7 +93,7 @@ export async function listDeploymentsJson(
 ): Promise<JsonText<{ items: DeploymentJson[]; nextCursor: string | null }>> {
   const limit = pageLimit(query.limit);
   const cursor = cursorParams(query.cursor);
-  const tenantId = principal.role === "platform_admin" ? query.tenantId : principal.tenantId!;
+  const tenantId = tenantToList(principal, query.tenantId);
   if (tenantId !== undefined && !isUuid(tenantId)) return new JsonText(EMPTY_PAGE);
   const page = deploymentsPage({
     tenant: tenantId !== undefined,

@@ -16,6 +16,7 @@ import {
   type SubscriptionStatus,
   Tenant,
   tenantForWrite,
+  tenantToList,
   transitionDeployment as transition,
   unwrap,
 } from "@arcadia/domain";
@@ -84,7 +85,7 @@ export async function listDeployments(
 ): Promise<Page<Deployment>> {
   const limit = pageLimit(query.limit);
   const cursor = decodeCursor(query.cursor);
-  const tenantId = principal.role === "platform_admin" ? query.tenantId : principal.tenantId!;
+  const tenantId = tenantToList(principal, query.tenantId);
   if (tenantId !== undefined && !isUuid(tenantId)) return { items: [], nextCursor: null };
   const rows = await ctx.em.find(
     Deployment,

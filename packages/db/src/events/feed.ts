@@ -1,4 +1,4 @@
-import { DomainError, type EventType, type Principal } from "@arcadia/domain";
+import { DomainError, type EventType, type Principal, tenantToList } from "@arcadia/domain";
 import { EVENT_COLUMNS, eventFromRow } from "../mapping/events.ts";
 import type { Orm } from "../orm.ts";
 import type { UseCaseContext } from "../shared/context.ts";
@@ -111,7 +111,7 @@ export async function listEvents(
 ): Promise<EventPage> {
   const limit = pageLimit(query.limit);
   const from = decodeFeedCursor(query.after);
-  const tenantId = principal.role === "platform_admin" ? (query.tenantId ?? null) : principal.tenantId!;
+  const tenantId = tenantToList(principal, query.tenantId) ?? null;
   if (tenantId !== null && !isUuid(tenantId)) return { items: [], nextCursor: encodeFeedCursor(from) };
   const types = query.types && query.types.length > 0 ? query.types : null;
   const { rows, next } = await withConnection(ctx.sqlEm, (sql) =>

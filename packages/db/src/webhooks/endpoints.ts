@@ -5,6 +5,7 @@ import {
   type Principal,
   requireWriter,
   Tenant,
+  tenantToList,
   unwrap,
   WEBHOOK_SECRET_OVERLAP_MS,
 } from "@arcadia/domain";
@@ -109,7 +110,7 @@ export async function listWebhookEndpoints(
 ): Promise<Page<WebhookEndpoint>> {
   const limit = pageLimit(query.limit);
   const cursor = decodeCursor(query.cursor);
-  const tenantId = principal.role === "platform_admin" ? query.tenantId : principal.tenantId!;
+  const tenantId = tenantToList(principal, query.tenantId);
   if (tenantId !== undefined && !isUuid(tenantId)) return { items: [], nextCursor: null };
   const rows = await ctx.em.find(
     WebhookEndpoint,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canSeeTenant, checkTokenIssue, type Principal, tenantForWrite } from "./principal.ts";
+import { canSeeTenant, checkTokenIssue, type Principal, tenantForWrite, tenantToList } from "./principal.ts";
 
 const operator: Principal = { id: "op", role: "platform_admin", tenantId: null };
 const admin: Principal = { id: "ta", role: "tenant_admin", tenantId: "t1" };
@@ -39,5 +39,25 @@ describe("token issue", () => {
     expect(code(checkTokenIssue(admin, "platform_admin", undefined))).toBe("FORBIDDEN");
     expect(code(checkTokenIssue(admin, "tenant_admin", "t2"))).toBe("NOT_FOUND");
     expect(code(checkTokenIssue(viewer, "tenant_viewer", undefined))).toBe("FORBIDDEN");
+  });
+});
+
+describe("tenantToList", () => {
+  const tenant = "0195f1a0-0000-7000-8000-000000000001";
+  const other = "0195f1a0-0000-7000-8000-000000000002";
+  it("gives a platform admin the tenant it asks for, or every tenant", () => {
+    const admin: Principal = { id: "a", role: "platform_admin", tenantId: null };
+    expect(tenantToList(admin, other)).toBe(other);
+    expect(tenantToList(admin, undefined)).toBeUndefined();
+  });
+  it("keeps a tenant principal to its own tenant, whatever it asks for", () => {
+    for (const role of ["tenant_admin", "tenant_viewer"] as const) {
+      const principal: Principal = { id: "t", role, tenantId: tenant };
+      expect(tenantToList(principal, other)).toBe(tenant);
+      expect(tenantToList(principal, undefined)).toBe(tenant);
+    }
+  });
+  it("gives a tenant role without a tenant no tenant's id", () => {
+    expect(tenantToList({ id: "t", role: "tenant_viewer", tenantId: null }, undefined)).toBe("");
   });
 });

@@ -26,6 +26,18 @@ export function canSeeTenant(principal: Principal, tenantId: string | null): boo
   return tenantId !== null && principal.tenantId === tenantId;
 }
 
+/**
+ * Whose things a list shows: a platform admin's, the tenant it asks for or (`undefined`) every
+ * tenant's; anyone else's, their own tenant's, whatever they ask for. A tenant role without a
+ * tenant (no token has one) gets "", which is no tenant's id, so its lists are empty.
+ */
+export function tenantToList(
+  principal: Principal,
+  requestedTenantId: string | undefined,
+): string | undefined {
+  return isPlatformAdmin(principal) ? requestedTenantId : (principal.tenantId ?? "");
+}
+
 /** Writes on tenant data: platform admins anywhere, tenant admins in their own tenant. */
 export function requireWriter(principal: Principal): Result<void> {
   if (principal.role === "tenant_viewer") return fail("FORBIDDEN", "This token is read-only.");
