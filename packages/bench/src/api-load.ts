@@ -2,7 +2,6 @@
 // seeded PostgreSQL database, driven by a closed-loop load generator with 32 connections.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import {
@@ -16,8 +15,8 @@ import {
 } from "@arcadia/db";
 import { seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
-import pg from "pg";
 import { type Contender, interleaved, type LoadResult } from "./http-load.ts";
+import { freshDatabase } from "./measured-run.ts";
 
 const here = fileURLToPath(new URL("..", import.meta.url));
 export const CONNECTIONS = 32;
@@ -72,13 +71,8 @@ export interface ApiBenchResult {
 }
 
 export async function apiBenchmark(adminUrl: string, seconds: number): Promise<ApiBenchResult> {
-  const name = `arcadia_bench_api_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const orm = await connect({ url: url.toString() });
+  const db = await freshDatabase(adminUrl, "api");
+  const orm = await connect({ url: db.url });
   const servers: ChildProcess[] = [];
   try {
     await migrateAndSeed(orm);
@@ -110,9 +104,9 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
     }
     await orm.em.getConnection().execute("vacuum analyze");
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-    const api = await startServer("src/api-server.ts", url.toString());
-    const bare = await startServer("src/bare-server.ts", url.toString());
-    const floor = await startServer("src/floor-server.ts", url.toString());
+    const api = await startServer("src/api-server.ts", db.url);
+    const bare = await startServer("src/bare-server.ts", db.url);
+    const floor = await startServer("src/floor-server.ts", db.url);
     servers.push(api.child, bare.child, floor.child);
     const pick = (lane: number, i: number) => ids[(lane * 7 + i) % ids.length]!;
 
@@ -261,7 +255,6 @@ export async function apiBenchmark(adminUrl: string, seconds: number): Promise<A
   } finally {
     for (const child of servers) child.kill("SIGTERM");
     await orm.close(true);
-    await admin.query(`drop database if exists "${name}" with (force)`);
-    await admin.end();
+    await db.drop();
   }
 }

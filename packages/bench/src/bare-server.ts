@@ -5,8 +5,8 @@
 // API's own JSON query, handled as a framework would: its text parsed into objects, presented
 // (a new object per resource) and stringified again — the floor of that read path, beside
 // `floor-server.ts`, which sends the text as it comes.
-import { createHash, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import { createServer, type ServerResponse } from "node:http";
 import { DEPLOYMENT_DOCUMENT_JSON } from "@arcadia/db/json-reads";
 import {
   INSERT_EVENT,
@@ -17,29 +17,14 @@ import {
 } from "@arcadia/db/queries/deployments";
 import { INSERT_SUBSCRIPTION, SUBSCRIBE_LOOKUP } from "@arcadia/db/queries/subscriptions";
 import pg from "pg";
+import { tokenCache, type Who } from "./token-cache.ts";
 
 const pool = new pg.Pool({ connectionString: process.argv[2], max: 10 });
 pool.on("error", () => {}); // an idle client dropped by the server is simply replaced
 // biome-ignore lint/suspicious/noExplicitAny: rows and their JSON aggregates, read field by field
 type Row = Record<string, any>;
 
-type Who = { id: string; role: string; tenant_id: string | null };
-// The same five-second cache of authenticated tokens as the API (auth.ts).
-const principals = new Map<string, { who: Who; until: number }>();
-
-async function principal(req: IncomingMessage): Promise<Who | null> {
-  const token = req.headers.authorization?.replace(/^Bearer /, "");
-  if (!token) return null;
-  const hash = createHash("sha256").update(token).digest("hex");
-  const cached = principals.get(hash);
-  if (cached && cached.until > Date.now()) return cached.who;
-  const { rows } = await pool.query(
-    "select id, role, tenant_id from api_tokens where secret_hash = $1 and revoked_at is null",
-    [hash],
-  );
-  if (rows[0]) principals.set(hash, { who: rows[0], until: Date.now() + 5000 });
-  return rows[0] ?? null;
-}
+const principal = tokenCache(pool);
 
 function send(res: ServerResponse, status: number, body: unknown) {
   const text = JSON.stringify(body);
@@ -163,7 +148,7 @@ async function subscribe(id: string, planCode: string, addonCodes: string[], who
 
 const server = createServer(async (req, res) => {
   try {
-    const who = await principal(req);
+    const who = await principal(req.headers.authorization);
     if (!who) return send(res, 401, { error: { code: "UNAUTHENTICATED" } });
     const get = req.url?.match(/^\/api\/v1\/deployments\/([0-9a-f-]{36})$/);
     if (req.method === "GET" && get) {

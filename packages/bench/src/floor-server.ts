@@ -4,7 +4,6 @@
 // presenting or stringify. Tokens are cached for five seconds, as the API does. What a read costs
 // here is what this machine needs at the least to serve it; `bare-server.ts` (rows → objects →
 // JSON) stays beside it as the floor of the old read path.
-import { createHash } from "node:crypto";
 import { createServer, type ServerResponse } from "node:http";
 import {
   DEPLOYMENT_DOCUMENT_JSON,
@@ -13,25 +12,12 @@ import {
   type Prepared,
 } from "@arcadia/db/json-reads";
 import pg from "pg";
+import { tokenCache } from "./token-cache.ts";
 
 const pool = new pg.Pool({ connectionString: process.argv[2], max: 10 });
 pool.on("error", () => {}); // an idle client dropped by the server is simply replaced
 
-type Who = { id: string; role: string; tenant_id: string | null };
-const principals = new Map<string, { who: Who; until: number }>();
-
-async function principal(header: string | undefined): Promise<Who | null> {
-  if (!header?.startsWith("Bearer ")) return null;
-  const hash = createHash("sha256").update(header.slice(7)).digest("hex");
-  const cached = principals.get(hash);
-  if (cached && cached.until > Date.now()) return cached.who;
-  const { rows } = await pool.query(
-    "select id, role, tenant_id from api_tokens where secret_hash = $1 and revoked_at is null",
-    [hash],
-  );
-  if (rows[0]) principals.set(hash, { who: rows[0], until: Date.now() + 5000 });
-  return rows[0] ?? null;
-}
+const principal = tokenCache(pool);
 
 function send(res: ServerResponse, status: number, text: string) {
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });

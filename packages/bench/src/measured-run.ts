@@ -1,6 +1,6 @@
-// What every measured run in a process of its own shares (rollover-run.ts, collection-run.ts): a
-// fresh database on the admin server for the run, dropped afterwards, and the measurement of one
-// piece of work (wall time, peak RSS and heap sampled every 10 ms).
+// What the benchmarks share: a fresh database on the admin server for each run, dropped
+// afterwards, and the measurement of one piece of work (wall time, peak RSS and heap sampled every
+// 10 ms).
 
 import { randomBytes } from "node:crypto";
 import { connect } from "@arcadia/db";
@@ -8,21 +8,53 @@ import pg from "pg";
 
 export type Orm = Awaited<ReturnType<typeof connect>>;
 
-/** Runs `work` on a database of its own, created on the server of `adminUrl` and dropped afterwards. */
-export async function inFreshDatabase<T>(adminUrl: string, work: (orm: Orm) => Promise<T>): Promise<T> {
-  const name = `arcadia_bench_${randomBytes(5).toString("hex")}`;
+/** `url` with its database changed to `name`. */
+export function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+/** A database of its own on the server of `adminUrl` (named `arcadia_bench_<label>_…`), and how to drop it. */
+export async function freshDatabase(
+  adminUrl: string,
+  label = "run",
+): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `arcadia_bench_${label}_${randomBytes(5).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`create database "${name}"`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const orm = await connect({ url: url.toString(), poolSize: 4 });
   try {
-    return await work(orm);
+    await admin.query(`create database "${name}"`);
   } finally {
-    await orm.close(true);
-    await admin.query(`drop database if exists "${name}" with (force)`);
     await admin.end();
+  }
+  return {
+    name,
+    url: withDatabase(adminUrl, name),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** Runs `work` on a database of its own (`freshDatabase`), dropped afterwards. */
+export async function inFreshDatabase<T>(adminUrl: string, work: (orm: Orm) => Promise<T>): Promise<T> {
+  const db = await freshDatabase(adminUrl);
+  try {
+    const orm = await connect({ url: db.url, poolSize: 4 });
+    try {
+      return await work(orm);
+    } finally {
+      await orm.close(true);
+    }
+  } finally {
+    await db.drop();
   }
 }
 

@@ -3,14 +3,13 @@
 // (named prepared queries); and one rollover shared by 1, 2 and 4 worker processes.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { connect, ensureBootstrapToken, migrateAndSeed, newId, useCaseContext } from "@arcadia/db";
 import { type PgBouncer, pgbouncerBinary, seedSubscriptions, startPgBouncer } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
-import pg from "pg";
 import { CONNECTIONS, TURN_SECONDS, WARMUP_SECONDS } from "./api-load.ts";
 import { interleaved, type LoadResult } from "./http-load.ts";
+import { freshDatabase, withDatabase } from "./measured-run.ts";
 
 const here = fileURLToPath(new URL("..", import.meta.url));
 export const WORKER_COUNTS = [1, 2, 4] as const;
@@ -24,32 +23,6 @@ export interface TopologyBenchResult {
     seconds: number;
     perSecond: number;
   }[];
-}
-
-function withDatabase(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
-
-async function freshDatabase(
-  adminUrl: string,
-): Promise<{ name: string; url: string; drop(): Promise<void> }> {
-  const name = `arcadia_bench_topology_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  return {
-    name,
-    url: withDatabase(adminUrl, name),
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`drop database if exists "${name}" with (force)`);
-      await client.end();
-    },
-  };
 }
 
 function startApiServer(
@@ -69,7 +42,7 @@ function startApiServer(
 
 /** `workers` processes share one rollover of `count` subscriptions, started at the same moment. */
 async function rolloverWith(adminUrl: string, pooledServer: string, workers: number, count: number) {
-  const db = await freshDatabase(adminUrl);
+  const db = await freshDatabase(adminUrl, "topology");
   const orm = await connect({ url: db.url, poolSize: 4 });
   const children: ChildProcess[] = [];
   try {
@@ -145,7 +118,7 @@ export async function topologyBenchmark(
   if (!pgbouncerBinary()) return { skipped: "pgbouncer is not installed (apt-get install pgbouncer)" };
   const bouncer: PgBouncer = await startPgBouncer(adminUrl, { poolSize: 10 });
   const servers: ChildProcess[] = [];
-  const db = await freshDatabase(adminUrl);
+  const db = await freshDatabase(adminUrl, "topology");
   const orm = await connect({ url: db.url, poolSize: 4 });
   try {
     await migrateAndSeed(orm);

@@ -3,7 +3,6 @@
 // (2) commit-to-delivery latency while the API takes 200 writes/s. Each side runs in a process of
 // its own; the receiver runs here.
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -19,7 +18,7 @@ import {
 } from "@arcadia/db";
 import { operator, seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
-import pg from "pg";
+import { freshDatabase } from "./measured-run.ts";
 
 const here = fileURLToPath(new URL("..", import.meta.url));
 
@@ -103,27 +102,19 @@ async function receiver(onBody: (body: string) => void): Promise<{ server: Serve
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
-async function freshDatabase(
+/** A fresh migrated and seeded database (`freshDatabase`) with an ORM over it; `drop` closes and drops both. */
+async function seededDatabase(
   adminUrl: string,
 ): Promise<{ url: string; orm: Orm; drop: () => Promise<void> }> {
-  const name = `arcadia_bench_hooks_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const orm = await connect({ url: url.toString() });
+  const db = await freshDatabase(adminUrl, "hooks");
+  const orm = await connect({ url: db.url });
   await migrateAndSeed(orm);
   return {
-    url: url.toString(),
+    url: db.url,
     orm,
     async drop() {
       await orm.close(true);
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`drop database if exists "${name}" with (force)`);
-      await c.end();
+      await db.drop();
     },
   };
 }
@@ -137,7 +128,7 @@ export async function webhookBenchmark(
 
   // (1) Throughput over the same outbox rows.
   const sink = await receiver(() => {});
-  const db = await freshDatabase(adminUrl);
+  const db = await seededDatabase(adminUrl);
   let throughput: Pick<WebhookBenchResult, "worker" | "bare" | "pairs">;
   try {
     const { tenantId } = await seedSubscriptions(db.orm, { count: 1, createdAt: new Date(), addonCodes: [] });
@@ -196,7 +187,7 @@ export async function webhookBenchmark(
     delays.push(Date.now() - new Date(event.occurredAt).getTime());
     arrivals.set(`${event.data.id} ${event.data.updatedAt}`, Date.now());
   });
-  const second = await freshDatabase(adminUrl);
+  const second = await seededDatabase(adminUrl);
   const processes: ChildProcess[] = [];
   try {
     // Enough deployments that each is toggled only every 2 s at 200 writes/s: a toggle never
