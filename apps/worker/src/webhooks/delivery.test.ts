@@ -457,8 +457,9 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
           .fork()
           .getConnection()
           .execute<{ attempts: number; due: boolean }[]>(
-            "select attempts, next_attempt_at <= ? as due from webhook_deliveries where endpoint_id = ? order by attempts desc",
-            [clock.now(), endpoint.endpoint.id],
+            `select attempts, next_attempt_at <= ? and (leased_until is null or leased_until <= ?) as due
+               from webhook_deliveries where endpoint_id = ? order by attempts desc`,
+            [clock.now(), clock.now(), endpoint.endpoint.id],
           )
       ).map((r) => [r.attempts, r.due]);
     const loop = startWebhookDispatcher(db.orm, sender, logger, {

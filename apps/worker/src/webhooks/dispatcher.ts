@@ -249,7 +249,7 @@ class Deliveries {
   /** Hands claimed, unsent deliveries back (their lease and attempt undone): due again at once. */
   private async handBack(deliveries: DueDelivery[]): Promise<void> {
     try {
-      await releaseDeliveries(this.orm, deliveries, this.options.now());
+      await releaseDeliveries(this.orm, deliveries);
     } catch (error) {
       // Their lease runs out instead.
       this.logger.error("webhook deliveries not handed back", { deliveries: deliveries.length, err: error });

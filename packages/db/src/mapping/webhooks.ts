@@ -96,8 +96,14 @@ export class WebhookDelivery {
   status!: WebhookDeliveryStatus;
   /** Attempts started so far. */
   attempts!: number;
-  /** When the next attempt is due; while one is in flight, when its lease runs out. */
+  /** When the next attempt is due (null once delivered or failed). */
   nextAttemptAt!: Date | null;
+  /**
+   * While an attempt is in flight: until when it is its worker's (claimed, not yet recorded).
+   * After that another worker may attempt it again. Not indexed, so a claim updates the row in
+   * place (HOT).
+   */
+  leasedUntil!: Date | null;
   lastAttemptAt!: Date | null;
   createdAt!: Date;
 }
@@ -118,14 +124,12 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
     status: { type: "text", enum: true, items: () => WEBHOOK_DELIVERY_STATUSES as unknown as string[] },
     attempts: { type: "integer" },
     nextAttemptAt: { ...instant, nullable: true },
+    leasedUntil: { ...instant, nullable: true },
     lastAttemptAt: { ...instant, nullable: true },
     createdAt: { ...instant },
   },
   uniques: [{ name: "webhook_deliveries_endpoint_event_unique", properties: ["endpointId", "eventId"] }],
-  indexes: [
-    { name: "webhook_deliveries_due_index", properties: ["endpointId", "status", "nextAttemptAt"] },
-    { name: "webhook_deliveries_event_index", properties: ["eventId"] },
-  ],
+  indexes: [{ name: "webhook_deliveries_due_index", properties: ["endpointId", "status", "nextAttemptAt"] }],
   checks: [{ name: "webhook_deliveries_attempts_check", expression: "attempts >= 0" }],
 });
 

@@ -8,6 +8,7 @@ import { Migration20261201133520 } from "./Migration20261201133520.ts";
 import { Migration20261201150000 } from "./Migration20261201150000.ts";
 import { Migration20261201170627 } from "./Migration20261201170627.ts";
 import { Migration20261201182000 } from "./Migration20261201182000.ts";
+import { Migration20261201193428 } from "./Migration20261201193428.ts";
 
 export const migrationsList = [
   { name: "Migration20261125192613", class: Migration20261125192613 },
@@ -19,4 +20,5 @@ export const migrationsList = [
   { name: "Migration20261201150000", class: Migration20261201150000 },
   { name: "Migration20261201170627", class: Migration20261201170627 },
   { name: "Migration20261201182000", class: Migration20261201182000 },
+  { name: "Migration20261201193428", class: Migration20261201193428 },
 ];

@@ -28,14 +28,16 @@ import { recordEndpointDisabled } from "./endpoint-events.ts";
 const ASYNC_COMMIT = "async_commit as (select set_config('synchronous_commit', 'off', true) as setting)";
 
 /** See `fanOutEvents`: one query, prepared once per connection, committed without waiting for the WAL flush. */
-const FAN_OUT = prepared(
+export const FAN_OUT = prepared(
   "arcadia_fan_out_webhook_events",
   `with ${ASYNC_COMMIT},
        cur as (
          select xid, position from webhook_fanout where id = 1 for update skip locked
        ), page as (
-         select e.xid, e.position, e.id, e.tenant_id, e.type from events e, cur
-          where (e.xid, e.position) > (cur.xid, cur.position)
+         -- The cursor as two scalars, so that it bounds the feed index's scan (compared with a
+         -- joined row, it only filtered it: every page read the feed from its start).
+         select e.xid, e.position, e.id, e.tenant_id, e.type from events e
+          where (e.xid, e.position) > ((select xid from cur), (select position from cur))
             and e.xid < ${DATABASE_HORIZON}
           order by e.xid, e.position
           limit $1
@@ -103,7 +105,7 @@ export interface ClaimOptions {
 }
 
 /** See `claimDueDeliveries`. */
-const CLAIM_DUE_DELIVERIES = prepared(
+export const CLAIM_DUE_DELIVERIES = prepared(
   "arcadia_claim_webhook_deliveries",
   `with ${ASYNC_COMMIT},
        due as (
@@ -112,6 +114,7 @@ const CLAIM_DUE_DELIVERIES = prepared(
             select d.id, d.next_attempt_at, row_number() over (order by d.next_attempt_at, d.id) as rank
               from webhook_deliveries d
              where d.endpoint_id = w.id and d.status = 'pending' and d.next_attempt_at <= $1
+               and (d.leased_until is null or d.leased_until <= $1)
              order by d.next_attempt_at, d.id
              limit $3
           ) c
@@ -121,7 +124,7 @@ const CLAIM_DUE_DELIVERIES = prepared(
           limit $2
           for update of d skip locked
        ), claimed as (
-         update webhook_deliveries d set attempts = d.attempts + 1, next_attempt_at = $5, last_attempt_at = $1
+         update webhook_deliveries d set attempts = d.attempts + 1, leased_until = $5, last_attempt_at = $1
            from due where d.id = due.id
          returning d.id, d.endpoint_id, d.event_id, d.attempts
        )
@@ -171,21 +174,18 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
 
 /**
  * Hands claimed deliveries back unsent (a dispatcher stopping, or one that held a claim too long):
- * the claim's attempt and lease are undone, so they are due again at `now` with the same attempt
- * number. One whose lease another worker has taken over meanwhile is left alone.
+ * the claim's attempt and lease are undone, so they are due again at once, in their place in the
+ * queue, with the same attempt number. One whose lease another worker has taken over meanwhile is
+ * left alone.
  */
-export async function releaseDeliveries(
-  orm: Orm,
-  deliveries: readonly DueDelivery[],
-  now: Date,
-): Promise<void> {
+export async function releaseDeliveries(orm: Orm, deliveries: readonly DueDelivery[]): Promise<void> {
   if (deliveries.length === 0) return;
-  await inTransaction(orm.em, (sql) =>
+  await withConnection(orm.em, (sql) =>
     sql(
-      `update webhook_deliveries d set attempts = d.attempts - 1, next_attempt_at = $2
-         from jsonb_to_recordset($1::jsonb) as x(id uuid, attempt int)
-        where d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`,
-      [JSON.stringify(deliveries.map((d) => ({ id: d.deliveryId, attempt: d.attempt }))), now],
+      `update webhook_deliveries d set attempts = d.attempts - 1, leased_until = null
+         from unnest($1::uuid[], $2::int[]) as x(id, attempt)
+        where d.id = any($1::uuid[]) and d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`,
+      [deliveries.map((d) => d.deliveryId), deliveries.map((d) => d.attempt)],
     ),
   );
 }
@@ -215,7 +215,7 @@ export interface AttemptRecorded {
  * endpoint's row is not a hot spot), and the transaction set to commit without waiting for the
  * WAL flush (see ASYNC_COMMIT).
  */
-const RECORD_ATTEMPTS = prepared(
+export const RECORD_ATTEMPTS = prepared(
   "arcadia_record_webhook_attempts",
   `with ${ASYNC_COMMIT},
        x as (
@@ -227,8 +227,12 @@ const RECORD_ATTEMPTS = prepared(
          select id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded
            from x
        ), moved as (
-         update webhook_deliveries d set status = x.status, next_attempt_at = x.next_attempt_at
-           from x where d.id = x.delivery_id and d.attempts = x.attempt and d.status = 'pending'
+         update webhook_deliveries d set status = x.status, next_attempt_at = x.next_attempt_at, leased_until = null
+           from x
+          -- the deliveries by their keys (an array, so the plan looks them up by primary key
+          -- whatever the statistics say, never scans the pending ones)
+          where d.id = any(array(select x.delivery_id from x)) and d.id = x.delivery_id
+            and d.attempts = x.attempt and d.status = 'pending'
        ), healthy as (
          update webhook_endpoints w set last_success_at = $2, failing_since = null
           where w.id in (select x.endpoint_id from x where x.succeeded)

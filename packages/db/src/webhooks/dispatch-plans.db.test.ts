@@ -1,0 +1,178 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordEvents } from "../events/outbox.ts";
+import { connect } from "../orm.ts";
+import {
+  createTestDatabase,
+  operator,
+  TestClock,
+  type TestDatabase,
+  tenantFixture,
+  testContext,
+} from "../testing/index.ts";
+import {
+  CLAIM_DUE_DELIVERIES,
+  claimDueDeliveries,
+  FAN_OUT,
+  fanOutEvents,
+  RECORD_ATTEMPTS,
+  recordAttemptOutcomes,
+} from "./dispatch.ts";
+import { createWebhookEndpoint } from "./endpoints.ts";
+
+// How the dispatcher's three queries reach their rows, whatever the table's size or statistics:
+// each is prepared once per connection, so after five runs PostgreSQL may keep one generic plan
+// for the connection's life, made from whatever the statistics said then. These read the generic
+// plans (and the server's table statistics), so they run only with TEST_DATABASE_URL.
+const enabled = Boolean(process.env.TEST_DATABASE_URL);
+
+interface PlanNode {
+  readonly "Node Type": string;
+  readonly "Relation Name"?: string;
+  readonly "Index Name"?: string;
+  readonly "Index Cond"?: string;
+  readonly Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+/**
+ * How a plan reads `relation` (its writes aside): the indexes of each scan, `["(sequential)"]`
+ * for a scan of the whole table.
+ */
+function readsOf(plan: PlanNode[], relation: string): string[][] {
+  return plan
+    .filter((n) => n["Relation Name"] === relation && n["Node Type"] !== "ModifyTable")
+    .map((n) =>
+      n["Node Type"] === "Seq Scan"
+        ? ["(sequential)"]
+        : nodes(n)
+            .map((inner) => inner["Index Name"])
+            .filter((name): name is string => name !== undefined),
+    );
+}
+
+describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => {
+  let db: TestDatabase;
+  let client: pg.Client;
+  const clock = new TestClock(new Date("2026-11-20T10:00:00Z"));
+  const backlog = 3000;
+  beforeAll(async () => {
+    db = await createTestDatabase("postgres");
+    client = new pg.Client({ connectionString: db.directUrl! });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await db?.close();
+  });
+
+  /** The generic plan of `text` for `params` (the plan a prepared statement may keep). */
+  async function genericPlan(name: string, text: string, params: readonly string[]): Promise<PlanNode[]> {
+    await client.query("set plan_cache_mode = force_generic_plan");
+    await client.query(`prepare ${name} as ${text}`);
+    const { rows } = await client.query(`explain (format json) execute ${name}(${params.join(", ")})`);
+    await client.query(`deallocate ${name}`);
+    return nodes((rows[0]["QUERY PLAN"] as { Plan: PlanNode }[])[0]!.Plan);
+  }
+
+  const stats = async () =>
+    (
+      await client.query<{ updates: number; hot: number }>(
+        `select n_tup_upd::int as updates, n_tup_hot_upd::int as hot
+           from pg_stat_user_tables where relname = 'webhook_deliveries'`,
+      )
+    ).rows[0]!;
+
+  it("read a backlog from the fan-out's cursor and outcomes by primary key, and claim in place", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const { endpoint } = await createWebhookEndpoint(
+      testContext(db.orm, clock),
+      operator,
+      { url: "http://127.0.0.1:9/hooks" },
+      { allowPrivateNetworks: true },
+    );
+    // Statistics taken while the tables are nearly empty, then not again (as between two runs of
+    // autovacuum): the plans must not depend on them.
+    await client.query("alter table webhook_deliveries set (autovacuum_enabled = false)");
+    await client.query("alter table events set (autovacuum_enabled = false)");
+    await client.query("analyze webhook_deliveries; analyze events");
+    await db.orm.em.fork().transactional((em) =>
+      recordEvents(
+        em,
+        Array.from({ length: backlog }, (_, n) => ({
+          type: "deployment.updated" as const,
+          tenantId: t.tenantId,
+          occurredAt: clock.now(),
+          data: { n },
+        })),
+      ),
+    );
+    while ((await fanOutEvents(db.orm, clock.now())) > 0);
+
+    // The fan-out's page starts at its cursor in the feed index: it never reads the feed from its
+    // start (which made each page cost the whole outbox).
+    const fanOut = await genericPlan("fan_out", FAN_OUT.text, ["1000", "now()"]);
+    expect(readsOf(fanOut, "events")).toEqual([["events_feed_index"]]);
+    const page = fanOut.find((n) => n["Relation Name"] === "events")!;
+    expect(page["Index Cond"]).toMatch(/^\(\(ROW\(xid, "position"\) > ROW\(/);
+
+    // Recording outcomes finds each delivery by its key: never by scanning the pending ones (all
+    // of the backlog).
+    const record = await genericPlan("record", RECORD_ATTEMPTS.text, ["'[]'", "now()"]);
+    expect(readsOf(record, "webhook_deliveries")).toEqual([["webhook_deliveries_pkey"]]);
+
+    // A claim changes no indexed column: every claim is an update in place (HOT), which adds no
+    // index entry. (Claimed over a connection of its own: its statistics reach the view when it
+    // closes.)
+    const before = await stats();
+    const own = await connect({ url: db.url });
+    const claimed = await claimDueDeliveries(own, { now: clock.now(), limit: 200, perEndpoint: 200 });
+    await own.close(true);
+    expect(claimed).toHaveLength(200);
+    expect(new Set(claimed.map((c) => c.endpointId))).toEqual(new Set([endpoint.id]));
+    let after = await stats();
+    for (let waited = 0; after.updates < before.updates + 200 && waited < 10_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await client.query("select pg_stat_clear_snapshot()");
+      after = await stats();
+    }
+    expect([after.updates - before.updates, after.hot - before.hot]).toEqual([200, 200]);
+
+    // And the claim reaches the due deliveries through the due index, then each by its key.
+    const claim = await genericPlan("claim", CLAIM_DUE_DELIVERIES.text, [
+      "now()",
+      "64",
+      "8",
+      "'{}'",
+      "now()",
+    ]);
+    expect(new Set(readsOf(claim, "webhook_deliveries").flat())).toEqual(
+      new Set(["webhook_deliveries_due_index", "webhook_deliveries_pkey"]),
+    );
+
+    // The claimed attempts recorded: delivered, the lease given back.
+    await recordAttemptOutcomes(
+      db.orm,
+      claimed.map((delivery) => ({
+        delivery,
+        attemptedAt: clock.now(),
+        durationMs: 1,
+        responseStatus: 204,
+        error: null,
+      })),
+      clock.now(),
+    );
+    const { rows } = await client.query<{ status: string; n: number; leased: number }>(
+      `select status, count(*)::int as n, count(leased_until)::int as leased
+         from webhook_deliveries where endpoint_id = $1 group by status order by status`,
+      [endpoint.id],
+    );
+    expect(rows).toEqual([
+      { status: "pending", n: backlog - 200, leased: 0 },
+      { status: "succeeded", n: 200, leased: 0 },
+    ]);
+  });
+});
