@@ -218,24 +218,23 @@ export interface AttemptRecorded {
 export const RECORD_ATTEMPTS = prepared(
   "arcadia_record_webhook_attempts",
   `with ${ASYNC_COMMIT},
+       -- one object per attempt, with short keys (the batch is sent as JSON text); a key left
+       -- out is null (an error, a next attempt)
        x as (
-         select * from json_to_recordset($1::json) as x(id uuid, delivery_id uuid, endpoint_id uuid, event_id uuid,
-                attempt int, attempted_at timestamptz, duration_ms int, response_status int, error text,
-                succeeded boolean, status text, next_attempt_at timestamptz)
+         select * from json_to_recordset($1::json) as x(i uuid, d uuid, w uuid, e uuid, a int,
+                t timestamptz, ms int, s int, err text, st text, n timestamptz)
        ), log as (
          insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
-         select id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded
-           from x
+         select i, d, w, e, a, t, ms, s, err, st = 'succeeded' from x
        ), moved as (
-         update webhook_deliveries d set status = x.status, next_attempt_at = x.next_attempt_at, leased_until = null
+         update webhook_deliveries d set status = x.st, next_attempt_at = x.n, leased_until = null
            from x
           -- the deliveries by their keys (an array, so the plan looks them up by primary key
           -- whatever the statistics say, never scans the pending ones)
-          where d.id = any(array(select x.delivery_id from x)) and d.id = x.delivery_id
-            and d.attempts = x.attempt and d.status = 'pending'
+          where d.id = any(array(select x.d from x)) and d.id = x.d and d.attempts = x.a and d.status = 'pending'
        ), healthy as (
          update webhook_endpoints w set last_success_at = $2, failing_since = null
-          where w.id in (select x.endpoint_id from x where x.succeeded)
+          where w.id in (select x.w from x where x.st = 'succeeded')
             and (w.failing_since is not null or w.last_success_at is null
                  or w.last_success_at < $2::timestamptz - interval '1 minute')
        )
@@ -261,44 +260,47 @@ export async function recordAttemptOutcomes(
     const next = succeeded ? null : nextAttemptAfterFailure(outcome.delivery.attempt, now);
     return { outcome, succeeded, next, status: succeeded ? "succeeded" : next ? "pending" : "failed" };
   });
-  const healthy = [...new Set(judged.filter((j) => j.succeeded).map((j) => j.outcome.delivery.endpointId))];
-  return inTransaction(orm.em, async (sql) => {
-    await sql(RECORD_ATTEMPTS, [
-      JSON.stringify(
-        judged.map(({ outcome, succeeded, next, status }) => ({
-          id: newId(now.getTime()),
-          delivery_id: outcome.delivery.deliveryId,
-          endpoint_id: outcome.delivery.endpointId,
-          event_id: outcome.delivery.eventId,
-          attempt: outcome.delivery.attempt,
-          attempted_at: outcome.attemptedAt.toISOString(),
-          duration_ms: Math.round(outcome.durationMs),
-          response_status: outcome.responseStatus,
-          error: outcome.error,
-          succeeded,
-          status,
-          next_attempt_at: next?.toISOString() ?? null,
-        })),
-      ),
-      now,
-    ]);
-    const disabledEndpoints = new Set<string>();
-    const failing = new Map<string, Date>();
-    for (const j of judged) {
-      if (j.succeeded || healthy.includes(j.outcome.delivery.endpointId)) continue;
-      const first = failing.get(j.outcome.delivery.endpointId);
-      if (!first || j.outcome.attemptedAt < first)
-        failing.set(j.outcome.delivery.endpointId, j.outcome.attemptedAt);
-    }
-    for (const [endpointId, firstFailure] of failing) {
-      if (await failAndMaybeDisable(sql, endpointId, firstFailure, now)) disabledEndpoints.add(endpointId);
-    }
-    return judged.map((j) => ({
-      succeeded: j.succeeded,
-      failed: j.status === "failed",
-      endpointDisabled: disabledEndpoints.has(j.outcome.delivery.endpointId),
-    }));
-  });
+  const healthy = new Set(judged.filter((j) => j.succeeded).map((j) => j.outcome.delivery.endpointId));
+  // The endpoints that failed without a success in this batch, each with its first failure.
+  const failing = new Map<string, Date>();
+  for (const j of judged) {
+    const endpointId = j.outcome.delivery.endpointId;
+    if (j.succeeded || healthy.has(endpointId)) continue;
+    const first = failing.get(endpointId);
+    if (!first || j.outcome.attemptedAt < first) failing.set(endpointId, j.outcome.attemptedAt);
+  }
+  const attempts = JSON.stringify(
+    judged.map(({ outcome, next, status }) => ({
+      i: newId(now.getTime()),
+      d: outcome.delivery.deliveryId,
+      w: outcome.delivery.endpointId,
+      e: outcome.delivery.eventId,
+      a: outcome.delivery.attempt,
+      t: outcome.attemptedAt.toISOString(),
+      ms: Math.round(outcome.durationMs),
+      s: outcome.responseStatus ?? undefined,
+      err: outcome.error ?? undefined,
+      st: status,
+      n: next?.toISOString(),
+    })),
+  );
+  const disabledEndpoints = new Set<string>();
+  const record = (sql: Sql) => sql(RECORD_ATTEMPTS, [attempts, now]);
+  // Only a failure can disable an endpoint, which takes more than one statement: a batch without
+  // one is a single statement, atomic on its own (no BEGIN/COMMIT round trips).
+  if (failing.size === 0) await withConnection(orm.em, record);
+  else
+    await inTransaction(orm.em, async (sql) => {
+      await record(sql);
+      for (const [endpointId, firstFailure] of failing) {
+        if (await failAndMaybeDisable(sql, endpointId, firstFailure, now)) disabledEndpoints.add(endpointId);
+      }
+    });
+  return judged.map((j) => ({
+    succeeded: j.succeeded,
+    failed: j.status === "failed",
+    endpointDisabled: disabledEndpoints.has(j.outcome.delivery.endpointId),
+  }));
 }
 
 /**
