@@ -161,7 +161,7 @@ export async function webhookBenchmark(
       coldPerSecond: Math.round(line.coldDelivered! / line.coldSeconds!),
       cpuMicros: Math.round((line.cpuSeconds! * 1e6) / line.delivered!),
     });
-    for (let pair = 0; pair < (options.pairs ?? 3); pair++) {
+    for (let pair = 0; pair < (options.pairs ?? 5); pair++) {
       const [last] = await db.orm.em
         .fork()
         .getConnection()
