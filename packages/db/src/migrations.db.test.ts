@@ -50,6 +50,31 @@ describe.each(testBackends({ pooled: true }))("migrations on %s", (backend) => {
     ]);
   });
 
+  it("can each be reverted, newest first, down to an empty schema, and applied again", async () => {
+    const fresh = await createTestDatabase(backend, { migrate: false });
+    try {
+      await migrateAndSeed(fresh.orm);
+      const reverted = await fresh.orm.migrator.down({ to: 0 });
+      expect(reverted.map((m) => m.name)).toEqual(migrationsList.map((m) => m.name).reverse());
+      const left = await fresh.orm.em.getConnection().execute<{ name: string }[]>(
+        `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = current_schema() and c.relkind in ('r', 'v', 'm', 'S')
+              and c.relname not like 'mikro_orm_migrations%'
+           union all
+           -- the document's generated function is migrateAndSeed's, not a migration's
+           select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname = current_schema() and p.proname not like 'arcadia_document_json_%'`,
+      );
+      expect(left).toEqual([]);
+      const again = await migrateAndSeed(fresh.orm);
+      expect(again.applied).toEqual(migrationsList.map((m) => m.name));
+      const diff = await fresh.orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true });
+      expect(diff.trim()).toBe("");
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("do not reseed a catalog an operator has emptied of plans but not of add-ons", async () => {
     await db.orm.em.getConnection().execute("delete from plan_versions; delete from plans;");
     expect((await migrateAndSeed(db.orm)).seeded).toBe(false);

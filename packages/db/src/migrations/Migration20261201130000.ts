@@ -3,13 +3,11 @@ import { Migration } from '@mikro-orm/migrations';
 // The deployment document as a PL/pgSQL function, for connections pooled per transaction
 // (DATABASE_POOLING=transaction): there no query may be prepared by name, and planning this
 // query on every request cost more than running it. PL/pgSQL caches the plan of its query per
-// server connection, which the pooler keeps across clients. The query is DEPLOYMENT_DOCUMENT
-// (deployments/queries.ts) as of this migration; `document-read-model.db.test.ts` holds the two equal, so a
-// change to the query needs a migration replacing this function.
-export class Migration20261201130000 extends Migration {
-
-  override async up(): Promise<void> {
-    this.addSql(`create or replace function arcadia_deployment_document(p_id uuid) returns json
+// server connection, which the pooler keeps across clients. The query was DEPLOYMENT_DOCUMENT
+// (deployments/queries.ts) as of this migration. Both went when the API came to read the document
+// as JSON built by PostgreSQL: Migration20261201182000 drops the function, and brings this back
+// when it is reverted.
+export const DEPLOYMENT_DOCUMENT_FUNCTION = `create or replace function arcadia_deployment_document(p_id uuid) returns json
 language plpgsql stable as $fn$
 begin
   return (select row_to_json(doc) from (
@@ -51,7 +49,12 @@ begin
     where d.id = p_id
   ) doc);
 end
-$fn$;`);
+$fn$;`;
+
+export class Migration20261201130000 extends Migration {
+
+  override async up(): Promise<void> {
+    this.addSql(DEPLOYMENT_DOCUMENT_FUNCTION);
   }
 
   override async down(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { DEPLOYMENT_DOCUMENT_FUNCTION } from './Migration20261201130000.ts';
 
 /**
  * The row-shaped deployment document (`arcadia_deployment_document`, Migration20261201130000) is
@@ -13,7 +14,8 @@ export class Migration20261201182000 extends Migration {
   }
 
   override async down(): Promise<void> {
-    // Nothing calls it: going back does not bring it back (Migration20261201130000's up does).
+    // The release before this one may still call it.
+    this.addSql(DEPLOYMENT_DOCUMENT_FUNCTION);
   }
 
 }
