@@ -87,6 +87,12 @@ export interface DueDelivery {
   readonly url: string;
   /** This attempt's number (1 for the first). */
   readonly attempt: number;
+  /**
+   * Until when the claim is ours: with `attempt`, what makes this claim this claim. An outcome or a
+   * hand-back applies only while the delivery still holds this very lease: not once another
+   * worker has claimed it again (its lease ran out), nor after a redelivery started it afresh.
+   */
+  readonly leasedUntil: Date;
   readonly secrets: string[];
   readonly eventId: string;
   /** The exact body to POST (and sign). */
@@ -120,6 +126,12 @@ export const CLAIM_DUE_DELIVERIES = prepared(
           ) c
           join webhook_deliveries d on d.id = c.id
           where w.enabled and c.rank <= $3 - coalesce(($4::jsonb ->> w.id::text)::int, 0)
+            -- Again on the row locked: a claim that another worker committed after this
+            -- statement's snapshot is seen only here (the lock re-reads the row and re-checks the
+            -- conditions of this level, not the lateral's), so without these the row would be
+            -- claimed a second time.
+            and d.status = 'pending' and d.next_attempt_at <= $1
+            and (d.leased_until is null or d.leased_until <= $1)
           order by c.next_attempt_at, c.id
           limit $2
           for update of d skip locked
@@ -142,6 +154,7 @@ export const CLAIM_DUE_DELIVERIES = prepared(
  */
 export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
   const leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
+  const leasedUntil = new Date(options.now.getTime() + leaseMs);
   const busy = Object.fromEntries(options.busy ?? []);
   // One query, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
   // committed without waiting for the WAL flush (see ASYNC_COMMIT).
@@ -151,7 +164,7 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
       options.limit,
       options.perEndpoint,
       JSON.stringify(busy),
-      new Date(options.now.getTime() + leaseMs),
+      leasedUntil,
     ]),
   );
   return rows.map((r: Row) => ({
@@ -159,6 +172,7 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
     endpointId: r.endpoint_id as string,
     url: r.url as string,
     attempt: Number(r.attempts),
+    leasedUntil,
     secrets: signingSecrets(
       {
         secret: r.secret as string,
@@ -175,17 +189,22 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
 /**
  * Hands claimed deliveries back unsent (a dispatcher stopping, or one that held a claim too long):
  * the claim's attempt and lease are undone, so they are due again at once, in their place in the
- * queue, with the same attempt number. One whose lease another worker has taken over meanwhile is
- * left alone.
+ * queue, with the same attempt number. One that no longer holds this claim's lease (another
+ * worker's claim, or a redelivery, came since) is left alone.
  */
 export async function releaseDeliveries(orm: Orm, deliveries: readonly DueDelivery[]): Promise<void> {
   if (deliveries.length === 0) return;
   await withConnection(orm.em, (sql) =>
     sql(
       `update webhook_deliveries d set attempts = d.attempts - 1, leased_until = null
-         from unnest($1::uuid[], $2::int[]) as x(id, attempt)
-        where d.id = any($1::uuid[]) and d.id = x.id and d.attempts = x.attempt and d.status = 'pending'`,
-      [deliveries.map((d) => d.deliveryId), deliveries.map((d) => d.attempt)],
+         from unnest($1::uuid[], $2::int[], $3::timestamptz[]) as x(id, attempt, leased_until)
+        where d.id = any($1::uuid[]) and d.id = x.id and d.attempts = x.attempt
+          and d.leased_until = x.leased_until and d.status = 'pending'`,
+      [
+        deliveries.map((d) => d.deliveryId),
+        deliveries.map((d) => d.attempt),
+        deliveries.map((d) => d.leasedUntil.toISOString()),
+      ],
     ),
   );
 }
@@ -210,7 +229,7 @@ export interface AttemptRecorded {
 
 /**
  * See `recordAttemptOutcomes`: in one query, prepared once per connection, the attempts logged,
- * their deliveries moved on (unless a later attempt has taken the lease over), the endpoints that
+ * their deliveries moved on (those that still hold this claim's lease), the endpoints that
  * answered marked healthy (written only when it says something new, or once a minute, so a busy
  * endpoint's row is not a hot spot), and the transaction set to commit without waiting for the
  * WAL flush (see ASYNC_COMMIT).
@@ -222,7 +241,7 @@ export const RECORD_ATTEMPTS = prepared(
        -- out is null (an error, a next attempt)
        x as (
          select * from json_to_recordset($1::json) as x(i uuid, d uuid, w uuid, e uuid, a int,
-                t timestamptz, ms int, s int, err text, st text, n timestamptz)
+                l timestamptz, t timestamptz, ms int, s int, err text, st text, n timestamptz)
        ), log as (
          insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
          select i, d, w, e, a, t, ms, s, err, st = 'succeeded' from x
@@ -231,7 +250,8 @@ export const RECORD_ATTEMPTS = prepared(
            from x
           -- the deliveries by their keys (an array, so the plan looks them up by primary key
           -- whatever the statistics say, never scans the pending ones)
-          where d.id = any(array(select x.d from x)) and d.id = x.d and d.attempts = x.a and d.status = 'pending'
+          where d.id = any(array(select x.d from x)) and d.id = x.d
+            and d.attempts = x.a and d.leased_until = x.l and d.status = 'pending'
        ), healthy as (
          update webhook_endpoints w set last_success_at = $2, failing_since = null
           where w.id in (select x.w from x where x.st = 'succeeded')
@@ -242,12 +262,13 @@ export const RECORD_ATTEMPTS = prepared(
 );
 
 /**
- * Logs attempts and moves their deliveries on, all in one transaction (the dispatcher records what
- * finished meanwhile together, so a busy endpoint costs a few queries per batch, not per
- * attempt): a 2xx delivers; otherwise the next retry comes from the domain's schedule, or the
- * delivery has failed. A failure that leaves its endpoint without a success for 5 days disables it
- * and records `webhook_endpoint.disabled`. An attempt whose lease a later one has taken over only
- * adds its log line.
+ * Logs attempts and moves their deliveries on, atomically (the dispatcher records what finished
+ * meanwhile together, so a busy endpoint costs a query per batch, not per attempt): a 2xx
+ * delivers; otherwise the next retry comes from the domain's schedule, or the delivery has failed.
+ * A batch without a failure is one statement; with one, a transaction, since a failure that leaves
+ * its endpoint without a success for 5 days disables it and records `webhook_endpoint.disabled`.
+ * An attempt whose delivery no longer holds its claim's lease (claimed again after the lease ran
+ * out, or redelivered) only adds its log line.
  */
 export async function recordAttemptOutcomes(
   orm: Orm,
@@ -276,6 +297,7 @@ export async function recordAttemptOutcomes(
       w: outcome.delivery.endpointId,
       e: outcome.delivery.eventId,
       a: outcome.delivery.attempt,
+      l: outcome.delivery.leasedUntil.toISOString(),
       t: outcome.attemptedAt.toISOString(),
       ms: Math.round(outcome.durationMs),
       s: outcome.responseStatus ?? undefined,
@@ -323,6 +345,9 @@ async function failAndMaybeDisable(
     now,
     endpointId,
   ]);
+  // This transaction writes an event: it commits synchronously, like every change that does
+  // (the recording statement before it had turned that off for the transaction).
+  await sql("select set_config('synchronous_commit', 'on', true)");
   await recordEndpointDisabled(
     sql,
     { ...shownEndpointFromRow(endpoint), enabled: false, disabledAt: now, updatedAt: now },

@@ -1,0 +1,151 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordEvents } from "../events/outbox.ts";
+import {
+  createTestDatabase,
+  operator,
+  TestClock,
+  type TestDatabase,
+  tenantFixture,
+  testBackends,
+  testContext,
+} from "../testing/index.ts";
+import {
+  type AttemptOutcome,
+  CLAIM_DUE_DELIVERIES,
+  claimDueDeliveries,
+  type DueDelivery,
+  fanOutEvents,
+  recordAttemptOutcomes,
+  releaseDeliveries,
+} from "./dispatch.ts";
+import { createWebhookEndpoint, redeliverWebhookEvent } from "./endpoints.ts";
+
+// A claim is a lease: what the claim, the outcome and the hand-back each do to a delivery that
+// another worker, or a redelivery, has touched meanwhile.
+
+/** An endpoint of its own (the others disabled, so claims see only its deliveries) with `events` queued. */
+async function endpointWithDeliveries(db: TestDatabase, clock: TestClock, events: number) {
+  await db.orm.em.fork().getConnection().execute("update webhook_endpoints set enabled = false");
+  const t = await tenantFixture(db.orm, clock);
+  const { endpoint } = await createWebhookEndpoint(
+    testContext(db.orm, clock),
+    t.admin,
+    { url: "http://127.0.0.1:9/hooks" },
+    { allowPrivateNetworks: true },
+  );
+  await db.orm.em.fork().transactional((em) =>
+    recordEvents(
+      em,
+      Array.from({ length: events }, (_, n) => ({
+        type: "deployment.updated" as const,
+        tenantId: t.tenantId,
+        occurredAt: clock.now(),
+        data: { n },
+      })),
+    ),
+  );
+  while ((await fanOutEvents(db.orm, clock.now())) > 0);
+  return { t, endpoint };
+}
+
+const answered = (delivery: DueDelivery, at: Date): AttemptOutcome => ({
+  delivery,
+  attemptedAt: at,
+  durationMs: 1,
+  responseStatus: 204,
+  error: null,
+});
+
+describe.each(testBackends())("webhook claims on %s", (backend) => {
+  let db: TestDatabase;
+  const clock = new TestClock(new Date("2026-11-20T10:00:00Z"));
+  beforeAll(async () => {
+    db = await createTestDatabase(backend);
+  });
+  afterAll(() => db?.close());
+
+  const row = async (id: string) =>
+    (
+      await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ status: string; attempts: number; next: string; leased: string | null }[]>(
+          `select status, attempts, next_attempt_at::text as next, leased_until::text as leased
+             from webhook_deliveries where id = ?`,
+          [id],
+        )
+    )[0]!;
+
+  it("an outcome or a hand-back applies only while the delivery holds its claim's lease", async () => {
+    const { t, endpoint } = await endpointWithDeliveries(db, clock, 1);
+    const claim = () => claimDueDeliveries(db.orm, { now: clock.now(), limit: 10, perEndpoint: 10 });
+
+    // A handed-back delivery is due again in its place: its due time unchanged, no lease, the
+    // attempt not spent.
+    const [first] = await claim();
+    const due = (await row(first!.deliveryId)).next;
+    await releaseDeliveries(db.orm, [first!]);
+    expect(await row(first!.deliveryId)).toEqual({ status: "pending", attempts: 0, next: due, leased: null });
+
+    // W1 claims attempt 1; the delivery is redelivered by hand while W1's request runs, and W2
+    // claims it afresh: attempt 1 again, under a lease of its own.
+    const [w1] = await claim();
+    expect(w1!.attempt).toBe(1);
+    await redeliverWebhookEvent(testContext(db.orm, clock), t.admin, endpoint.id, w1!.eventId);
+    clock.advance(1000);
+    const [w2] = await claim();
+    expect([w2!.deliveryId, w2!.attempt]).toEqual([w1!.deliveryId, 1]);
+
+    // W1's hand-back and W1's outcome leave W2's claim alone (the attempt numbers are equal: only
+    // the lease tells the two claims apart); W1's attempt is logged all the same.
+    await releaseDeliveries(db.orm, [w1!]);
+    await recordAttemptOutcomes(db.orm, [answered(w1!, clock.now())], clock.now());
+    expect(await row(w2!.deliveryId)).toMatchObject({ status: "pending", attempts: 1 });
+    expect((await row(w2!.deliveryId)).leased).not.toBeNull();
+    // W2's own outcome moves it on.
+    await recordAttemptOutcomes(db.orm, [answered(w2!, clock.now())], clock.now());
+    expect(await row(w2!.deliveryId)).toMatchObject({ status: "succeeded", attempts: 1, leased: null });
+    const [{ n }] = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ n: number }[]>("select count(*)::int as n from webhook_attempts where delivery_id = ?", [
+        w2!.deliveryId,
+      ]);
+    expect(n).toBe(2);
+  });
+
+  // Two statements at once need two server connections: PGlite runs one at a time.
+  it.runIf(backend !== "embedded")(
+    "a delivery that another worker claims while this claim is under way is not claimed again",
+    async () => {
+      const { endpoint } = await endpointWithDeliveries(db, clock, 1);
+      // The claim, slowed down between taking its snapshot and locking its rows (the injected
+      // sleep is the only difference): another worker's claim commits in between.
+      const slowed = CLAIM_DUE_DELIVERIES.text.replace(
+        "where d.endpoint_id = w.id and",
+        "where (select true from pg_sleep(0.5)) and d.endpoint_id = w.id and",
+      );
+      expect(slowed).not.toBe(CLAIM_DUE_DELIVERIES.text);
+      const client = new pg.Client({ connectionString: db.directUrl! });
+      await client.connect();
+      try {
+        const now = clock.now();
+        const slow = client.query<{ delivery_id: string }>(slowed, [
+          now,
+          10,
+          10,
+          "{}",
+          new Date(now.getTime() + 30_000),
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const fast = await claimDueDeliveries(db.orm, { now, limit: 10, perEndpoint: 10 });
+        expect(fast.map((d) => d.endpointId)).toEqual([endpoint.id]);
+        expect((await slow).rows).toEqual([]);
+        expect(await row(fast[0]!.deliveryId)).toMatchObject({ attempts: 1 });
+      } finally {
+        await client.end();
+      }
+    },
+  );
+});
