@@ -399,7 +399,9 @@ Delivery to one local receiver (answering 204 at once) of events already in the 
 in flight to the endpoint on both sides. Each run is a fresh process that delivers ${(r.warmup + r.events).toLocaleString("en")} events: the
 first ${r.warmup.toLocaleString("en")} warm it up (V8 compiles the paths that run hot; pools and sockets fill) and the window
 measured is the next ${r.events.toLocaleString("en")}, the pace of a long-running process. The same run's pace from its cold
-start (warm-up included) is given beside it.
+start (warm-up included) is given beside it. The worker's fan-out reads 1,000 events a query without pause, so it has
+most likely queued the window's deliveries during the warm-up: the warm pace leaves most of the fan-out out, the cold
+pace includes all of it.
 
 - **worker**: the long-running loop of \`pnpm worker\` (\`startWebhookDispatcher\`) — the production
   path: fan-out from the feed into deliveries, fair claims under a lease (one prepared query,

@@ -108,12 +108,10 @@ export async function webhookDrill(log: (msg: string) => void) {
       rounds += 1;
       await waitForFanOut(db.orm);
       await deliverDueWebhooks(db.orm, sender, logger, { now: clock.now });
-      const [next] = await db.orm.em
-        .fork()
-        .getConnection()
-        .execute<{ next: string | null }[]>(
-          "select min(next_attempt_at)::text as next from webhook_deliveries where status = 'pending'",
-        );
+      const [next] = await db.orm.em.fork().getConnection().execute<{ next: string | null }[]>(
+        // due: the later of its due time and a lease left behind (a recording that failed)
+        "select min(greatest(next_attempt_at, coalesce(leased_until, next_attempt_at)))::text as next from webhook_deliveries where status = 'pending'",
+      );
       if (!next?.next) break;
       const due = new Date(next.next);
       if (due > clock.now()) clock.set(due);

@@ -9,6 +9,11 @@ import { Migration } from '@mikro-orm/migrations';
  *
  * Nothing moves: a delivery leased before this migration still carries its lease in
  * `next_attempt_at`, which keeps it from being claimed until the lease runs out, as before.
+ *
+ * Not an expand-only step: a worker of the previous release reads only `next_attempt_at`, so it
+ * may claim what a new worker holds. Stop the previous release's delivery loops before starting
+ * this release's (ARCHITECTURE.md, "Rolling out a migration"); a mixed window repeats sends, never
+ * loses one.
  */
 export class Migration20261201193428 extends Migration {
 
