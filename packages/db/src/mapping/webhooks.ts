@@ -129,7 +129,12 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
     createdAt: { ...instant },
   },
   uniques: [{ name: "webhook_deliveries_endpoint_event_unique", properties: ["endpointId", "eventId"] }],
-  indexes: [{ name: "webhook_deliveries_due_index", properties: ["endpointId", "status", "nextAttemptAt"] }],
+  indexes: [
+    {
+      name: "webhook_deliveries_due_index",
+      expression: `create index "webhook_deliveries_due_index" on "webhook_deliveries" ("endpoint_id", "next_attempt_at", "id") where "status" = 'pending'`,
+    },
+  ],
   checks: [{ name: "webhook_deliveries_attempts_check", expression: "attempts >= 0" }],
 });
 

@@ -199,7 +199,7 @@ export async function releaseDeliveries(orm: Orm, deliveries: readonly DueDelive
       `update webhook_deliveries d set attempts = d.attempts - 1, leased_until = null
          from unnest($1::uuid[], $2::int[], $3::timestamptz[]) as x(id, attempt, leased_until)
         where d.id = any($1::uuid[]) and d.id = x.id and d.attempts = x.attempt
-          and d.leased_until = x.leased_until and d.status = 'pending'`,
+          and d.leased_until = x.leased_until`,
       [
         deliveries.map((d) => d.deliveryId),
         deliveries.map((d) => d.attempt),
@@ -249,9 +249,11 @@ export const RECORD_ATTEMPTS = prepared(
          update webhook_deliveries d set status = x.st, next_attempt_at = x.n, leased_until = null
            from x
           -- the deliveries by their keys (an array, so the plan looks them up by primary key
-          -- whatever the statistics say, never scans the pending ones)
+          -- whatever the statistics say, never scans the pending ones); one that still holds this
+          -- claim's lease is pending (only an outcome, which clears the lease, moves it on), so
+          -- the status is not asked, which leaves the plan no reason to read the due index
           where d.id = any(array(select x.d from x)) and d.id = x.d
-            and d.attempts = x.a and d.leased_until = x.l and d.status = 'pending'
+            and d.attempts = x.a and d.leased_until = x.l
        ), healthy as (
          update webhook_endpoints w set last_success_at = $2, failing_since = null
           where w.id in (select x.w from x where x.st = 'succeeded')
