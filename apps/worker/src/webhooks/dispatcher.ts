@@ -335,9 +335,9 @@ class Signal {
 /**
  * The delivery loop of `pnpm worker` and `pnpm start`: two loops side by side, so a burst's
  * fan-out never holds back its sending. The fan-out loop looks for new events every `pollMs`
- * (200 ms by default), at once again while there is a backlog, and at once on `wake()` (a NOTIFY,
- * see `startWebhookDelivery`); a poll needs no session state, so it works behind a
- * transaction-pooling proxy too. The claim loop claims whenever an endpoint has room for a batch
+ * (200 ms by default), at once again while there is a backlog, and at once on `wake()` (for a
+ * caller that knows of new events: `pnpm worker` only polls, ARCHITECTURE.md says why not
+ * LISTEN/NOTIFY); a poll needs no session state, so it works behind a transaction-pooling proxy too. The claim loop claims whenever an endpoint has room for a batch
  * of `perEndpoint` or a fan-out queued something (claims run ahead of sending, see `Deliveries`),
  * at once again while a claim fills the process's room, else every `pollMs` for due retries.
  * Attempts run concurrently, bounded overall and per endpoint, so a slow endpoint only ever holds
