@@ -104,6 +104,8 @@ export class WebhookDelivery {
    * place (HOT).
    */
   leasedUntil!: Date | null;
+  /** The running claim's own token: what its outcome or hand-back must still find here. */
+  leaseId!: string | null;
   lastAttemptAt!: Date | null;
   createdAt!: Date;
 }
@@ -125,6 +127,7 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
     attempts: { type: "integer" },
     nextAttemptAt: { ...instant, nullable: true },
     leasedUntil: { ...instant, nullable: true },
+    leaseId: { type: "uuid", nullable: true },
     lastAttemptAt: { ...instant, nullable: true },
     createdAt: { ...instant },
   },

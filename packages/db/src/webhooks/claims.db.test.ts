@@ -59,7 +59,8 @@ const answered = (delivery: DueDelivery, at: Date): AttemptOutcome => ({
 
 describe.each(testBackends())("webhook claims on %s", (backend) => {
   let db: TestDatabase;
-  const clock = new TestClock(new Date("2026-11-20T10:00:00Z"));
+  // Milliseconds in the clock: a lease must survive the trip through the database to the millisecond.
+  const clock = new TestClock(new Date("2026-11-20T10:00:00.123Z"));
   beforeAll(async () => {
     db = await createTestDatabase(backend);
   });
@@ -89,16 +90,17 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect(await row(first!.deliveryId)).toEqual({ status: "pending", attempts: 0, next: due, leased: null });
 
     // W1 claims attempt 1; the delivery is redelivered by hand while W1's request runs, and W2
-    // claims it afresh: attempt 1 again, under a lease of its own.
+    // claims it afresh in the same millisecond: attempt 1 again, the same lease end, a lease of
+    // its own all the same.
     const [w1] = await claim();
     expect(w1!.attempt).toBe(1);
     await redeliverWebhookEvent(testContext(db.orm, clock), t.admin, endpoint.id, w1!.eventId);
-    clock.advance(1000);
     const [w2] = await claim();
     expect([w2!.deliveryId, w2!.attempt]).toEqual([w1!.deliveryId, 1]);
+    expect(w2!.leaseId).not.toBe(w1!.leaseId);
 
-    // W1's hand-back and W1's outcome leave W2's claim alone (the attempt numbers are equal: only
-    // the lease tells the two claims apart); W1's attempt is logged all the same.
+    // W1's hand-back and W1's outcome leave W2's claim alone (attempt number and lease end are
+    // equal: only the claim's token tells the two apart); W1's attempt is logged all the same.
     await releaseDeliveries(db.orm, [w1!]);
     await recordAttemptOutcomes(db.orm, [answered(w1!, clock.now())], clock.now());
     expect(await row(w2!.deliveryId)).toMatchObject({ status: "pending", attempts: 1 });
@@ -120,31 +122,46 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     "a delivery that another worker claims while this claim is under way is not claimed again",
     async () => {
       const { endpoint } = await endpointWithDeliveries(db, clock, 1);
-      // The claim, slowed down between taking its snapshot and locking its rows (the injected
-      // sleep is the only difference): another worker's claim commits in between.
-      const slowed = CLAIM_DUE_DELIVERIES.text.replace(
+      // The claim, held between taking its snapshot and locking its rows (the injected wait for
+      // an advisory lock that a third session holds is the only difference): another worker's
+      // claim commits in between.
+      const held = CLAIM_DUE_DELIVERIES.text.replace(
         "where d.endpoint_id = w.id and",
-        "where (select true from pg_sleep(0.5)) and d.endpoint_id = w.id and",
+        "where (select true from pg_advisory_xact_lock(7161)) and d.endpoint_id = w.id and",
       );
-      expect(slowed).not.toBe(CLAIM_DUE_DELIVERIES.text);
+      expect(held).not.toBe(CLAIM_DUE_DELIVERIES.text);
       const client = new pg.Client({ connectionString: db.directUrl! });
+      const holder = new pg.Client({ connectionString: db.directUrl! });
       await client.connect();
+      await holder.connect();
       try {
+        await holder.query("select pg_advisory_lock(7161)");
         const now = clock.now();
-        const slow = client.query<{ delivery_id: string }>(slowed, [
+        const { rows: pid } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
+        const slow = client.query<{ delivery_id: string }>(held, [
           now,
           10,
           10,
           "{}",
           new Date(now.getTime() + 30_000),
         ]);
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        // Until the held claim waits for the lock (its snapshot taken, nothing locked yet).
+        for (let waited = 0; waited < 10_000; waited += 20) {
+          const { rows } = await holder.query(
+            "select 1 from pg_stat_activity where pid = $1 and wait_event_type = 'Lock' and wait_event = 'advisory'",
+            [pid[0]!.pid],
+          );
+          if (rows.length > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
         const fast = await claimDueDeliveries(db.orm, { now, limit: 10, perEndpoint: 10 });
         expect(fast.map((d) => d.endpointId)).toEqual([endpoint.id]);
+        await holder.query("select pg_advisory_unlock(7161)");
         expect((await slow).rows).toEqual([]);
         expect(await row(fast[0]!.deliveryId)).toMatchObject({ attempts: 1 });
       } finally {
         await client.end();
+        await holder.end();
       }
     },
   );

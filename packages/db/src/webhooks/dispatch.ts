@@ -88,11 +88,12 @@ export interface DueDelivery {
   /** This attempt's number (1 for the first). */
   readonly attempt: number;
   /**
-   * Until when the claim is ours: with `attempt`, what makes this claim this claim. An outcome or a
-   * hand-back applies only while the delivery still holds this very lease: not once another
-   * worker has claimed it again (its lease ran out), nor after a redelivery started it afresh.
+   * This claim's own token (`lease_id`, drawn by the claim). An outcome or a hand-back applies
+   * only while the delivery still holds this very lease: not once another worker has claimed it
+   * again (its lease ran out), nor after a redelivery started it afresh, even when that claim has
+   * the same attempt number and the same lease end (two claims in one millisecond).
    */
-  readonly leasedUntil: Date;
+  readonly leaseId: string;
   readonly secrets: string[];
   readonly eventId: string;
   /** The exact body to POST (and sign). */
@@ -129,18 +130,20 @@ export const CLAIM_DUE_DELIVERIES = prepared(
             -- Again on the row locked: a claim that another worker committed after this
             -- statement's snapshot is seen only here (the lock re-reads the row and re-checks the
             -- conditions of this level, not the lateral's), so without these the row would be
-            -- claimed a second time.
-            and d.status = 'pending' and d.next_attempt_at <= $1
-            and (d.leased_until is null or d.leased_until <= $1)
+            -- claimed a second time. As one opaque condition (coalesce): a plan cannot use it to
+            -- read this row through the due index (it would scan every due delivery), only by key.
+            and coalesce(d.status = 'pending' and d.next_attempt_at <= $1
+                         and (d.leased_until is null or d.leased_until <= $1), false)
           order by c.next_attempt_at, c.id
           limit $2
           for update of d skip locked
        ), claimed as (
-         update webhook_deliveries d set attempts = d.attempts + 1, leased_until = $5, last_attempt_at = $1
+         update webhook_deliveries d set attempts = d.attempts + 1, leased_until = $5, lease_id = gen_random_uuid(),
+                last_attempt_at = $1
            from due where d.id = due.id
-         returning d.id, d.endpoint_id, d.event_id, d.attempts
+         returning d.id, d.endpoint_id, d.event_id, d.attempts, d.lease_id
        )
-       select c.id as delivery_id, c.endpoint_id, c.attempts, w.url, w.secret, w.previous_secret,
+       select c.id as delivery_id, c.endpoint_id, c.attempts, c.lease_id, w.url, w.secret, w.previous_secret,
               w.previous_secret_expires_at, e.id, e.type, e.tenant_id, e.occurred_at, e.data
          from claimed c join webhook_endpoints w on w.id = c.endpoint_id join events e on e.id = c.event_id
         cross join async_commit`,
@@ -154,7 +157,6 @@ export const CLAIM_DUE_DELIVERIES = prepared(
  */
 export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
   const leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
-  const leasedUntil = new Date(options.now.getTime() + leaseMs);
   const busy = Object.fromEntries(options.busy ?? []);
   // One query, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
   // committed without waiting for the WAL flush (see ASYNC_COMMIT).
@@ -164,7 +166,7 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
       options.limit,
       options.perEndpoint,
       JSON.stringify(busy),
-      leasedUntil,
+      new Date(options.now.getTime() + leaseMs),
     ]),
   );
   return rows.map((r: Row) => ({
@@ -172,7 +174,7 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
     endpointId: r.endpoint_id as string,
     url: r.url as string,
     attempt: Number(r.attempts),
-    leasedUntil,
+    leaseId: r.lease_id as string,
     secrets: signingSecrets(
       {
         secret: r.secret as string,
@@ -196,14 +198,13 @@ export async function releaseDeliveries(orm: Orm, deliveries: readonly DueDelive
   if (deliveries.length === 0) return;
   await withConnection(orm.em, (sql) =>
     sql(
-      `update webhook_deliveries d set attempts = d.attempts - 1, leased_until = null
-         from unnest($1::uuid[], $2::int[], $3::timestamptz[]) as x(id, attempt, leased_until)
-        where d.id = any($1::uuid[]) and d.id = x.id and d.attempts = x.attempt
-          and d.leased_until = x.leased_until`,
+      `update webhook_deliveries d set attempts = d.attempts - 1, leased_until = null, lease_id = null
+         from unnest($1::uuid[], $2::int[], $3::uuid[]) as x(id, attempt, lease_id)
+        where d.id = any($1::uuid[]) and d.id = x.id and d.attempts = x.attempt and d.lease_id = x.lease_id`,
       [
         deliveries.map((d) => d.deliveryId),
         deliveries.map((d) => d.attempt),
-        deliveries.map((d) => d.leasedUntil.toISOString()),
+        deliveries.map((d) => d.leaseId),
       ],
     ),
   );
@@ -241,19 +242,19 @@ export const RECORD_ATTEMPTS = prepared(
        -- out is null (an error, a next attempt)
        x as (
          select * from json_to_recordset($1::json) as x(i uuid, d uuid, w uuid, e uuid, a int,
-                l timestamptz, t timestamptz, ms int, s int, err text, st text, n timestamptz)
+                l uuid, t timestamptz, ms int, s int, err text, st text, n timestamptz)
        ), log as (
          insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
          select i, d, w, e, a, t, ms, s, err, st = 'succeeded' from x
        ), moved as (
-         update webhook_deliveries d set status = x.st, next_attempt_at = x.n, leased_until = null
+         update webhook_deliveries d set status = x.st, next_attempt_at = x.n, leased_until = null, lease_id = null
            from x
           -- the deliveries by their keys (an array, so the plan looks them up by primary key
           -- whatever the statistics say, never scans the pending ones); one that still holds this
           -- claim's lease is pending (only an outcome, which clears the lease, moves it on), so
           -- the status is not asked, which leaves the plan no reason to read the due index
           where d.id = any(array(select x.d from x)) and d.id = x.d
-            and d.attempts = x.a and d.leased_until = x.l
+            and d.attempts = x.a and d.lease_id = x.l
        ), healthy as (
          update webhook_endpoints w set last_success_at = $2, failing_since = null
           where w.id in (select x.w from x where x.st = 'succeeded')
@@ -299,7 +300,7 @@ export async function recordAttemptOutcomes(
       w: outcome.delivery.endpointId,
       e: outcome.delivery.eventId,
       a: outcome.delivery.attempt,
-      l: outcome.delivery.leasedUntil.toISOString(),
+      l: outcome.delivery.leaseId,
       t: outcome.attemptedAt.toISOString(),
       ms: Math.round(outcome.durationMs),
       s: outcome.responseStatus ?? undefined,

@@ -245,7 +245,7 @@ export async function redeliverWebhookEvent(
         `insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
          select $1, $2, e.id, 'pending', 0, $4, $4 from events e
           where e.id = $3 and ($5::uuid is null or e.tenant_id = $5)
-         on conflict (endpoint_id, event_id) do update set status = 'pending', attempts = 0, next_attempt_at = $4, leased_until = null
+         on conflict (endpoint_id, event_id) do update set status = 'pending', attempts = 0, next_attempt_at = $4, leased_until = null, lease_id = null
          returning event_id`,
         [ctx.newId(), endpoint.id, eventId, now, endpoint.tenantId],
       ),
