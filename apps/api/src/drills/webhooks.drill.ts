@@ -110,7 +110,7 @@ export async function webhookDrill(log: (msg: string) => void) {
       await deliverDueWebhooks(db.orm, sender, logger, { now: clock.now });
       const [next] = await db.orm.em.fork().getConnection().execute<{ next: string | null }[]>(
         // due: the later of its due time and a lease left behind (a recording that failed)
-        "select min(greatest(next_attempt_at, coalesce(leased_until, next_attempt_at)))::text as next from webhook_deliveries where status = 'pending'",
+        "select min(greatest(next_attempt_at, leased_until))::text as next from webhook_deliveries where status = 'pending'",
       );
       if (!next?.next) break;
       const due = new Date(next.next);

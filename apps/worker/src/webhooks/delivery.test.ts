@@ -79,7 +79,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
         .fork()
         .getConnection()
         .execute<{ enabled: boolean; next: string | null }[]>(
-          `select w.enabled, (select min(greatest(next_attempt_at, coalesce(leased_until, next_attempt_at))) from webhook_deliveries d where d.endpoint_id = w.id and d.status = 'pending')::text as next
+          `select w.enabled, (select min(greatest(next_attempt_at, leased_until)) from webhook_deliveries d where d.endpoint_id = w.id and d.status = 'pending')::text as next
              from webhook_endpoints w where w.id = ?`,
           [endpointId],
         );
