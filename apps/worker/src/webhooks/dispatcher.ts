@@ -33,6 +33,10 @@ export interface DispatcherOptions {
  * lease keeps it from being claimed again before its outcome is written.
  */
 class Attempts {
+  /**
+   * By claim (its lease token), not by delivery: a delivery redelivered while an attempt runs may be
+   * claimed again, here too, and each attempt must stay counted until it ends.
+   */
   readonly inFlight = new Map<string, Promise<void>>();
   readonly perEndpoint = new Map<string, number>();
   private finished: AttemptOutcome[] = [];
@@ -66,13 +70,13 @@ class Attempts {
       })
       .finally(() => {
         this.answered += 1;
-        this.inFlight.delete(delivery.deliveryId);
+        this.inFlight.delete(delivery.leaseId);
         const left = (this.perEndpoint.get(delivery.endpointId) ?? 1) - 1;
         if (left === 0) this.perEndpoint.delete(delivery.endpointId);
         else this.perEndpoint.set(delivery.endpointId, left);
         this.onSlotFree(delivery.endpointId);
       });
-    this.inFlight.set(delivery.deliveryId, sending);
+    this.inFlight.set(delivery.leaseId, sending);
   }
 
   /** Writes what has finished; one batch at a time. A failure is logged: the lease runs out and the attempt is made again. */
