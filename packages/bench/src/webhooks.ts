@@ -3,6 +3,7 @@
 // (2) commit-to-delivery latency while the API takes 200 writes/s. Each side runs in a process of
 // its own; the receiver runs here.
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -30,6 +31,57 @@ interface Rate {
   readonly coldPerSecond: number;
   /** The process's CPU time per delivery in the window, in µs. */
   readonly cpuMicros: number;
+  /**
+   * CPU time per delivery over the whole run (warm-up included), in µs, of this machine's
+   * PostgreSQL processes (null where /proc does not show them) and of the receiver (this process).
+   */
+  readonly postgresCpuMicros: number | null;
+  readonly receiverCpuMicros: number;
+}
+
+/** CPU time (user and system, in seconds) of this machine's PostgreSQL processes so far; null where /proc is not readable. */
+function postgresCpuSeconds(): number | null {
+  try {
+    const ticksPerSecond = 100; // USER_HZ: 100 on Linux
+    let ticks = 0;
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch {
+        continue; // gone meanwhile
+      }
+      const close = stat.lastIndexOf(")");
+      if (!stat.slice(stat.indexOf("(") + 1, close).startsWith("postgres")) continue;
+      // After the name: state, then fields 4…; utime and stime are fields 14 and 15.
+      const fields = stat.slice(close + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a contender, measuring the PostgreSQL processes' and this process's (the receiver's) CPU around it. */
+async function measured(args: string[], deliveries: number): Promise<Rate> {
+  const postgresBefore = postgresCpuSeconds();
+  const receiverBefore = process.cpuUsage();
+  const line = await child(args).line;
+  const postgresAfter = postgresCpuSeconds();
+  const receiver = process.cpuUsage(receiverBefore);
+  return {
+    seconds: line.seconds!,
+    perSecond: Math.round(line.delivered! / line.seconds!),
+    coldPerSecond: Math.round(line.coldDelivered! / line.coldSeconds!),
+    cpuMicros: Math.round((line.cpuSeconds! * 1e6) / line.delivered!),
+    postgresCpuMicros:
+      postgresBefore === null || postgresAfter === null
+        ? null
+        : Math.round(((postgresAfter - postgresBefore) * 1e6) / deliveries),
+    receiverCpuMicros: Math.round((receiver.user + receiver.system) / deliveries),
+  };
 }
 
 export interface WebhookBenchResult {
@@ -126,24 +178,19 @@ async function seededDatabase(
   };
 }
 
-export async function webhookBenchmark(
+/**
+ * (1) Throughput over the same outbox rows: bare loop and worker alternate in `pairs` pairs, each
+ * on fresh events; each side's median and every pair.
+ */
+export async function webhookThroughput(
   adminUrl: string,
-  options: {
-    events?: number;
-    warmup?: number;
-    pairs?: number;
-    latencySeconds?: number;
-    writesPerSecond?: number;
-  } = {},
-): Promise<WebhookBenchResult> {
+  options: { events?: number; warmup?: number; pairs?: number } = {},
+): Promise<Pick<WebhookBenchResult, "worker" | "bare" | "pairs">> {
   const count = options.events ?? 5000;
   const warmup = options.warmup ?? 5000;
   const ctx = (orm: Orm) => useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
-
-  // (1) Throughput over the same outbox rows.
   const sink = await receiver(() => {});
   const db = await seededDatabase(adminUrl);
-  let throughput: Pick<WebhookBenchResult, "worker" | "bare" | "pairs">;
   try {
     const { tenantId } = await seedSubscriptions(db.orm, { count: 1, createdAt: new Date(), addonCodes: [] });
     const { secret } = await createWebhookEndpoint(
@@ -155,12 +202,6 @@ export async function webhookBenchmark(
     // Pairs run one after the other on fresh outbox rows each (the machine is shared: one pair
     // alone says little); the figures are each side's median, the pairs are listed too.
     const pairs: { bare: Rate; worker: Rate }[] = [];
-    const rate = (line: Record<string, number>): Rate => ({
-      seconds: line.seconds!,
-      perSecond: Math.round(line.delivered! / line.seconds!),
-      coldPerSecond: Math.round(line.coldDelivered! / line.coldSeconds!),
-      cpuMicros: Math.round((line.cpuSeconds! * 1e6) / line.delivered!),
-    });
     for (let pair = 0; pair < (options.pairs ?? 5); pair++) {
       const [last] = await db.orm.em
         .fork()
@@ -181,16 +222,34 @@ export async function webhookBenchmark(
         );
       }
       const sizes = [String(warmup), String(count)];
-      const bare = rate(await child(["bare", db.url, ...sizes, sink.url, secret, last!.position]).line);
-      const worker = rate(await child(["dispatcher", db.url, ...sizes]).line);
+      const bare = await measured(["bare", db.url, ...sizes, sink.url, secret, last!.position], total);
+      const worker = await measured(["dispatcher", db.url, ...sizes], total);
       pairs.push({ bare, worker });
     }
     const median = (side: "bare" | "worker") =>
       [...pairs].sort((a, b) => a[side].perSecond - b[side].perSecond)[Math.floor(pairs.length / 2)]![side];
-    throughput = { bare: median("bare"), worker: median("worker"), pairs };
+    return { bare: median("bare"), worker: median("worker"), pairs };
   } finally {
     await db.drop();
+    sink.server.close();
+    sink.server.closeAllConnections();
   }
+}
+
+export async function webhookBenchmark(
+  adminUrl: string,
+  options: {
+    events?: number;
+    warmup?: number;
+    pairs?: number;
+    latencySeconds?: number;
+    writesPerSecond?: number;
+  } = {},
+): Promise<WebhookBenchResult> {
+  const count = options.events ?? 5000;
+  const warmup = options.warmup ?? 5000;
+  const ctx = (orm: Orm) => useCaseContext(orm.em.fork(), () => new Date(), DEFAULT_REGIONS);
+  const throughput = await webhookThroughput(adminUrl, options);
 
   // (2) Commit-to-delivery under API load: the API and the delivery loop in processes of their own.
   const seconds = options.latencySeconds ?? 15;
@@ -378,9 +437,7 @@ export async function webhookBenchmark(
       processes.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))),
     );
     await second.drop();
-    sink.server.close();
     latencySink.server.close();
-    sink.server.closeAllConnections();
     latencySink.server.closeAllConnections();
   }
 }
