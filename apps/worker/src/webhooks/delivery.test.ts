@@ -8,6 +8,7 @@ import {
   listEvents,
   listWebhookAttempts,
   type Orm,
+  recordEvents,
   registerResource,
   rotateWebhookSecret,
   type StoredEvent,
@@ -443,6 +444,59 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     const refused = (await listWebhookAttempts(ctx(), t.admin, moved.endpoint.id, {})).items[1];
     expect(refused).toMatchObject({ succeeded: false, responseStatus: null });
     expect(refused!.error).toMatch(/https|public/);
+  });
+
+  it("the long-running loop logs every attempt while it runs: a burst in full batches, a few after a short wait, each once", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const ok = await receiver();
+    const { endpoint } = await createWebhookEndpoint(ctx(), t.admin, { url: ok.url }, allowPrivate);
+    const queue = (events: number) =>
+      db.orm.em.fork().transactional((em) =>
+        recordEvents(
+          em,
+          Array.from({ length: events }, (_, i) => ({
+            type: "deployment.updated" as const,
+            tenantId: t.tenantId,
+            occurredAt: clock.now(),
+            data: { n: i },
+          })),
+        ),
+      );
+    const logged = async () => {
+      const [row] = await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ attempts: number; deliveries: number; delivered: number }[]>(
+          `select (select count(*) from webhook_attempts where endpoint_id = ?)::int as attempts,
+                  (select count(distinct delivery_id) from webhook_attempts where endpoint_id = ?)::int as deliveries,
+                  (select count(*) from webhook_deliveries where endpoint_id = ? and status = 'succeeded')::int as delivered`,
+          [endpoint.id, endpoint.id, endpoint.id],
+        );
+      return row!;
+    };
+    const until = async (attempts: number) => {
+      for (let waited = 0; (await logged()).attempts < attempts && waited < 15_000; waited += 20)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    await queue(250);
+    const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now, pollMs: 20 });
+    try {
+      // Written while the loop runs (not only when it stops): more than a batch at once…
+      await until(250);
+      expect(await logged()).toEqual({ attempts: 250, deliveries: 250, delivered: 250 });
+      // …and a few, far short of a batch, once their short wait is over.
+      await queue(3);
+      await until(253);
+      expect(await logged()).toEqual({ attempts: 253, deliveries: 253, delivered: 253 });
+    } finally {
+      await loop.stop();
+    }
+    expect(ok.received).toHaveLength(253);
+    expect(new Set(ok.received.map((r) => r.headers["webhook-id"])).size).toBe(253);
+    await db.orm.em
+      .fork()
+      .getConnection()
+      .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.id]);
   });
 
   it("claims ahead of its free slots, and a stopped loop hands back what it claimed but did not send: due again, the attempt not counted", async () => {

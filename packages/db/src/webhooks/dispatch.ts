@@ -118,15 +118,15 @@ export const CLAIM_DUE_DELIVERIES = prepared(
        due as (
          select d.id from webhook_endpoints w
           cross join lateral (
-            select d.id, d.next_attempt_at, row_number() over (order by d.next_attempt_at, d.id) as rank
-              from webhook_deliveries d
+            -- the endpoint's room: at most $3 in all, those already held by this process included
+            select d.id, d.next_attempt_at from webhook_deliveries d
              where d.endpoint_id = w.id and d.status = 'pending' and d.next_attempt_at <= $1
                and (d.leased_until is null or d.leased_until <= $1)
              order by d.next_attempt_at, d.id
-             limit $3
+             limit greatest(0, $3 - coalesce(($4::jsonb ->> w.id::text)::int, 0))
           ) c
           join webhook_deliveries d on d.id = c.id
-          where w.enabled and c.rank <= $3 - coalesce(($4::jsonb ->> w.id::text)::int, 0)
+          where w.enabled
             -- Again on the row locked: a claim that another worker committed after this
             -- statement's snapshot is seen only here (the lock re-reads the row and re-checks the
             -- conditions of this level, not the lateral's), so without these the row would be
