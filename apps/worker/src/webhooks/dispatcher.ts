@@ -64,25 +64,31 @@ class Attempts {
 
   start(delivery: DueDelivery): void {
     this.attempted += 1;
-    this.perEndpoint.set(delivery.endpointId, (this.perEndpoint.get(delivery.endpointId) ?? 0) + 1);
+    const { endpointId } = delivery;
+    this.perEndpoint.set(endpointId, (this.perEndpoint.get(endpointId) ?? 0) + 1);
     const attemptedAt = this.now();
+    const answered = () => {
+      this.answered += 1;
+      this.inFlight.delete(delivery.leaseId);
+      const left = (this.perEndpoint.get(endpointId) ?? 1) - 1;
+      if (left === 0) this.perEndpoint.delete(endpointId);
+      else this.perEndpoint.set(endpointId, left);
+      this.onSlotFree(endpointId);
+    };
+    // One reaction per attempt (the sender never rejects: a failure is an outcome).
     const sending = this.sender
       .send(
         { url: delivery.url, id: delivery.eventId, body: delivery.body, secrets: delivery.secrets },
         Math.floor(Date.now() / 1000),
       )
       .then((result) => {
-        this.finished.push({ delivery, attemptedAt, ...result });
-        this.recordSoon();
-      })
-      .finally(() => {
-        this.answered += 1;
-        this.inFlight.delete(delivery.leaseId);
-        const left = (this.perEndpoint.get(delivery.endpointId) ?? 1) - 1;
-        if (left === 0) this.perEndpoint.delete(delivery.endpointId);
-        else this.perEndpoint.set(delivery.endpointId, left);
-        this.onSlotFree(delivery.endpointId);
-      });
+        try {
+          this.finished.push({ delivery, attemptedAt, ...result });
+          this.recordSoon();
+        } finally {
+          answered();
+        }
+      }, answered);
     this.inFlight.set(delivery.leaseId, sending);
   }
 
@@ -255,10 +261,13 @@ class Deliveries {
 
   /** Starts queued deliveries while their endpoint and the process have free slots. */
   pump(): void {
+    if (this.queued === 0 || this.attempts.inFlight.size >= this.maxInFlight) return;
+    const staleBefore = performance.now() - this.leaseMs / 3;
     const stale: DueDelivery[] = [];
     // Endpoints in turn: one that starts something goes to the back of the line, so when the
     // process-wide bound is what limits, freed slots go round the endpoints rather than to the first.
-    for (const [endpointId, queue] of [...this.queues]) {
+    const endpoints = this.queues.size === 1 ? this.queues : [...this.queues];
+    for (const [endpointId, queue] of endpoints) {
       let started = false;
       while (
         queue.length > 0 &&
@@ -267,14 +276,17 @@ class Deliveries {
       ) {
         const { delivery, claimedAt } = queue.shift()!;
         this.queued -= 1;
-        if (performance.now() - claimedAt > this.leaseMs / 3) stale.push(delivery);
+        if (claimedAt < staleBefore) stale.push(delivery);
         else {
           this.attempts.start(delivery);
           started = true;
         }
       }
-      if (queue.length === 0 || started) this.queues.delete(endpointId);
-      if (queue.length > 0 && started) this.queues.set(endpointId, queue);
+      if (queue.length === 0) this.queues.delete(endpointId);
+      else if (started && this.queues.size > 1) {
+        this.queues.delete(endpointId);
+        this.queues.set(endpointId, queue);
+      }
     }
     if (stale.length > 0) void this.handBack(stale);
   }
