@@ -449,6 +449,10 @@ function medianRatio(r: WebhookBenchResult): number {
 }
 
 /** The BENCHMARKS.md section for a result. */
+/** CPU figures per pair, in µs ("n/a" where PostgreSQL's processes could not be read). */
+const micros = (values: readonly (number | null)[]) =>
+  values.map((v) => (v === null ? "n/a" : `${v} µs`)).join(", ");
+
 export function webhookSection(r: WebhookBenchResult): string {
   return `## Webhooks
 
@@ -456,7 +460,9 @@ Delivery to one local receiver (answering 204 at once) of events already in the 
 in flight to the endpoint on both sides. Each run is a fresh process that delivers ${(r.warmup + r.events).toLocaleString("en")} events: the
 first ${r.warmup.toLocaleString("en")} warm it up (V8 compiles the paths that run hot; pools and sockets fill) and the window
 measured is the next ${r.events.toLocaleString("en")}, the pace of a long-running process. The same run's pace from its cold
-start (warm-up included) is given beside it. The worker's fan-out reads 1,000 events a query without pause, so it has
+start (warm-up included) is given beside it, and the CPU time that this machine's PostgreSQL
+processes and the receiver (the benchmark's own process) spent per delivery over the whole run.
+The worker's fan-out reads 1,000 events a query without pause, so it has
 most likely queued the window's deliveries during the warm-up: the warm pace leaves most of the fan-out out, the cold
 pace includes all of it.
 
@@ -471,14 +477,15 @@ Bare loop and worker alternate in ${r.pairs.length} pairs, each on fresh events;
 side's median (deliveries/s), then every pair in the order run (the median of the pairs' own ratios
 is ${medianRatio(r)}%):
 
-| path | deliveries/s (median) | of bare | pairs: warm (of bare) | pairs: from a cold start (of bare) | CPU per delivery (own process, warm) |
-|---|---|---|---|---|---|
-| worker | ${r.worker.perSecond.toLocaleString("en")} | ${Math.round((r.worker.perSecond * 100) / r.bare.perSecond)}% | ${r.pairs.map((p) => `${p.worker.perSecond.toLocaleString("en")} (${Math.round((p.worker.perSecond * 100) / p.bare.perSecond)}%)`).join(", ")} | ${r.pairs.map((p) => `${p.worker.coldPerSecond.toLocaleString("en")} (${Math.round((p.worker.coldPerSecond * 100) / p.bare.coldPerSecond)}%)`).join(", ")} | ${r.pairs.map((p) => `${p.worker.cpuMicros} µs`).join(", ")} |
-| bare loop | ${r.bare.perSecond.toLocaleString("en")} | 100% | ${r.pairs.map((p) => p.bare.perSecond.toLocaleString("en")).join(", ")} | ${r.pairs.map((p) => p.bare.coldPerSecond.toLocaleString("en")).join(", ")} | ${r.pairs.map((p) => `${p.bare.cpuMicros} µs`).join(", ")} |
+| path | deliveries/s (median) | of bare | pairs: warm (of bare) | pairs: from a cold start (of bare) | CPU per delivery (own process, warm) | PostgreSQL's CPU per delivery (whole run) | the receiver's CPU per delivery (whole run) |
+|---|---|---|---|---|---|---|---|
+| worker | ${r.worker.perSecond.toLocaleString("en")} | ${Math.round((r.worker.perSecond * 100) / r.bare.perSecond)}% | ${r.pairs.map((p) => `${p.worker.perSecond.toLocaleString("en")} (${Math.round((p.worker.perSecond * 100) / p.bare.perSecond)}%)`).join(", ")} | ${r.pairs.map((p) => `${p.worker.coldPerSecond.toLocaleString("en")} (${Math.round((p.worker.coldPerSecond * 100) / p.bare.coldPerSecond)}%)`).join(", ")} | ${r.pairs.map((p) => `${p.worker.cpuMicros} µs`).join(", ")} | ${micros(r.pairs.map((p) => p.worker.postgresCpuMicros))} | ${micros(r.pairs.map((p) => p.worker.receiverCpuMicros))} |
+| bare loop | ${r.bare.perSecond.toLocaleString("en")} | 100% | ${r.pairs.map((p) => p.bare.perSecond.toLocaleString("en")).join(", ")} | ${r.pairs.map((p) => p.bare.coldPerSecond.toLocaleString("en")).join(", ")} | ${r.pairs.map((p) => `${p.bare.cpuMicros} µs`).join(", ")} | ${micros(r.pairs.map((p) => p.bare.postgresCpuMicros))} | ${micros(r.pairs.map((p) => p.bare.receiverCpuMicros))} |
 
 What the worker path pays per delivery that the bare loop does not: the fan-out (a delivery row per
 endpoint), the claim (a lease: an update in place, one prepared query refilling per-endpoint queues
-ahead of the free slots) and the outcome (the attempt logged and the delivery moved on, batched) —
+ahead of the free slots) and the outcome (the attempt logged and the delivery moved on, up to a
+hundred a statement) —
 row writes and their index entries in PostgreSQL, which shares these two cores with both processes
 and the receiver.
 
