@@ -69,9 +69,17 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
     await db?.close();
   });
 
-  /** The generic plan of `text` for `params` (the plan a prepared statement may keep). */
-  async function genericPlan(name: string, text: string, params: readonly string[]): Promise<PlanNode[]> {
-    await client.query("set plan_cache_mode = force_generic_plan");
+  /**
+   * The generic plan of `text` for `params` (the plan a prepared statement may keep), or the custom
+   * one made for these very values (as its first five runs on a connection are).
+   */
+  async function genericPlan(
+    name: string,
+    text: string,
+    params: readonly string[],
+    mode: "generic" | "custom" = "generic",
+  ): Promise<PlanNode[]> {
+    await client.query(`set plan_cache_mode = force_${mode}_plan`);
     await client.query(`prepare ${name} as ${text}`);
     const { rows } = await client.query(`explain (format json) execute ${name}(${params.join(", ")})`);
     await client.query(`deallocate ${name}`);
@@ -155,6 +163,40 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
         .map((indexes) => indexes.join(" "))
         .sort(),
     ).toEqual(["webhook_deliveries_due_index", "webhook_deliveries_pkey", "webhook_deliveries_pkey"]);
+    // Its events by their keys: the outbox only grows.
+    expect(readsOf(claim, "events")).toEqual([["events_id_unique"]]);
+
+    // The plans made for the values at hand (a connection's first five runs) on a table whose
+    // statistics say it is empty: no scan of the deliveries or of the outbox either.
+    const claimNow = await genericPlan(
+      "claim_custom",
+      CLAIM_DUE_DELIVERIES.text,
+      ["now()", "200", "200", "'{}'", "now()"],
+      "custom",
+    );
+    expect(readsOf(claimNow, "webhook_deliveries").flat()).not.toContain("(sequential)");
+    expect(readsOf(claimNow, "events")).toEqual([["events_id_unique"]]);
+    const batch = JSON.stringify(
+      claimed.map((d) => ({
+        i: d.deliveryId,
+        d: d.deliveryId,
+        w: d.endpointId,
+        e: d.eventId,
+        a: d.attempt,
+        l: d.leaseId,
+        t: clock.now().toISOString(),
+        ms: 1,
+        s: 204,
+        st: "succeeded",
+      })),
+    );
+    const recordNow = await genericPlan(
+      "record_custom",
+      RECORD_ATTEMPTS.text,
+      [`'${batch}'`, "now()"],
+      "custom",
+    );
+    expect(readsOf(recordNow, "webhook_deliveries")).toEqual([["webhook_deliveries_pkey"]]);
 
     // The claimed attempts recorded: delivered, the lease given back.
     await recordAttemptOutcomes(

@@ -138,14 +138,17 @@ export const CLAIM_DUE_DELIVERIES = prepared(
           limit $2
           for update of d skip locked
        ), claimed as (
+         -- each by its key (an array: whatever the statistics say, never a scan of the table)
          update webhook_deliveries d set attempts = d.attempts + 1, leased_until = $5, lease_id = gen_random_uuid(),
                 last_attempt_at = $1
-           from due where d.id = due.id
+          where d.id = any(array(select id from due))
          returning d.id, d.endpoint_id, d.event_id, d.attempts, d.lease_id
        )
        select c.id as delivery_id, c.endpoint_id, c.attempts, c.lease_id, w.url, w.secret, w.previous_secret,
               w.previous_secret_expires_at, e.id, e.type, e.tenant_id, e.occurred_at, e.data
-         from claimed c join webhook_endpoints w on w.id = c.endpoint_id join events e on e.id = c.event_id
+         from claimed c join webhook_endpoints w on w.id = c.endpoint_id
+         -- the events by their keys too: the outbox only grows
+         join events e on e.id = any(array(select event_id from claimed)) and e.id = c.event_id
         cross join async_commit`,
 );
 
