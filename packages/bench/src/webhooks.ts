@@ -68,9 +68,15 @@ function postgresCpuSeconds(): number | null {
 async function measured(args: string[], deliveries: number): Promise<Rate> {
   const postgresBefore = postgresCpuSeconds();
   const receiverBefore = process.cpuUsage();
-  const line = await child(args).line;
+  const run = child(args);
+  const exited = new Promise((resolve) => run.process.once("exit", resolve));
+  const line = await run.line;
+  // Read before the contender closes its connections: an exited backend's CPU leaves the sum.
   const postgresAfter = postgresCpuSeconds();
   const receiver = process.cpuUsage(receiverBefore);
+  // And the next run starts once these backends are gone, for the same reason.
+  await exited;
+  await new Promise((resolve) => setTimeout(resolve, 300));
   return {
     seconds: line.seconds!,
     perSecond: Math.round(line.delivered! / line.seconds!),

@@ -1,0 +1,126 @@
+// `pnpm --filter @arcadia/bench bench:webhooks:steps [events] [claim size] [record batch]`: the
+// dispatcher's database steps one at a time on a quiet, fresh database, each with the CPU it costs
+// per delivery in PostgreSQL (its backend's, read from /proc: Linux and a local server only) and in
+// this process. No HTTP: every attempt is recorded as answered 204. Figures that the throughput
+// runs, where the receiver, the worker and PostgreSQL share the cores, cannot tell apart.
+import { readFileSync } from "node:fs";
+import {
+  claimDueDeliveries,
+  connect,
+  createWebhookEndpoint,
+  fanOutEvents,
+  migrateAndSeed,
+  newId,
+  recordAttemptOutcomes,
+  recordEvents,
+  useCaseContext,
+} from "@arcadia/db";
+import { operator, seedSubscriptions } from "@arcadia/db/testing";
+import { DEFAULT_REGIONS } from "@arcadia/domain";
+import { freshDatabase } from "./measured-run.ts";
+
+const adminUrl =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  "postgres://postgres@127.0.0.1:5432/postgres";
+const events = Number(process.argv[2] ?? 20_000);
+const claimSize = Number(process.argv[3] ?? 136);
+const recordBatch = Number(process.argv[4] ?? 100);
+
+const db = await freshDatabase(adminUrl, "steps");
+try {
+  const setup = await connect({ url: db.url });
+  await migrateAndSeed(setup);
+  const { tenantId } = await seedSubscriptions(setup, { count: 1, createdAt: new Date(), addonCodes: [] });
+  await createWebhookEndpoint(
+    useCaseContext(setup.em.fork(), () => new Date(), DEFAULT_REGIONS),
+    operator,
+    { url: "http://127.0.0.1:9/hooks", tenantId },
+    { allowPrivateNetworks: true },
+  );
+  for (let done = 0; done < events; done += 1000)
+    await setup.em.fork().transactional((em) =>
+      recordEvents(
+        em,
+        Array.from({ length: Math.min(1000, events - done) }, (_, i) => ({
+          type: "deployment.updated" as const,
+          tenantId,
+          occurredAt: new Date(),
+          data: { id: newId(), n: done + i, displayName: "Benchmark deployment", state: "active" },
+        })),
+      ),
+    );
+  await setup.close();
+
+  // One connection, so that one backend does every step.
+  const orm = await connect({ url: db.url, poolSize: 1 });
+  const [backend] = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ pid: number }[]>("select pg_backend_pid() as pid");
+  const pid = backend!.pid;
+  /** The backend's CPU time so far, in µs; null where /proc does not show it. */
+  const backendCpu = (): number | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) * 10_000; // USER_HZ = 100
+    } catch {
+      return null;
+    }
+  };
+  const ownCpu = () => {
+    const used = process.cpuUsage();
+    return used.user + used.system;
+  };
+  const spent = { fanOut: [0, 0], claim: [0, 0], record: [0, 0] } as Record<string, [number, number]>;
+  let postgresReadable = backendCpu() !== null;
+  const measure = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
+    const postgres = backendCpu();
+    const own = ownCpu();
+    const result = await work();
+    const after = backendCpu();
+    if (postgres === null || after === null) postgresReadable = false;
+    else spent[step]![0] += after - postgres;
+    spent[step]![1] += ownCpu() - own;
+    return result;
+  };
+
+  const now = new Date();
+  while ((await measure("fanOut", () => fanOutEvents(orm, now))) > 0);
+  // Claim a batch, record it, again: the steady state of one endpoint's queue.
+  let delivered = 0;
+  for (;;) {
+    const claimed = await measure("claim", () =>
+      claimDueDeliveries(orm, { now, limit: claimSize, perEndpoint: claimSize, leaseMs: 600_000 }),
+    );
+    if (claimed.length === 0) break;
+    for (let i = 0; i < claimed.length; i += recordBatch)
+      await measure("record", () =>
+        recordAttemptOutcomes(
+          orm,
+          claimed.slice(i, i + recordBatch).map((delivery) => ({
+            delivery,
+            attemptedAt: now,
+            durationMs: 1,
+            responseStatus: 204,
+            error: null,
+          })),
+          now,
+        ),
+      );
+    delivered += claimed.length;
+  }
+  await orm.close();
+  const per = (us: number) => `${(us / delivered).toFixed(1)} µs`;
+  console.log(
+    `${delivered.toLocaleString("en")} deliveries, claims of ${claimSize}, outcomes recorded ${recordBatch} a statement; CPU per delivery:`,
+  );
+  for (const [step, [postgres, own]] of Object.entries(spent))
+    console.log(
+      `  ${step.padEnd(7)} PostgreSQL ${postgresReadable ? per(postgres) : "n/a"}, this process ${per(own)}`,
+    );
+} finally {
+  await db.drop();
+}
+process.exit(0);
