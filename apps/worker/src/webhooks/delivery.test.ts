@@ -9,6 +9,7 @@ import {
   listWebhookAttempts,
   type Orm,
   recordEvents,
+  redeliverWebhookEvent,
   registerResource,
   rotateWebhookSecret,
   type StoredEvent,
@@ -493,6 +494,40 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     }
     expect(ok.received).toHaveLength(253);
     expect(new Set(ok.received.map((r) => r.headers["webhook-id"])).size).toBe(253);
+    await db.orm.em
+      .fork()
+      .getConnection()
+      .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.id]);
+  });
+
+  it("an event redelivered while its attempt is in flight, sent again by the same process: each attempt is waited for and logged", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    // The first attempt is answered after 300 ms, the second (the redelivery's) after 1.2 s.
+    const slow = await receiver(
+      (i) => new Promise<number>((resolve) => setTimeout(() => resolve(204), i === 0 ? 300 : 1200)),
+    );
+    const { endpoint } = await createWebhookEndpoint(ctx(), t.admin, { url: slow.url }, allowPrivate);
+    const logged = async () => (await listWebhookAttempts(ctx(), t.admin, endpoint.id, {})).items.length;
+    const until = async (done: () => Promise<boolean> | boolean) => {
+      for (let waited = 0; !(await done()) && waited < 10_000; waited += 10)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await deployment(t);
+    const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now, pollMs: 20 });
+    try {
+      await until(() => slow.received.length === 1);
+      const eventId = String(slow.received[0]!.headers["webhook-id"]);
+      await redeliverWebhookEvent(ctx(), t.admin, endpoint.id, eventId);
+      // Claimed again here while the first attempt still runs.
+      await until(() => slow.received.length === 2);
+      expect(slow.received[1]!.headers["webhook-id"]).toBe(eventId);
+      // The first attempt answered and logged; the second still in flight.
+      await until(async () => (await logged()) === 1);
+    } finally {
+      await loop.stop();
+    }
+    // Stopping waited for the second attempt too (it was not forgotten when the first ended).
+    expect(await logged()).toBe(2);
     await db.orm.em
       .fork()
       .getConnection()

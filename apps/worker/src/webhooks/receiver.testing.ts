@@ -9,10 +9,10 @@ export interface Received {
 
 /**
  * A real HTTP receiver on a loopback port for delivery tests: `answer` decides each response
- * (status, or "hang" to never answer); every request is recorded.
+ * (status, a promise of one to answer later, or "hang" to never answer); every request is recorded.
  */
 export async function startReceiver(
-  answer: (index: number, request: Received) => number | "hang" = () => 204,
+  answer: (index: number, request: Received) => number | Promise<number> | "hang" = () => 204,
 ) {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
@@ -26,7 +26,9 @@ export async function startReceiver(
       received.push(request);
       const status = answer(received.length - 1, request);
       if (status === "hang") return;
-      res.writeHead(status, { "content-type": "text/plain" }).end("ok");
+      void Promise.resolve(status).then((code) => {
+        res.writeHead(code, { "content-type": "text/plain" }).end("ok");
+      });
     });
   });
   server.on("connection", (socket) => {

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordEvents } from "../events/outbox.ts";
 import {
   createTestDatabase,
-  operator,
   TestClock,
   type TestDatabase,
   tenantFixture,
