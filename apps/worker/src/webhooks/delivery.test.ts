@@ -8,7 +8,6 @@ import {
   listEvents,
   listWebhookAttempts,
   type Orm,
-  recordEvents,
   redeliverWebhookEvent,
   registerResource,
   rotateWebhookSecret,
@@ -19,6 +18,7 @@ import {
   codeOf,
   createTestDatabase,
   operator,
+  recordTenantEvents,
   type TenantFixture,
   TestClock,
   type TestDatabase,
@@ -451,18 +451,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     const t = await tenantFixture(db.orm, clock);
     const ok = await receiver();
     const { endpoint } = await createWebhookEndpoint(ctx(), t.admin, { url: ok.url }, allowPrivate);
-    const queue = (events: number) =>
-      db.orm.em.fork().transactional((em) =>
-        recordEvents(
-          em,
-          Array.from({ length: events }, (_, i) => ({
-            type: "deployment.updated" as const,
-            tenantId: t.tenantId,
-            occurredAt: clock.now(),
-            data: { n: i },
-          })),
-        ),
-      );
+    const queue = (events: number) => recordTenantEvents(db.orm, t.tenantId, events, clock.now());
     const logged = async () => {
       const [row] = await db.orm.em
         .fork()

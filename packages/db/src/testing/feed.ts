@@ -1,4 +1,5 @@
 import { DATABASE_HORIZON } from "../events/horizon.ts";
+import { recordEvents } from "../events/outbox.ts";
 import type { Orm } from "../orm.ts";
 
 /** Waits until no recorded event is at or above `horizon` (an `xid8` SQL expression), or the timeout. */
@@ -25,3 +26,21 @@ export function waitForFeed(orm: Orm, timeoutMs = 30_000): Promise<void> {
 
 /** `waitForFeed`, by the name the webhook suites use: the fan-out reads below the same horizon. */
 export const waitForFanOut = waitForFeed;
+
+/**
+ * Commits `count` events of one tenant in one transaction (`deployment.updated`, `data: { n }`,
+ * `n` from 0), dated `at`: a backlog for the webhook suites, without the changes behind it.
+ */
+export async function recordTenantEvents(orm: Orm, tenantId: string, count: number, at: Date): Promise<void> {
+  await orm.em.fork().transactional((em) =>
+    recordEvents(
+      em,
+      Array.from({ length: count }, (_, n) => ({
+        type: "deployment.updated" as const,
+        tenantId,
+        occurredAt: at,
+        data: { n },
+      })),
+    ),
+  );
+}

@@ -1,8 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordEvents } from "../events/outbox.ts";
 import {
   createTestDatabase,
+  recordTenantEvents,
   TestClock,
   type TestDatabase,
   tenantFixture,
@@ -33,17 +33,7 @@ async function endpointWithDeliveries(db: TestDatabase, clock: TestClock, events
     { url: "http://127.0.0.1:9/hooks" },
     { allowPrivateNetworks: true },
   );
-  await db.orm.em.fork().transactional((em) =>
-    recordEvents(
-      em,
-      Array.from({ length: events }, (_, n) => ({
-        type: "deployment.updated" as const,
-        tenantId: t.tenantId,
-        occurredAt: clock.now(),
-        data: { n },
-      })),
-    ),
-  );
+  await recordTenantEvents(db.orm, t.tenantId, events, clock.now());
   while ((await fanOutEvents(db.orm, clock.now())) > 0);
   return { t, endpoint };
 }

@@ -1,10 +1,10 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordEvents } from "../events/outbox.ts";
 import { connect } from "../orm.ts";
 import {
   createTestDatabase,
   operator,
+  recordTenantEvents,
   TestClock,
   type TestDatabase,
   tenantFixture,
@@ -107,17 +107,7 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
     await client.query("alter table webhook_deliveries set (autovacuum_enabled = false)");
     await client.query("alter table events set (autovacuum_enabled = false)");
     await client.query("analyze webhook_deliveries; analyze events");
-    await db.orm.em.fork().transactional((em) =>
-      recordEvents(
-        em,
-        Array.from({ length: backlog }, (_, n) => ({
-          type: "deployment.updated" as const,
-          tenantId: t.tenantId,
-          occurredAt: clock.now(),
-          data: { n },
-        })),
-      ),
-    );
+    await recordTenantEvents(db.orm, t.tenantId, backlog, clock.now());
     while ((await fanOutEvents(db.orm, clock.now())) > 0);
 
     // The fan-out's page starts at its cursor in the feed index: it never reads the feed from its
