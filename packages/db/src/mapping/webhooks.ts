@@ -160,14 +160,15 @@ export const WebhookAttemptSchema = new EntitySchema<WebhookAttempt>({
   tableName: "webhook_attempts",
   properties: {
     id: { type: "uuid", primary: true },
-    deliveryId: {
+    deliveryId: { type: "uuid" },
+    // The log goes with its endpoint (through the index below), not with each delivery row.
+    endpointId: {
       kind: "m:1",
-      entity: () => WebhookDelivery,
+      entity: () => WebhookEndpoint,
       mapToPk: true,
-      fieldName: "delivery_id",
+      fieldName: "endpoint_id",
       deleteRule: "cascade",
     },
-    endpointId: { type: "uuid" },
     eventId: { type: "uuid" },
     attempt: { type: "integer" },
     attemptedAt: { ...instant },

@@ -11,6 +11,7 @@ import { Migration20261201182000 } from "./Migration20261201182000.ts";
 import { Migration20261201193428 } from "./Migration20261201193428.ts";
 import { Migration20261201203000 } from "./Migration20261201203000.ts";
 import { Migration20261201211500 } from "./Migration20261201211500.ts";
+import { Migration20261201230000 } from "./Migration20261201230000.ts";
 
 export const migrationsList = [
   { name: "Migration20261125192613", class: Migration20261125192613 },
@@ -25,4 +26,5 @@ export const migrationsList = [
   { name: "Migration20261201193428", class: Migration20261201193428 },
   { name: "Migration20261201203000", class: Migration20261201203000 },
   { name: "Migration20261201211500", class: Migration20261201211500 },
+  { name: "Migration20261201230000", class: Migration20261201230000 },
 ];

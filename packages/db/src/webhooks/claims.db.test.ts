@@ -18,7 +18,7 @@ import {
   recordAttemptOutcomes,
   releaseDeliveries,
 } from "./dispatch.ts";
-import { createWebhookEndpoint, redeliverWebhookEvent } from "./endpoints.ts";
+import { createWebhookEndpoint, deleteWebhookEndpoint, redeliverWebhookEvent } from "./endpoints.ts";
 
 // A claim is a lease: what the claim, the outcome and the hand-back each do to a delivery that
 // another worker, or a redelivery, has touched meanwhile.
@@ -154,4 +154,34 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       }
     },
   );
+
+  it("deleting an endpoint takes its deliveries and its delivery log with it, and nothing of another's", async () => {
+    const counts = async (endpointId: string) =>
+      (
+        await db.orm.em
+          .fork()
+          .getConnection()
+          .execute<{ deliveries: number; attempts: number }[]>(
+            `select (select count(*) from webhook_deliveries where endpoint_id = ?)::int as deliveries,
+                    (select count(*) from webhook_attempts where endpoint_id = ?)::int as attempts`,
+            [endpointId, endpointId],
+          )
+      )[0]!;
+    const deliverAll = async () => {
+      const claimed = await claimDueDeliveries(db.orm, { now: clock.now(), limit: 100, perEndpoint: 100 });
+      await recordAttemptOutcomes(
+        db.orm,
+        claimed.map((d) => answered(d, clock.now())),
+        clock.now(),
+      );
+    };
+    const kept = await endpointWithDeliveries(db, clock, 3);
+    await deliverAll();
+    const gone = await endpointWithDeliveries(db, clock, 5);
+    await deliverAll();
+    expect(await counts(gone.endpoint.id)).toEqual({ deliveries: 5, attempts: 5 });
+    await deleteWebhookEndpoint(testContext(db.orm, clock), gone.t.admin, gone.endpoint.id);
+    expect(await counts(gone.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+    expect(await counts(kept.endpoint.id)).toEqual({ deliveries: 3, attempts: 3 });
+  });
 });

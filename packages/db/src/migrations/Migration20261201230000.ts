@@ -1,0 +1,28 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/**
+ * The delivery log's rows belong to their endpoint, not to their delivery row. Deleting an endpoint
+ * cascaded to its deliveries and from each of those to its attempts by `delivery_id`, which no
+ * index serves: a scan of the whole log per delivery, so deleting an endpoint took time quadratic
+ * in its history (8,000 deliveries: 1.7 s; a million: hours, holding its locks). Now the attempts
+ * go with their endpoint, through the index the delivery log reads them by (`endpoint_id` first).
+ * Logging an attempt also stops locking its delivery row for the key check (a row lock and a WAL
+ * record per attempt); the check locks the endpoint's row, once per batch. `delivery_id` stays, as
+ * written by the dispatcher. The new key is added unvalidated, then validated, so the log stays
+ * writable meanwhile (validation takes no lock that blocks inserts). Expand-only: a previous
+ * release's worker writes attempts that satisfy both keys.
+ */
+export class Migration20261201230000 extends Migration {
+
+  override async up(): Promise<void> {
+    this.addSql(`alter table "webhook_attempts" drop constraint "webhook_attempts_delivery_id_foreign";`);
+    this.addSql(`alter table "webhook_attempts" add constraint "webhook_attempts_endpoint_id_foreign" foreign key ("endpoint_id") references "webhook_endpoints" ("id") on update cascade on delete cascade not valid;`);
+    this.addSql(`alter table "webhook_attempts" validate constraint "webhook_attempts_endpoint_id_foreign";`);
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`alter table "webhook_attempts" drop constraint "webhook_attempts_endpoint_id_foreign";`);
+    this.addSql(`alter table "webhook_attempts" add constraint "webhook_attempts_delivery_id_foreign" foreign key ("delivery_id") references "webhook_deliveries" ("id") on update cascade on delete cascade;`);
+  }
+
+}
