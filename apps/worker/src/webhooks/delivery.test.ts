@@ -523,6 +523,52 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
       .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.id]);
   });
 
+  it("claims for a slow endpoint only as deep as it answers within a sixth of a lease, once its pace is known", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    // 150 ms an attempt, 2 at a time: in a sixth of a 3 s lease, 3 batches of 2 besides the 2 in flight.
+    const slow = await receiver(() => new Promise<number>((resolve) => setTimeout(() => resolve(204), 150)));
+    const { endpoint } = await createWebhookEndpoint(ctx(), t.admin, { url: slow.url }, allowPrivate);
+    await recordTenantEvents(db.orm, t.tenantId, 40, clock.now());
+    const held = async () => {
+      const [row] = await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ held: number; logged: number }[]>(
+          `select (select count(*) from webhook_deliveries where endpoint_id = ? and leased_until is not null)::int as held,
+                  (select count(*) from webhook_attempts where endpoint_id = ?)::int as logged`,
+          [endpoint.id, endpoint.id],
+        );
+      return row!;
+    };
+    const loop = startWebhookDispatcher(db.orm, sender, logger, {
+      now: clock.now,
+      perEndpoint: 2,
+      leaseMs: 3_000,
+      pollMs: 20,
+    });
+    const heldOnceKnown: number[] = [];
+    try {
+      for (let waited = 0; waited < 20_000; waited += 20) {
+        const now = await held();
+        // After the first claim (made before any answer, at the first depth) has been sent.
+        if (slow.received.length >= 20) heldOnceKnown.push(now.held);
+        if (now.logged >= 40) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await loop.stop();
+    }
+    // In flight, queued, or answered and not yet logged: 8, and a few between two writes of the log.
+    expect(heldOnceKnown.length).toBeGreaterThan(0);
+    expect(Math.max(...heldOnceKnown)).toBeLessThanOrEqual(12);
+    expect(new Set(slow.received.map((r) => r.headers["webhook-id"])).size).toBe(40);
+    expect((await held()).logged).toBeGreaterThanOrEqual(40);
+    await db.orm.em
+      .fork()
+      .getConnection()
+      .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.id]);
+  });
+
   it("claims ahead of its free slots, and a stopped loop hands back what it claimed but did not send: due again, the attempt not counted", async () => {
     const t = await tenantFixture(db.orm, clock);
     const hanging = await receiver(() => "hang");

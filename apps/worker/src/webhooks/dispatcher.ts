@@ -59,7 +59,7 @@ class Attempts {
     private readonly logger: Logger,
     private readonly now: () => Date,
     private readonly metrics: Metrics | undefined,
-    private readonly onSlotFree: (endpointId: string) => void = () => {},
+    private readonly onSlotFree: (endpointId: string, durationMs: number | null) => void = () => {},
   ) {}
 
   start(delivery: DueDelivery): void {
@@ -67,13 +67,13 @@ class Attempts {
     const { endpointId } = delivery;
     this.perEndpoint.set(endpointId, (this.perEndpoint.get(endpointId) ?? 0) + 1);
     const attemptedAt = this.now();
-    const answered = () => {
+    const answered = (durationMs: number | null) => {
       this.answered += 1;
       this.inFlight.delete(delivery.leaseId);
       const left = (this.perEndpoint.get(endpointId) ?? 1) - 1;
       if (left === 0) this.perEndpoint.delete(endpointId);
       else this.perEndpoint.set(endpointId, left);
-      this.onSlotFree(endpointId);
+      this.onSlotFree(endpointId, durationMs);
     };
     // One reaction per attempt (the sender never rejects: a failure is an outcome).
     const sending = this.sender
@@ -81,14 +81,17 @@ class Attempts {
         { url: delivery.url, id: delivery.eventId, body: delivery.body, secrets: delivery.secrets },
         Math.floor(Date.now() / 1000),
       )
-      .then((result) => {
-        try {
-          this.finished.push({ delivery, attemptedAt, ...result });
-          this.recordSoon();
-        } finally {
-          answered();
-        }
-      }, answered);
+      .then(
+        (result) => {
+          try {
+            this.finished.push({ delivery, attemptedAt, ...result });
+            this.recordSoon();
+          } finally {
+            answered(result.durationMs);
+          }
+        },
+        () => answered(null),
+      );
     this.inFlight.set(delivery.leaseId, sending);
   }
 
@@ -177,26 +180,69 @@ async function fanOut(orm: Orm, now: Date, metrics: Metrics | undefined): Promis
   }
 }
 
-/** Claimed deliveries held per endpoint besides those in flight, in multiples of `perEndpoint`. */
+/**
+ * Claimed deliveries held per endpoint besides those in flight, in multiples of `perEndpoint`, at
+ * the most (an endpoint that answers fast enough to send them all within a sixth of a lease).
+ */
 const CLAIM_AHEAD = 24;
 
+/** The same, for an endpoint whose pace this process has not seen yet. */
+const FIRST_CLAIM_AHEAD = 8;
+
 /**
- * An endpoint asks for a claim once it holds (in flight and queued) at most this many multiples of
- * `perEndpoint`: a claim then brings `CLAIM_AHEAD + 1 − REFILL_AT` batches at once, while the one
- * batch still queued covers the claim's round trip.
+ * An endpoint asks for a claim once it holds (in flight and queued) at most this share of what it
+ * may hold, `REFILL_AT / (1 + CLAIM_AHEAD)` (a fast endpoint: 8 batches of its 25): a claim then
+ * brings the rest at once, while what is still queued covers the claim's round trip.
  */
 const REFILL_AT = 8;
 
 /**
+ * Endpoints' pace: the average time an attempt takes (an exponential average of the last few
+ * dozen), whence how many an endpoint sends in a given time with its slots full. Kept for the
+ * endpoints answered in the last `PACE_KEPT_MS` (an endpoint that comes back later starts afresh).
+ */
+class Pace {
+  private readonly endpoints = new Map<string, { averageMs: number; at: number }>();
+  private pruned = performance.now();
+
+  observe(endpointId: string, durationMs: number): void {
+    const at = performance.now();
+    const known = this.endpoints.get(endpointId);
+    if (known) {
+      known.averageMs = known.averageMs * 0.95 + durationMs * 0.05;
+      known.at = at;
+    } else this.endpoints.set(endpointId, { averageMs: durationMs, at });
+    if (at - this.pruned > PACE_KEPT_MS) {
+      this.pruned = at;
+      for (const [id, pace] of this.endpoints) if (at - pace.at > PACE_KEPT_MS) this.endpoints.delete(id);
+    }
+  }
+
+  /** Milliseconds an attempt of this endpoint takes, on average; undefined when not known. */
+  of(endpointId: string): number | undefined {
+    return this.endpoints.get(endpointId)?.averageMs;
+  }
+
+  known(): IterableIterator<string> {
+    return this.endpoints.keys();
+  }
+}
+
+/** How long an endpoint's pace is kept after its last answer. */
+const PACE_KEPT_MS = 60_000;
+
+/**
  * The deliveries this process has claimed, queued per endpoint, and the attempts in flight. Claims
- * run ahead of sending: each endpoint holds up to `CLAIM_AHEAD × perEndpoint` claimed deliveries
- * besides its `perEndpoint` in flight, so a slot that frees starts the endpoint's next attempt at
- * once instead of waiting for a claim's round trip (claims refill the queues in the background,
- * several endpoints per query). Overall, at most `maxInFlight` attempts run and
- * `CLAIM_AHEAD × maxInFlight` wait claimed. A delivery that waited in its queue past a third of
- * its lease (an endpoint slower than its share: it sends `perEndpoint` per timeout at worst) is
- * handed back unsent, so the lease never runs out under an attempt; such an endpoint costs a claim
- * and a hand-back per third of a lease, nothing more.
+ * run ahead of sending: each endpoint holds claimed deliveries besides its `perEndpoint` in
+ * flight, so a slot that frees starts the endpoint's next attempt at once instead of waiting for a
+ * claim's round trip (claims refill the queues in the background, several endpoints per query).
+ * How many: what the endpoint sends, at its own pace, within a sixth of a lease — at least one
+ * more batch of `perEndpoint`, at most `CLAIM_AHEAD` batches (`FIRST_CLAIM_AHEAD` before its pace
+ * is known) — so a fast endpoint's claims are large and a slow endpoint's queue does not outwait
+ * its lease. Overall, at most `maxInFlight` attempts run and `CLAIM_AHEAD × maxInFlight` wait
+ * claimed. A delivery that still waited in its queue past a third of its lease (an endpoint that
+ * slowed down, or one answering slower than `perEndpoint` per sixth of a lease) is handed back
+ * unsent, so the lease never runs out under an attempt.
  */
 class Deliveries {
   readonly attempts: Attempts;
@@ -205,6 +251,7 @@ class Deliveries {
   private readonly maxInFlight: number;
   private readonly perEndpoint: number;
   private readonly leaseMs: number;
+  private readonly pace = new Pace();
 
   constructor(
     private readonly orm: Orm,
@@ -216,12 +263,32 @@ class Deliveries {
     this.maxInFlight = options.maxInFlight ?? 64;
     this.perEndpoint = options.perEndpoint ?? 8;
     this.leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
-    this.attempts = new Attempts(orm, sender, logger, options.now, options.metrics, (endpointId) => {
-      this.pump();
-      // A claim is worth its query once the endpoint has room for several batches, not for every
-      // freed slot (see `REFILL_AT`).
-      if (this.held(endpointId) <= this.perEndpoint * REFILL_AT) onSlotFree();
-    });
+    this.attempts = new Attempts(
+      orm,
+      sender,
+      logger,
+      options.now,
+      options.metrics,
+      (endpointId, durationMs) => {
+        if (durationMs !== null) this.pace.observe(endpointId, durationMs);
+        this.pump();
+        // A claim is worth its query once the endpoint has room for several batches, not for every
+        // freed slot (see `REFILL_AT`).
+        const refillAt = Math.max(this.perEndpoint, (this.depth(endpointId) * REFILL_AT) / (1 + CLAIM_AHEAD));
+        if (this.held(endpointId) <= refillAt) onSlotFree();
+      },
+    );
+  }
+
+  /**
+   * How many deliveries an endpoint may hold here, in flight and queued: its slots, and what it
+   * sends with them full within a sixth of a lease (whole batches, from one to `CLAIM_AHEAD`).
+   */
+  depth(endpointId: string): number {
+    const averageMs = this.pace.of(endpointId);
+    if (averageMs === undefined) return this.perEndpoint * (1 + FIRST_CLAIM_AHEAD);
+    const batches = Math.floor(this.leaseMs / 6 / Math.max(averageMs, 0.001));
+    return this.perEndpoint * (1 + Math.min(CLAIM_AHEAD, Math.max(1, batches)));
   }
 
   /** Deliveries of an endpoint this process holds: in flight and queued. */
@@ -241,10 +308,18 @@ class Deliveries {
     const held = new Map(this.attempts.perEndpoint);
     for (const [endpointId, queue] of this.queues)
       held.set(endpointId, (held.get(endpointId) ?? 0) + queue.length);
+    // Each endpoint whose pace is known at its own depth, the others at the first one.
+    const first = this.perEndpoint * (1 + FIRST_CLAIM_AHEAD);
+    const depths = new Map<string, number>();
+    for (const endpointId of this.pace.known()) {
+      const depth = this.depth(endpointId);
+      if (depth !== first) depths.set(endpointId, depth);
+    }
     const claimed = await claimDueDeliveries(this.orm, {
       now: this.options.now(),
       limit: room,
-      perEndpoint: this.perEndpoint * (1 + CLAIM_AHEAD),
+      perEndpoint: first,
+      perEndpointOf: depths,
       busy: held,
       leaseMs: this.leaseMs,
     });

@@ -133,6 +133,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
           10,
           "{}",
           new Date(now.getTime() + 30_000),
+          "{}",
         ]);
         // Until the held claim waits for the lock (its snapshot taken, nothing locked yet).
         for (let waited = 0; waited < 10_000; waited += 20) {

@@ -147,6 +147,7 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
       "8",
       "'{}'",
       "now()",
+      "'{}'",
     ]);
     expect(
       readsOf(claim, "webhook_deliveries")
@@ -161,7 +162,7 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
     const claimNow = await genericPlan(
       "claim_custom",
       CLAIM_DUE_DELIVERIES.text,
-      ["now()", "200", "200", "'{}'", "now()"],
+      ["now()", "200", "200", "'{}'", "now()", "'{}'"],
       "custom",
     );
     expect(readsOf(claimNow, "webhook_deliveries").flat()).not.toContain("(sequential)");

@@ -104,8 +104,12 @@ export interface ClaimOptions {
   readonly now: Date;
   /** Most deliveries claimed. */
   readonly limit: number;
-  /** Most attempts in flight per endpoint (those already in flight here are in `busy`). */
+  /**
+   * Most deliveries an endpoint may hold in this process (in flight and claimed), those it already
+   * holds (`busy`) included; `perEndpointOf` overrides it endpoint by endpoint.
+   */
   readonly perEndpoint: number;
+  readonly perEndpointOf?: ReadonlyMap<string, number>;
   readonly busy?: ReadonlyMap<string, number>;
   /** How long a claimed attempt is ours: after that another worker may try again (a crash loses nothing). */
   readonly leaseMs?: number;
@@ -118,12 +122,14 @@ export const CLAIM_DUE_DELIVERIES = prepared(
        due as (
          select d.id from webhook_endpoints w
           cross join lateral (
-            -- the endpoint's room: at most $3 in all, those already held by this process included
+            -- the endpoint's room: at most its own bound ($6) or else $3 in all, those already
+            -- held by this process ($4) included
             select d.id, d.next_attempt_at from webhook_deliveries d
              where d.endpoint_id = w.id and d.status = 'pending' and d.next_attempt_at <= $1
                and (d.leased_until is null or d.leased_until <= $1)
              order by d.next_attempt_at, d.id
-             limit greatest(0, $3 - coalesce(($4::jsonb ->> w.id::text)::int, 0))
+             limit greatest(0, coalesce(($6::jsonb ->> w.id::text)::int, $3)
+                               - coalesce(($4::jsonb ->> w.id::text)::int, 0))
           ) c
           join webhook_deliveries d on d.id = c.id
           where w.enabled
@@ -153,7 +159,7 @@ export const CLAIM_DUE_DELIVERIES = prepared(
 );
 
 /**
- * Claims due deliveries, fairly: at most `perEndpoint` in flight per endpoint, earliest due first
+ * Claims due deliveries, fairly: at most `perEndpoint` held per endpoint, earliest due first
  * across endpoints, so one endpoint's backlog never holds back another's. A claim is a lease (the
  * attempt is counted and the delivery is not due again until the lease runs out), committed at
  * once: no transaction stays open while the HTTP request runs.
@@ -170,6 +176,7 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
       options.perEndpoint,
       JSON.stringify(busy),
       new Date(options.now.getTime() + leaseMs),
+      JSON.stringify(Object.fromEntries(options.perEndpointOf ?? [])),
     ]),
   );
   return rows.map((r: Row) => ({
