@@ -90,7 +90,12 @@ class Attempts {
             answered(result.durationMs);
           }
         },
-        () => answered(null),
+        (error: unknown) => {
+          // The sender answers every attempt with an outcome; this is a fault of ours. The
+          // delivery's lease runs out and it is sent again.
+          this.logger.error("webhook attempt ended without an outcome", { endpointId, err: error });
+          answered(null);
+        },
       );
     this.inFlight.set(delivery.leaseId, sending);
   }
@@ -114,48 +119,59 @@ class Attempts {
     if (all) this.recordAll = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.recording ??= (async () => {
-      while (this.finished.length > 0) {
-        const batch = this.finished.splice(0, RECORD_BATCH);
-        try {
-          const recorded = await recordAttemptOutcomes(this.orm, batch, this.now());
-          recorded.forEach((r, i) => {
-            const { delivery, responseStatus, error, durationMs } = batch[i]!;
-            this.metrics?.observeWebhookAttempt(
-              r.succeeded ? "delivered" : r.failed ? "failed" : "retrying",
-              durationMs / 1000,
-            );
-            if (r.succeeded) {
-              this.succeeded += 1;
-              return;
-            }
-            const fields = {
-              endpointId: delivery.endpointId,
-              eventId: delivery.eventId,
-              attempt: delivery.attempt,
-              status: responseStatus,
-              ms: Math.round(durationMs),
-            };
-            this.logger.info("webhook attempt failed", { ...fields, error, gaveUp: r.failed });
-          });
-          const disabled = new Set(
-            batch.filter((_, i) => recorded[i]!.endpointDisabled).map((o) => o.delivery.endpointId),
-          );
-          for (const endpointId of disabled) {
-            this.logger.warn("webhook endpoint disabled after 5 days without success", { endpointId });
-            this.metrics?.observeWebhookEndpointDisabled();
-          }
-        } catch (error) {
-          this.logger.error("webhook attempts not recorded", { attempts: batch.length, err: error });
-        }
-        if (this.finished.length < RECORD_BATCH && !this.recordAll) break;
-      }
-      this.recording = null;
+    if (this.recording) return this.recording;
+    // Nothing to write: no batch loop (one that ended at once would leave itself in `recording`).
+    if (this.finished.length === 0) {
       this.recordAll = false;
-      // What finished meanwhile, short of a batch, waits for more (or for its time).
-      if (this.finished.length > 0) this.recordSoon();
-    })();
+      return Promise.resolve();
+    }
+    this.recording = this.writeBatches();
     return this.recording;
+  }
+
+  private async writeBatches(): Promise<void> {
+    while (this.finished.length > 0) {
+      const batch = this.finished.splice(0, RECORD_BATCH);
+      let recorded: Awaited<ReturnType<typeof recordAttemptOutcomes>>;
+      try {
+        recorded = await recordAttemptOutcomes(this.orm, batch, this.now());
+      } catch (error) {
+        // Their leases run out and the attempts are made again.
+        this.logger.error("webhook attempts not recorded", { attempts: batch.length, err: error });
+        recorded = [];
+      }
+      recorded.forEach((r, i) => {
+        const { delivery, responseStatus, error, durationMs } = batch[i]!;
+        this.metrics?.observeWebhookAttempt(
+          r.succeeded ? "delivered" : r.failed ? "failed" : "retrying",
+          durationMs / 1000,
+        );
+        if (r.succeeded) {
+          this.succeeded += 1;
+          return;
+        }
+        const fields = {
+          endpointId: delivery.endpointId,
+          eventId: delivery.eventId,
+          attempt: delivery.attempt,
+          status: responseStatus,
+          ms: Math.round(durationMs),
+        };
+        this.logger.info("webhook attempt failed", { ...fields, error, gaveUp: r.failed });
+      });
+      const disabled = new Set(
+        batch.filter((_, i) => recorded[i]?.endpointDisabled).map((o) => o.delivery.endpointId),
+      );
+      for (const endpointId of disabled) {
+        this.logger.warn("webhook endpoint disabled after 5 days without success", { endpointId });
+        this.metrics?.observeWebhookEndpointDisabled();
+      }
+      if (this.finished.length < RECORD_BATCH && !this.recordAll) break;
+    }
+    this.recording = null;
+    this.recordAll = false;
+    // What finished meanwhile, short of a batch, waits for more (or for its time).
+    if (this.finished.length > 0) this.recordSoon();
   }
 
   /** Every attempt started has been answered and recorded. */
@@ -236,13 +252,13 @@ const PACE_KEPT_MS = 60_000;
  * run ahead of sending: each endpoint holds claimed deliveries besides its `perEndpoint` in
  * flight, so a slot that frees starts the endpoint's next attempt at once instead of waiting for a
  * claim's round trip (claims refill the queues in the background, several endpoints per query).
- * How many: what the endpoint sends, at its own pace, within a sixth of a lease — at least one
- * more batch of `perEndpoint`, at most `CLAIM_AHEAD` batches (`FIRST_CLAIM_AHEAD` before its pace
- * is known) — so a fast endpoint's claims are large and a slow endpoint's queue does not outwait
- * its lease. Overall, at most `maxInFlight` attempts run and `CLAIM_AHEAD × maxInFlight` wait
- * claimed. A delivery that still waited in its queue past a third of its lease (an endpoint that
- * slowed down, or one answering slower than `perEndpoint` per sixth of a lease) is handed back
- * unsent, so the lease never runs out under an attempt.
+ * How many: what the endpoint sends, at its own pace, within a sixth of a lease, in whole batches
+ * of `perEndpoint` — none for an endpoint that takes that long an attempt, at most `CLAIM_AHEAD`
+ * batches (`FIRST_CLAIM_AHEAD` before its pace is known) — so a fast endpoint's claims are large
+ * and a slow endpoint's queue does not outwait its lease. Overall, at most `maxInFlight` attempts
+ * run and `CLAIM_AHEAD × maxInFlight` wait claimed. A delivery that still waited in its queue past
+ * a third of its lease (an endpoint that slowed down) is handed back unsent, so the lease never
+ * runs out under an attempt.
  */
 class Deliveries {
   readonly attempts: Attempts;
@@ -282,13 +298,14 @@ class Deliveries {
 
   /**
    * How many deliveries an endpoint may hold here, in flight and queued: its slots, and what it
-   * sends with them full within a sixth of a lease (whole batches, from one to `CLAIM_AHEAD`).
+   * sends with them full within a sixth of a lease (whole batches of `perEndpoint`, none to
+   * `CLAIM_AHEAD`: an endpoint that takes a sixth of a lease or more per attempt gets none queued).
    */
   depth(endpointId: string): number {
     const averageMs = this.pace.of(endpointId);
     if (averageMs === undefined) return this.perEndpoint * (1 + FIRST_CLAIM_AHEAD);
     const batches = Math.floor(this.leaseMs / 6 / Math.max(averageMs, 0.001));
-    return this.perEndpoint * (1 + Math.min(CLAIM_AHEAD, Math.max(1, batches)));
+    return this.perEndpoint * (1 + Math.min(CLAIM_AHEAD, batches));
   }
 
   /** Deliveries of an endpoint this process holds: in flight and queued. */

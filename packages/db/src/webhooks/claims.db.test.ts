@@ -185,4 +185,35 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect(await counts(gone.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
     expect(await counts(kept.endpoint.id)).toEqual({ deliveries: 3, attempts: 3 });
   });
+
+  it("outcomes recorded together with one of an endpoint deleted meanwhile: the others are written, its own are gone with it", async () => {
+    const kept = await endpointWithDeliveries(db, clock, 2);
+    // Both endpoints enabled again, each with its deliveries, all claimed at once.
+    const deleted = await endpointWithDeliveries(db, clock, 2);
+    await db.orm.em
+      .fork()
+      .getConnection()
+      .execute("update webhook_endpoints set enabled = true where id = ?", [kept.endpoint.id]);
+    const claimed = await claimDueDeliveries(db.orm, { now: clock.now(), limit: 10, perEndpoint: 10 });
+    expect(new Set(claimed.map((d) => d.endpointId))).toEqual(
+      new Set([kept.endpoint.id, deleted.endpoint.id]),
+    );
+    await deleteWebhookEndpoint(testContext(db.orm, clock), deleted.t.admin, deleted.endpoint.id);
+    const recorded = await recordAttemptOutcomes(
+      db.orm,
+      claimed.map((d) => answered(d, clock.now())),
+      clock.now(),
+    );
+    expect(recorded).toHaveLength(4);
+    const [counts] = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ delivered: number; logged: number; orphans: number }[]>(
+        `select (select count(*) from webhook_deliveries where endpoint_id = ? and status = 'succeeded')::int as delivered,
+                (select count(*) from webhook_attempts where endpoint_id = ?)::int as logged,
+                (select count(*) from webhook_attempts where endpoint_id = ?)::int as orphans`,
+        [kept.endpoint.id, kept.endpoint.id, deleted.endpoint.id],
+      );
+    expect(counts).toEqual({ delivered: 2, logged: 2, orphans: 0 });
+  });
 });

@@ -256,6 +256,8 @@ export const RECORD_ATTEMPTS = prepared(
        ), log as (
          insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
          select i, d, w, e, a, t, ms, s, err, st = 'succeeded' from x
+          -- not for an endpoint deleted meanwhile (its log went with it)
+          where exists (select 1 from webhook_endpoints w where w.id = x.w)
        ), moved as (
          update webhook_deliveries d set status = x.st, next_attempt_at = x.n, leased_until = null, lease_id = null
            from x
@@ -323,14 +325,26 @@ export async function recordAttemptOutcomes(
   const record = (sql: Sql) => sql(RECORD_ATTEMPTS, [attempts, now]);
   // Only a failure can disable an endpoint, which takes more than one statement: a batch without
   // one is a single statement, atomic on its own (no BEGIN/COMMIT round trips).
-  if (failing.size === 0) await withConnection(orm.em, record);
-  else
-    await inTransaction(orm.em, async (sql) => {
-      await record(sql);
-      for (const [endpointId, firstFailure] of failing) {
-        if (await failAndMaybeDisable(sql, endpointId, firstFailure, now)) disabledEndpoints.add(endpointId);
-      }
-    });
+  const write = async () => {
+    disabledEndpoints.clear();
+    if (failing.size === 0) await withConnection(orm.em, record);
+    else
+      await inTransaction(orm.em, async (sql) => {
+        await record(sql);
+        for (const [endpointId, firstFailure] of failing) {
+          if (await failAndMaybeDisable(sql, endpointId, firstFailure, now))
+            disabledEndpoints.add(endpointId);
+        }
+      });
+  };
+  try {
+    await write();
+  } catch (error) {
+    // An endpoint deleted after this statement's snapshot fails its attempts' key check, and with
+    // them the whole batch: once more, in a snapshot that sees the deletion (and leaves them out).
+    if ((error as { code?: unknown }).code !== "23503") throw error;
+    await write();
+  }
   return judged.map((j) => ({
     succeeded: j.succeeded,
     failed: j.status === "failed",
