@@ -1,11 +1,9 @@
 // `pnpm --filter @arcadia/bench run bench:api [seconds]`: only the API load benchmark, printed.
 import { apiBenchmark } from "./api-load.ts";
 import { medianTurnRatio } from "./http-load.ts";
+import { benchDatabaseUrl } from "./machine.ts";
 
-const url =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+const url = benchDatabaseUrl;
 const result = await apiBenchmark(url, Number(process.argv[2] ?? 5));
 const { loads, ...groups } = result;
 for (const [group, runs] of Object.entries(groups)) {

@@ -3,12 +3,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { collectionBenchmark, collectionSection } from "./collection.ts";
-import { busyNote, gitCommit } from "./machine.ts";
+import { benchDatabaseUrl, busyNote, gitCommit } from "./machine.ts";
 
-const url =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+const url = benchDatabaseUrl;
 const sizes = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number);
 const out = fileURLToPath(new URL("../../../BENCHMARKS.md", import.meta.url));
 const busy = busyNote();

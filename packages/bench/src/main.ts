@@ -9,15 +9,12 @@ import pg from "pg";
 import { apiBenchmark, CONNECTIONS, LIGHT_CONNECTIONS, TURN_SECONDS, WARMUP_SECONDS } from "./api-load.ts";
 import { collectionBenchmark, collectionSection } from "./collection.ts";
 import { type LoadResult, medianTurnRatio } from "./http-load.ts";
-import { busyNote } from "./machine.ts";
+import { benchDatabaseUrl, busyNote } from "./machine.ts";
 import { testClockBenchmark, testClockSection } from "./test-clock.ts";
 import { topologyBenchmark, topologySection } from "./topology.ts";
 import { webhookBenchmark, webhookSection } from "./webhooks.ts";
 
-const adminUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+const adminUrl = benchDatabaseUrl;
 const sizes = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number);
 const here = fileURLToPath(new URL("..", import.meta.url));
 const out = fileURLToPath(new URL("../../../BENCHMARKS.md", import.meta.url));

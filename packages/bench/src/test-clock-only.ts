@@ -2,13 +2,10 @@
 // "## Test clocks" section of BENCHMARKS.md and nothing else.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { busyNote, gitCommit } from "./machine.ts";
+import { benchDatabaseUrl, busyNote, gitCommit } from "./machine.ts";
 import { testClockBenchmark, testClockSection } from "./test-clock.ts";
 
-const url =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+const url = benchDatabaseUrl;
 const out = fileURLToPath(new URL("../../../BENCHMARKS.md", import.meta.url));
 const busy = busyNote();
 const section = testClockSection(testClockBenchmark(url), gitCommit(), busy.end());

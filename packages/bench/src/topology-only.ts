@@ -2,13 +2,10 @@
 // benchmark; rewrites the "## Production topology" section of BENCHMARKS.md and nothing else.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { busyNote, gitCommit } from "./machine.ts";
+import { benchDatabaseUrl, busyNote, gitCommit } from "./machine.ts";
 import { topologyBenchmark, topologySection } from "./topology.ts";
 
-const url =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+const url = benchDatabaseUrl;
 const seconds = Number(process.argv[2] ?? process.env.BENCH_API_SECONDS ?? 8);
 const out = fileURLToPath(new URL("../../../BENCHMARKS.md", import.meta.url));
 const busy = busyNote();

@@ -3,7 +3,6 @@
 // per delivery in PostgreSQL (its backend's, read from /proc: Linux and a local server only) and in
 // this process. No HTTP: every attempt is recorded as answered 204. Figures that the throughput
 // runs, where the receiver, the worker and PostgreSQL share the cores, cannot tell apart.
-import { readFileSync } from "node:fs";
 import {
   claimDueDeliveries,
   connect,
@@ -17,12 +16,10 @@ import {
 } from "@arcadia/db";
 import { operator, seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
+import { benchDatabaseUrl, processCpu } from "./machine.ts";
 import { freshDatabase } from "./measured-run.ts";
 
-const adminUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+const adminUrl = benchDatabaseUrl;
 const events = Number(process.argv[2] ?? 20_000);
 const claimSize = Number(process.argv[3] ?? 136);
 const recordBatch = Number(process.argv[4] ?? 100);
@@ -61,13 +58,8 @@ try {
   const pid = backend!.pid;
   /** The backend's CPU time so far, in µs; null where /proc does not show it. */
   const backendCpu = (): number | null => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) * 10_000; // USER_HZ = 100
-    } catch {
-      return null;
-    }
+    const cpu = processCpu(pid);
+    return cpu === null ? null : cpu.seconds * 1e6;
   };
   const ownCpu = () => {
     const used = process.cpuUsage();

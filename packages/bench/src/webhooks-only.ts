@@ -2,12 +2,10 @@
 // section of BENCHMARKS.md (the full `pnpm bench` writes the whole file).
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { benchDatabaseUrl } from "./machine.ts";
 import { webhookBenchmark, webhookSection } from "./webhooks.ts";
 
-const adminUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+const adminUrl = benchDatabaseUrl;
 const out = fileURLToPath(new URL("../../../BENCHMARKS.md", import.meta.url));
 const result = await webhookBenchmark(adminUrl);
 const section = webhookSection(result);

@@ -1,11 +1,10 @@
 // `pnpm --filter @arcadia/bench bench:webhooks:throughput [pairs]`: only the deliveries/s half of
 // the webhook benchmark, printed (BENCHMARKS.md is not touched): for measuring a change quickly.
+
+import { benchDatabaseUrl } from "./machine.ts";
 import { webhookThroughput } from "./webhooks.ts";
 
-const adminUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/postgres";
+const adminUrl = benchDatabaseUrl;
 const pairs = Number(process.argv[2] ?? 5);
 const result = await webhookThroughput(adminUrl, { pairs });
 for (const p of result.pairs)

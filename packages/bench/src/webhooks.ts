@@ -3,7 +3,7 @@
 // (2) commit-to-delivery latency while the API takes 200 writes/s. Each side runs in a process of
 // its own; the receiver runs here.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ import {
 } from "@arcadia/db";
 import { operator, seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
+import { processCpu } from "./machine.ts";
 import { freshDatabase } from "./measured-run.ts";
 
 const here = fileURLToPath(new URL("..", import.meta.url));
@@ -41,27 +42,18 @@ interface Rate {
 
 /** CPU time (user and system, in seconds) of this machine's PostgreSQL processes so far; null where /proc is not readable. */
 function postgresCpuSeconds(): number | null {
+  let pids: string[];
   try {
-    const ticksPerSecond = 100; // USER_HZ: 100 on Linux
-    let ticks = 0;
-    for (const pid of readdirSync("/proc")) {
-      if (!/^\d+$/.test(pid)) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      } catch {
-        continue; // gone meanwhile
-      }
-      const close = stat.lastIndexOf(")");
-      if (!stat.slice(stat.indexOf("(") + 1, close).startsWith("postgres")) continue;
-      // After the name: state, then fields 4…; utime and stime are fields 14 and 15.
-      const fields = stat.slice(close + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    }
-    return ticks / ticksPerSecond;
+    pids = readdirSync("/proc").filter((pid) => /^\d+$/.test(pid));
   } catch {
     return null;
   }
+  let seconds = 0;
+  for (const pid of pids) {
+    const cpu = processCpu(pid); // null: gone meanwhile
+    if (cpu?.name.startsWith("postgres")) seconds += cpu.seconds;
+  }
+  return seconds;
 }
 
 /** Runs a contender, measuring the PostgreSQL processes' and this process's (the receiver's) CPU around it. */
