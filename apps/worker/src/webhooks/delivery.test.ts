@@ -67,6 +67,17 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
   };
   const deployment = (t: TenantFixture) =>
     createDeployment(ctx(), t.admin, { slug: `w-${++n}`, displayName: "W", region: "au-syd" });
+  /** Disables an endpoint, so that the next tests' rounds and loops leave it alone. */
+  const disable = (endpointId: string) =>
+    db.orm.em
+      .fork()
+      .getConnection()
+      .execute("update webhook_endpoints set enabled = false where id = ?", [endpointId]);
+  /** Waits until `done` holds, polling every 10 ms, for `timeoutMs` at most. */
+  const until = async (done: () => Promise<boolean> | boolean, timeoutMs = 10_000) => {
+    for (let waited = 0; !(await done()) && waited < timeoutMs; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+  };
   /**
    * Walks the retry schedule with the clock (round after round, to each next attempt) while
    * `change` makes one change a day, so there is always something to deliver, until the endpoint
@@ -127,8 +138,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     // The retry, 5 s later, made by the loop `pnpm worker` runs.
     clock.advance(5_000);
     const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now, metrics, pollMs: 20 });
-    for (let waited = 0; flaky.received.length < 2 && waited < 10_000; waited += 10)
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(() => flaky.received.length >= 2);
     await loop.stop();
     expect(flaky.received).toHaveLength(2);
     const text = await metrics.text();
@@ -464,26 +474,19 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
         );
       return row!;
     };
-    const until = async (attempts: number) => {
-      for (let waited = 0; (await logged()).attempts < attempts && waited < 15_000; waited += 20)
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    };
     await queue(250);
     const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now, pollMs: 20 });
     try {
       // Written while the loop runs (not only when it stops): more than a batch at once…
-      await until(250);
+      await until(async () => (await logged()).attempts >= 250, 15_000);
       expect(await logged()).toEqual({ attempts: 250, deliveries: 250, delivered: 250 });
       // …and a few, far short of a batch, once their short wait is over.
       await queue(3);
-      await until(253);
+      await until(async () => (await logged()).attempts >= 253, 15_000);
       expect(await logged()).toEqual({ attempts: 253, deliveries: 253, delivered: 253 });
     } finally {
       await loop.stop();
-      await db.orm.em
-        .fork()
-        .getConnection()
-        .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.id]);
+      await disable(endpoint.id);
     }
     expect(ok.received).toHaveLength(253);
     expect(new Set(ok.received.map((r) => r.headers["webhook-id"])).size).toBe(253);
@@ -496,10 +499,6 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     const held = await receiver(() => new Promise<number>((resolve) => answers.push(resolve)));
     const { endpoint } = await createWebhookEndpoint(ctx(), t.admin, { url: held.url }, allowPrivate);
     const logged = async () => (await listWebhookAttempts(ctx(), t.admin, endpoint.id, {})).items.length;
-    const until = async (done: () => Promise<boolean> | boolean) => {
-      for (let waited = 0; !(await done()) && waited < 10_000; waited += 10)
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    };
     await deployment(t);
     const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now, pollMs: 20 });
     let stopped: Promise<void> | undefined;
@@ -521,10 +520,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     } finally {
       for (const answer of answers) answer(204);
       await (stopped ?? loop.stop());
-      await db.orm.em
-        .fork()
-        .getConnection()
-        .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.id]);
+      await disable(endpoint.id);
     }
     // Stopping waited for the second attempt too (it was not forgotten when the first ended).
     expect(await logged()).toBe(2);
@@ -564,10 +560,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
       }
     } finally {
       await loop.stop();
-      await db.orm.em
-        .fork()
-        .getConnection()
-        .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.id]);
+      await disable(endpoint.id);
     }
     // In flight, queued, or answered and not yet logged: 8, and a few more between two writes of
     // the log or before a hand-back commits (a fixed depth would hold the rest of the 60: 40).
@@ -601,12 +594,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
       pollMs: 20,
     });
     // One attempt in flight (the endpoint's only slot), the two others claimed behind it.
-    for (
-      let waited = 0;
-      (hanging.received.length < 1 || (await attempts()).some(([n]) => n === 0)) && waited < 10_000;
-      waited += 20
-    )
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(async () => hanging.received.length >= 1 && !(await attempts()).some(([n]) => n === 0));
     expect(await attempts()).toEqual([
       [1, false],
       [1, false],
@@ -623,9 +611,6 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     const log = await listWebhookAttempts(ctx(), t.admin, endpoint.endpoint.id, {});
     expect(log.items).toHaveLength(1);
     // Not for the next tests' rounds.
-    await db.orm.em
-      .fork()
-      .getConnection()
-      .execute("update webhook_endpoints set enabled = false where id = ?", [endpoint.endpoint.id]);
+    await disable(endpoint.endpoint.id);
   });
 });

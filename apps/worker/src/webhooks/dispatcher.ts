@@ -33,9 +33,8 @@ const RECORD_WAIT_MS = 20;
 
 /**
  * The attempts of one process: sends run concurrently (bounded overall and per endpoint), and
- * what they came to is recorded in batches — whatever finished while the previous batch was being
- * written goes in the next one. A slot frees as soon as its request is answered; the delivery's
- * lease keeps it from being claimed again before its outcome is written.
+ * what they came to is recorded in batches (see `recordSoon`). A slot frees as soon as its request
+ * is answered; the delivery's lease keeps it from being claimed again before its outcome is written.
  */
 class Attempts {
   /**
@@ -303,9 +302,14 @@ class Deliveries {
    */
   depth(endpointId: string): number {
     const averageMs = this.pace.of(endpointId);
-    if (averageMs === undefined) return this.perEndpoint * (1 + FIRST_CLAIM_AHEAD);
+    if (averageMs === undefined) return this.firstDepth;
     const batches = Math.floor(this.leaseMs / 6 / Math.max(averageMs, 0.001));
     return this.perEndpoint * (1 + Math.min(CLAIM_AHEAD, batches));
+  }
+
+  /** An endpoint's depth before this process has seen its pace. */
+  private get firstDepth(): number {
+    return this.perEndpoint * (1 + FIRST_CLAIM_AHEAD);
   }
 
   /** Deliveries of an endpoint this process holds: in flight and queued. */
@@ -326,16 +330,15 @@ class Deliveries {
     for (const [endpointId, queue] of this.queues)
       held.set(endpointId, (held.get(endpointId) ?? 0) + queue.length);
     // Each endpoint whose pace is known at its own depth, the others at the first one.
-    const first = this.perEndpoint * (1 + FIRST_CLAIM_AHEAD);
     const depths = new Map<string, number>();
     for (const endpointId of this.pace.known()) {
       const depth = this.depth(endpointId);
-      if (depth !== first) depths.set(endpointId, depth);
+      if (depth !== this.firstDepth) depths.set(endpointId, depth);
     }
     const claimed = await claimDueDeliveries(this.orm, {
       now: this.options.now(),
       limit: room,
-      perEndpoint: first,
+      perEndpoint: this.firstDepth,
       perEndpointOf: depths,
       busy: held,
       leaseMs: this.leaseMs,
