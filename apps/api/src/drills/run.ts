@@ -108,6 +108,10 @@ if (only === undefined || only === "collection") {
   check(chaos.paidWithoutCharge === 0, "no payment recorded that the provider did not take");
   check(chaos.amountMismatches === 0, "every invoice's amount paid is the sum of its succeeded payments");
   check(chaos.duplicateAttempts === 0, "one attempt per invoice and attempt number");
+  check(
+    chaos.stillInFlight === 0,
+    `every attempt reconciled (${chaos.reconcilingPasses} extra reconciling passes, ${chaos.stillInFlight} left in flight)`,
+  );
 }
 
 if (only === undefined || only === "webhooks") {
