@@ -2,7 +2,7 @@ import {
   type AttemptOutcome,
   claimDueDeliveries,
   type DueDelivery,
-  fanOutEvents,
+  fanOutAndLease,
   type Orm,
   recordAttemptOutcomes,
   releaseDeliveries,
@@ -182,18 +182,31 @@ class Attempts {
   }
 }
 
-/** Fans new events out into deliveries (see `fanOutEvents`), counted as a `webhook_fanout` pass. */
-async function fanOut(orm: Orm, now: Date, metrics: Metrics | undefined): Promise<number> {
+/**
+ * Fans new events out into deliveries (see `fanOutAndLease`), counted as a `webhook_fanout` pass;
+ * with `lease`, what fits is claimed for this process at once.
+ */
+async function fanOut(
+  orm: Orm,
+  now: Date,
+  metrics: Metrics | undefined,
+  options: Parameters<typeof fanOutAndLease>[2] = {},
+): Promise<Awaited<ReturnType<typeof fanOutAndLease>>> {
   const started = performance.now();
   try {
-    const events = await fanOutEvents(orm, now);
-    metrics?.observePass("webhook_fanout", "ok", (performance.now() - started) / 1000, { events });
-    return events;
+    const result = await fanOutAndLease(orm, now, options);
+    metrics?.observePass("webhook_fanout", "ok", (performance.now() - started) / 1000, {
+      events: result.events,
+    });
+    return result;
   } catch (error) {
     metrics?.observePass("webhook_fanout", "failed", (performance.now() - started) / 1000);
     throw error;
   }
 }
+
+/** Events a fan-out reads at most. */
+const FAN_OUT_PAGE = 1000;
 
 /**
  * Claimed deliveries held per endpoint besides those in flight, in multiples of `perEndpoint`, at
@@ -287,10 +300,7 @@ class Deliveries {
       (endpointId, durationMs) => {
         if (durationMs !== null) this.pace.observe(endpointId, durationMs);
         this.pump();
-        // A claim is worth its query once the endpoint has room for several batches, not for every
-        // freed slot (see `REFILL_AT`).
-        const refillAt = Math.max(this.perEndpoint, (this.depth(endpointId) * REFILL_AT) / (1 + CLAIM_AHEAD));
-        if (this.held(endpointId) <= refillAt) onSlotFree();
+        if (this.wantsRefill(endpointId)) onSlotFree();
       },
     );
   }
@@ -312,6 +322,15 @@ class Deliveries {
     return this.perEndpoint * (1 + FIRST_CLAIM_AHEAD);
   }
 
+  /**
+   * A claim (or a fan-out's lease) is worth its query once the endpoint has room for several
+   * batches, not for every freed slot (see `REFILL_AT`).
+   */
+  wantsRefill(endpointId: string): boolean {
+    const refillAt = Math.max(this.perEndpoint, (this.depth(endpointId) * REFILL_AT) / (1 + CLAIM_AHEAD));
+    return this.held(endpointId) <= refillAt;
+  }
+
   /** Deliveries of an endpoint this process holds: in flight and queued. */
   held(endpointId: string): number {
     return (this.attempts.perEndpoint.get(endpointId) ?? 0) + (this.queues.get(endpointId)?.length ?? 0);
@@ -322,27 +341,79 @@ class Deliveries {
     return this.maxInFlight * (1 + CLAIM_AHEAD) - this.attempts.inFlight.size - this.queued;
   }
 
-  /** Claims due deliveries into the queues (up to the room left) and starts what may start. */
-  async claim(): Promise<number> {
-    const room = this.room;
-    if (room <= 0) return 0;
+  /**
+   * What a claim (or a fan-out's lease) may take now: up to the room left, each endpoint up to its
+   * depth (those whose pace is known at their own, the others at the first one), less what it holds.
+   */
+  private bounds() {
     const held = new Map(this.attempts.perEndpoint);
     for (const [endpointId, queue] of this.queues)
       held.set(endpointId, (held.get(endpointId) ?? 0) + queue.length);
-    // Each endpoint whose pace is known at its own depth, the others at the first one.
     const depths = new Map<string, number>();
     for (const endpointId of this.pace.known()) {
       const depth = this.depth(endpointId);
       if (depth !== this.firstDepth) depths.set(endpointId, depth);
     }
-    const claimed = await claimDueDeliveries(this.orm, {
-      now: this.options.now(),
-      limit: room,
+    return {
+      limit: this.room,
       perEndpoint: this.firstDepth,
       perEndpointOf: depths,
       busy: held,
       leaseMs: this.leaseMs,
+    };
+  }
+
+  /**
+   * Claims due deliveries into the queues (up to the room left) and starts what may start. Skipped
+   * (`force` aside: the poll's pass) while the last claim found nothing and no fan-out of this
+   * process has queued a delivery due since: in a steady stream the fan-out leases everything, and
+   * what other workers queue or retries make due waits for the next poll at most.
+   */
+  async claim(force: boolean): Promise<number> {
+    if (!force && this.claimFoundNothing && this.queuedDueSince === 0) return 0;
+    const bounds = this.bounds();
+    if (bounds.limit <= 0) return 0;
+    this.queuedDueSince = 0;
+    const claimed = await claimDueDeliveries(this.orm, { now: this.options.now(), ...bounds });
+    this.claimFoundNothing = claimed.length === 0;
+    this.enqueue(claimed);
+    return claimed.length;
+  }
+
+  private claimFoundNothing = false;
+  private queuedDueSince = 0;
+
+  /**
+   * Fans new events out, leasing to this process what fits its endpoints' room (sent from the
+   * queues like claimed ones). The page is as long as the roomiest endpoint wanting a refill can
+   * take (at most `FAN_OUT_PAGE`), so that a fast endpoint's first attempts are leased as they are
+   * fanned out rather than queued due for a claim to lease again; what does not fit is queued due.
+   * Skipped (`force` aside: the poll's pass, a page of a first depth, for endpoints this process has
+   * not seen) while no endpoint it knows wants a refill, or the loop would run ahead of every
+   * endpoint, queueing the feed due page by page. Nothing while the process has no room. `more`:
+   * the page was full and an endpoint still wants more.
+   */
+  async fanOut(force: boolean): Promise<{ events: number; more: boolean }> {
+    const bounds = this.bounds();
+    if (bounds.limit <= 0) return { events: 0, more: false };
+    let roomiest = 0;
+    for (const [endpointId, depth] of bounds.perEndpointOf)
+      if (this.wantsRefill(endpointId))
+        roomiest = Math.max(roomiest, depth - (bounds.busy.get(endpointId) ?? 0));
+    if (roomiest <= 0 && !force && bounds.perEndpointOf.size > 0) return { events: 0, more: false };
+    const limit = Math.min(FAN_OUT_PAGE, roomiest > 0 ? roomiest : this.firstDepth);
+    const { events, leased, queued } = await fanOut(this.orm, this.options.now(), this.options.metrics, {
+      limit,
+      lease: bounds,
     });
+    this.queuedDueSince += queued;
+    this.enqueue(leased);
+    const wanting = [...bounds.perEndpointOf.keys()].some((endpointId) => this.wantsRefill(endpointId));
+    return { events, more: events >= limit && wanting };
+  }
+
+  /** Queues deliveries just claimed (or leased by the fan-out) and starts what may start. */
+  private enqueue(claimed: readonly DueDelivery[]): void {
     const claimedAt = performance.now();
     for (const delivery of claimed) {
       const queue = this.queues.get(delivery.endpointId) ?? [];
@@ -351,7 +422,6 @@ class Deliveries {
       this.queued += 1;
     }
     this.pump();
-    return claimed.length;
   }
 
   /** Starts queued deliveries while their endpoint and the process have free slots. */
@@ -417,12 +487,12 @@ export async function deliverDueWebhooks(
   logger: Logger,
   options: DispatcherOptions & { now: () => Date },
 ): Promise<{ attempts: number; succeeded: number }> {
-  while ((await fanOut(orm, options.now(), options.metrics)) > 0);
+  while ((await fanOut(orm, options.now(), options.metrics)).events > 0);
   const deliveries = new Deliveries(orm, sender, logger, options);
   const { attempts } = deliveries;
   for (;;) {
     const answeredBefore = attempts.answered;
-    const claimed = await deliveries.claim();
+    const claimed = await deliveries.claim(true);
     if (claimed > 0) continue;
     // A claim made while attempts were answered saw their slots busy: its "nothing" proves nothing yet.
     if (attempts.answered !== answeredBefore) continue;
@@ -473,15 +543,16 @@ class Signal {
 }
 
 /**
- * The delivery loop of `pnpm worker` and `pnpm start`: two loops side by side, so a burst's
- * fan-out never holds back its sending. The fan-out loop looks for new events every `pollMs`
- * (200 ms by default), at once again while there is a backlog, and at once on `wake()` (for a
- * caller that knows of new events: `pnpm worker` only polls, ARCHITECTURE.md says why not
- * LISTEN/NOTIFY); a poll needs no session state, so it works behind a transaction-pooling proxy too. The claim loop claims whenever an endpoint has room for a batch
- * of `perEndpoint` or a fan-out queued something (claims run ahead of sending, see `Deliveries`),
- * at once again while a claim fills the process's room, else every `pollMs` for due retries.
- * Attempts run concurrently, bounded overall and per endpoint, so a slow endpoint only ever holds
- * its own slots.
+ * The delivery loop of `pnpm worker` and `pnpm start`. Each pass claims what is due (retries,
+ * redeliveries, deliveries queued for want of room), then fans new events out, leasing to this
+ * process what fits its endpoints' room in the same statement (see `Deliveries.fanOut`): a first
+ * attempt costs no claim of its own. Sending runs beside the passes (attempts are not awaited by
+ * them), so a burst's fan-out never holds back its sending. A pass runs again at once while a claim
+ * fills the room or a page comes back full, else after `pollMs` (200 ms by default: new events and
+ * due retries), when an endpoint has room for a batch again, or at once on `wake()` (for a caller
+ * that knows of new events: `pnpm worker` only polls, ARCHITECTURE.md says why not LISTEN/NOTIFY);
+ * a poll needs no session state, so it works behind a transaction-pooling proxy too. Attempts run
+ * concurrently, bounded overall and per endpoint, so a slow endpoint only ever holds its own slots.
  */
 export function startWebhookDispatcher(
   orm: Orm,
@@ -492,38 +563,40 @@ export function startWebhookDispatcher(
   const now = options.now ?? (() => new Date());
   const pollMs = options.pollMs ?? 200;
   let stopping = false;
-  const fanOutSignal = new Signal();
-  const claimSignal = new Signal();
-  const deliveries = new Deliveries(orm, sender, logger, { ...options, now }, () => claimSignal.raise());
+  const signal = new Signal();
+  const deliveries = new Deliveries(orm, sender, logger, { ...options, now }, () => signal.raise());
   const failed = async (what: string, error: unknown) => {
     logger.error(what, { err: error });
     await new Promise((resolve) => setTimeout(resolve, Math.max(pollMs, 1000)));
   };
 
-  const fanOutLoop = (async () => {
+  let lastPoll = Number.NEGATIVE_INFINITY;
+  let woken = false;
+  const loop = (async () => {
     while (!stopping) {
       try {
-        fanOutSignal.clear();
-        if ((await fanOut(orm, now(), options.metrics)) > 0) {
-          claimSignal.raise();
+        signal.clear();
+        // A process without room waits for a slot to free (claiming nothing, it would spin).
+        const room = deliveries.room;
+        if (room <= 0) {
+          await signal.wait(pollMs);
           continue;
         }
-        await fanOutSignal.wait(pollMs);
+        // The poll's pass (and a wake-up's) does everything; a pass for an endpoint's room only
+        // what may have something for it.
+        const polled = performance.now() - lastPoll >= pollMs || woken;
+        if (polled) lastPoll = performance.now();
+        woken = false;
+        // What is due first (retries, redeliveries, what fan-outs queued for want of room), then
+        // new events, leased as they are fanned out.
+        const claimed = await deliveries.claim(polled);
+        const { more } = await deliveries.fanOut(polled);
+        // A full claim or a full page: there is more at once. Else wait for the poll (due
+        // retries, new events), a wake-up, or an endpoint's room for a batch.
+        if (claimed >= room || more) continue;
+        await signal.wait(lastPoll + pollMs - performance.now());
       } catch (error) {
-        await failed("webhook fan-out failed", error);
-      }
-    }
-  })();
-  const claimLoop = (async () => {
-    while (!stopping) {
-      try {
-        claimSignal.clear();
-        // A claim that did not fill the room took everything due that the endpoints had room for:
-        // wait for the poll (due retries), an endpoint's room for a batch or a fan-out.
-        const room = deliveries.room;
-        if ((await deliveries.claim()) < room) await claimSignal.wait(pollMs);
-      } catch (error) {
-        await failed("webhook claim failed", error);
+        await failed("webhook delivery pass failed", error);
       }
     }
   })();
@@ -534,13 +607,13 @@ export function startWebhookDispatcher(
   });
   return {
     wake() {
-      fanOutSignal.raise();
+      woken = true;
+      signal.raise();
     },
     async stop() {
       stopping = true;
-      fanOutSignal.raise();
-      claimSignal.raise();
-      await Promise.all([fanOutLoop, claimLoop]);
+      signal.raise();
+      await loop;
       await deliveries.drain();
     },
   };

@@ -14,6 +14,7 @@ import {
   CLAIM_DUE_DELIVERIES,
   claimDueDeliveries,
   type DueDelivery,
+  fanOutAndLease,
   fanOutEvents,
   recordAttemptOutcomes,
   releaseDeliveries,
@@ -104,6 +105,98 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
         w2!.deliveryId,
       ]);
     expect(logged?.n).toBe(2);
+  });
+
+  it("a fan-out with a lease claims for its caller what fits each endpoint's room and queues the rest due", async () => {
+    // Two endpoints of one tenant (the others disabled): A has room for 3 (one of its 5 already
+    // held here), B the default room of 2; 4 events.
+    await db.orm.em.fork().getConnection().execute("update webhook_endpoints set enabled = false");
+    const t = await tenantFixture(db.orm, clock);
+    const create = async () =>
+      (
+        await createWebhookEndpoint(
+          testContext(db.orm, clock),
+          t.admin,
+          { url: "http://127.0.0.1:9/hooks" },
+          { allowPrivateNetworks: true },
+        )
+      ).endpoint;
+    const a = await create();
+    const b = await create();
+    await recordTenantEvents(db.orm, t.tenantId, 4, clock.now());
+    const now = clock.now();
+    const { events, leased, queued } = await fanOutAndLease(db.orm, now, {
+      lease: {
+        limit: 10,
+        perEndpoint: 2,
+        perEndpointOf: new Map([[a.id, 4]]),
+        busy: new Map([[a.id, 1]]),
+        leaseMs: 30_000,
+      },
+    });
+    expect([events, queued]).toEqual([4, 3]);
+    const byEndpoint = (id: string) => leased.filter((d) => d.endpointId === id);
+    expect([byEndpoint(a.id).length, byEndpoint(b.id).length]).toEqual([3, 2]);
+    // Leased as a claim leaves a delivery: its first attempt counted, under a lease of its own, in
+    // feed order, with its body and the endpoint's secret.
+    expect(leased.every((d) => d.attempt === 1 && d.secrets.length === 1)).toBe(true);
+    expect(new Set(leased.map((d) => d.leaseId)).size).toBe(5);
+    const order = byEndpoint(a.id).map((d) => JSON.parse(d.body).data.n as number);
+    expect(order).toEqual([0, 1, 2]);
+    const [until] = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ ms: string }[]>(
+        "select distinct (extract(epoch from leased_until) * 1000)::bigint::text as ms from webhook_deliveries where id in (?)",
+        [leased.map((d) => d.deliveryId)],
+      );
+    expect(Number(until!.ms)).toBe(now.getTime() + 30_000);
+    for (const d of leased) expect(await row(d.deliveryId)).toMatchObject({ status: "pending", attempts: 1 });
+
+    // No other worker claims them while the lease runs; the three queued due are claimable now.
+    const claimed = await claimDueDeliveries(db.orm, { now, limit: 10, perEndpoint: 10 });
+    expect(claimed.map((d) => `${d.endpointId === a.id ? "A" : "B"}${d.attempt}`).sort()).toEqual([
+      "A1",
+      "B1",
+      "B1",
+    ]);
+    // A leased delivery's outcome moves it on like a claim's; one whose lease ran out is claimed
+    // again (its worker is gone), as attempt 2.
+    await recordAttemptOutcomes(db.orm, [answered(byEndpoint(a.id)[0]!, now)], now);
+    expect(await row(byEndpoint(a.id)[0]!.deliveryId)).toMatchObject({ status: "succeeded", leased: null });
+    const later = new Date(now.getTime() + 30_000);
+    const again = await claimDueDeliveries(db.orm, { now: later, limit: 10, perEndpoint: 10 });
+    const unanswered = [...leased.slice(1), ...claimed].map((d) => d.deliveryId);
+    expect(leased[0]).toBe(byEndpoint(a.id)[0]);
+    expect(new Set(again.map((d) => d.deliveryId))).toEqual(new Set(unanswered));
+    expect(again.every((d) => d.attempt === 2)).toBe(true);
+  });
+
+  it("a fan-out leases at most its limit in all, in feed order, and nothing without a lease", async () => {
+    await db.orm.em.fork().getConnection().execute("update webhook_endpoints set enabled = false");
+    const t = await tenantFixture(db.orm, clock);
+    await createWebhookEndpoint(
+      testContext(db.orm, clock),
+      t.admin,
+      { url: "http://127.0.0.1:9/hooks" },
+      { allowPrivateNetworks: true },
+    );
+    await recordTenantEvents(db.orm, t.tenantId, 5, clock.now());
+    const lease = { limit: 2, perEndpoint: 10 };
+    const first = await fanOutAndLease(db.orm, clock.now(), { limit: 3, lease });
+    expect([first.events, first.queued]).toEqual([3, 1]);
+    expect(first.leased.map((d) => JSON.parse(d.body).data.n)).toEqual([0, 1]);
+    // The page's third event was queued due; the next page leases from where the cursor stopped.
+    const second = await fanOutAndLease(db.orm, clock.now(), { lease });
+    expect(second.events).toBe(2);
+    expect(second.leased.map((d) => JSON.parse(d.body).data.n)).toEqual([3, 4]);
+    expect(await fanOutAndLease(db.orm, clock.now(), { lease })).toEqual({
+      events: 0,
+      leased: [],
+      queued: 0,
+    });
+    await recordTenantEvents(db.orm, t.tenantId, 1, clock.now());
+    expect(await fanOutAndLease(db.orm, clock.now())).toEqual({ events: 1, leased: [], queued: 1 });
   });
 
   // Two statements at once need two server connections: PGlite runs one at a time.

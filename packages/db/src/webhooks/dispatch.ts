@@ -27,58 +27,133 @@ import { recordEndpointDisabled } from "./endpoint-events.ts";
 /** A common table expression to open each of those queries with (a query that selects from it runs it). */
 const ASYNC_COMMIT = "async_commit as (select set_config('synchronous_commit', 'off', true) as setting)";
 
-/** See `fanOutEvents`: one query, prepared once per connection, committed without waiting for the WAL flush. */
+/**
+ * See `fanOutAndLease`: one query, prepared once per connection, committed without waiting for
+ * the WAL flush. Parameters: $1 the page (events read at most), $2 now, $3 each endpoint's room
+ * unless $5 names it, $4 what this process already holds per endpoint, $5 rooms by endpoint (JSON),
+ * $6 the lease's end, $7 deliveries leased at most.
+ */
 export const FAN_OUT = prepared(
-  "arcadia_fan_out_webhook_events",
+  "arcadia_fan_out_and_lease_webhook_events",
   `with ${ASYNC_COMMIT},
        cur as (
          select xid, position from webhook_fanout where id = 1 for update skip locked
        ), page as (
          -- The cursor as two scalars, so that it bounds the feed index's scan (compared with a
          -- joined row, it only filtered it: every page read the feed from its start).
-         select e.xid, e.position, e.id, e.tenant_id, e.type from events e
+         select e.xid, e.position, e.id, e.tenant_id, e.type, e.occurred_at, e.data from events e
           where (e.xid, e.position) > ((select xid from cur), (select position from cur))
             and e.xid < ${DATABASE_HORIZON}
           order by e.xid, e.position
           limit $1
-       ), queued as (
-         insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
-         select gen_random_uuid(), w.id, p.id, 'pending', 0, $2, $2
+       ), matched as (
+         select w.id as endpoint_id, p.id as event_id, p.xid, p.position,
+                -- the endpoint's room, as a claim counts it (see CLAIM_DUE_DELIVERIES)
+                row_number() over (partition by w.id order by p.xid, p.position)
+                  <= greatest(0, coalesce(($5::jsonb ->> w.id::text)::int, $3)
+                                 - coalesce(($4::jsonb ->> w.id::text)::int, 0)) as fits
            from page p join webhook_endpoints w
              -- a tenant's event: its endpoints and the platform-wide ones; a platform event
              -- (no tenant: the equality is never true): the platform-wide ones only
              on (w.tenant_id = p.tenant_id or w.tenant_id is null)
             and w.enabled and p.xid > w.created_xid
             and (w.event_types is null or p.type = any(w.event_types))
+       ), ranked as (
+         -- leased: within its endpoint's room and, in feed order, within the $7 in all
+         select m.endpoint_id, m.event_id,
+                m.fits and count(*) filter (where m.fits)
+                  over (order by m.xid, m.position, m.endpoint_id rows unbounded preceding) <= $7 as leased
+           from matched m
+       ), queued as (
+         -- a leased delivery is inserted as a claim leaves it: its first attempt counted, under a
+         -- lease of its own
+         insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at,
+                                         leased_until, lease_id, last_attempt_at)
+         select gen_random_uuid(), r.endpoint_id, r.event_id, 'pending', case when r.leased then 1 else 0 end, $2, $2,
+                case when r.leased then $6::timestamptz end, case when r.leased then gen_random_uuid() end,
+                case when r.leased then $2::timestamptz end
+           from ranked r
          on conflict (endpoint_id, event_id) do nothing
-         returning 1
+         returning id, endpoint_id, event_id, attempts, lease_id
        ), moved as (
          update webhook_fanout f set xid = last.xid, position = last.position
            from (select xid, position from page order by xid desc, position desc limit 1) last
           where f.id = 1
          returning 1
        )
-       select (select count(*) from page)::int as events, (select count(*) from queued)::int as queued,
-              (select count(*) from moved)::int as moved
-         from async_commit`,
+       select s.events, s.queued, l.id as delivery_id, l.endpoint_id, l.attempts, l.lease_id, w.url, w.secret,
+              w.previous_secret, w.previous_secret_expires_at, p.id, p.type, p.tenant_id, p.occurred_at, p.data
+         from (select (select count(*) from page)::int as events,
+                      (select count(*) from queued where lease_id is null)::int as queued,
+                      (select count(*) from moved) as moved) s
+         cross join async_commit
+         left join (queued l join webhook_endpoints w on w.id = l.endpoint_id join page p on p.id = l.event_id)
+           on l.lease_id is not null
+        order by p.xid, p.position`,
 );
+
+/** The processes (by their `Orm`) that have made sure the fan-out's cursor row exists. */
+const cursorEnsured = new WeakSet<Orm>();
+
+/** What a fan-out leases to its caller (see `fanOutAndLease`): the bounds of a claim. */
+export interface FanOutLease {
+  /** Most deliveries leased. */
+  readonly limit: number;
+  readonly perEndpoint: number;
+  readonly perEndpointOf?: ReadonlyMap<string, number>;
+  readonly busy?: ReadonlyMap<string, number>;
+  readonly leaseMs?: number;
+}
 
 /**
  * Fan-out: reads the feed from where it last stopped (the same exactly-once rule as GET /events:
- * only below the oldest running transaction — of this database, see `DATABASE_HORIZON`) and queues one delivery per matching enabled
- * endpoint — the tenant's and the platform-wide ones (for a platform event, the platform-wide ones
- * only) that subscribe to the type and were created before the event's transaction. One row holds
- * the place; whoever holds its lock fans out, other workers skip. Returns how many events it read.
+ * only below the oldest running transaction — of this database, see `DATABASE_HORIZON`) and queues
+ * one delivery per matching enabled endpoint — the tenant's and the platform-wide ones (for a
+ * platform event, the platform-wide ones only) that subscribe to the type and were created before
+ * the event's transaction. One row holds the place; whoever holds its lock fans out, other workers
+ * skip. With `lease`, the deliveries that fit each endpoint's room (counted as a claim counts it)
+ * are inserted already claimed by the caller, in the same statement — a first attempt then costs
+ * no claim of its own; the rest are queued due, for any worker's claims. Returns how many events
+ * it read, the deliveries it leased and how many it queued due.
  */
-export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<number> {
-  return inTransaction(orm.em, async (sql) => {
-    await sql(
-      "insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing",
-    );
-    const [result] = await sql<{ events: number }>(FAN_OUT, [limit, now]);
-    return result!.events;
+export async function fanOutAndLease(
+  orm: Orm,
+  now: Date,
+  options: { readonly limit?: number; readonly lease?: FanOutLease } = {},
+): Promise<{ events: number; leased: DueDelivery[]; queued: number }> {
+  const { lease } = options;
+  return withConnection(orm.em, async (sql) => {
+    if (!cursorEnsured.has(orm)) {
+      await sql(
+        "insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing",
+      );
+      cursorEnsured.add(orm);
+    }
+    // One query, atomic on its own (no BEGIN/COMMIT round trips).
+    const rows = await sql(FAN_OUT, [
+      options.limit ?? 1000,
+      now,
+      lease?.perEndpoint ?? 0,
+      JSON.stringify(Object.fromEntries(lease?.busy ?? [])),
+      JSON.stringify(Object.fromEntries(lease?.perEndpointOf ?? [])),
+      new Date(now.getTime() + (lease?.leaseMs ?? DEFAULT_LEASE_MS)),
+      lease?.limit ?? 0,
+    ]);
+    return {
+      events: Number(rows[0]?.events ?? 0),
+      queued: Number(rows[0]?.queued ?? 0),
+      leased: rows.filter((r) => r.delivery_id !== null).map((r) => dueDeliveryFromRow(r, now)),
+    };
   });
 }
+
+/** `fanOutAndLease` leasing nothing: every delivery queued due. Returns how many events it read. */
+export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<number> {
+  return (await fanOutAndLease(orm, now, { limit })).events;
+}
+
+/** How long a claim (or a fan-out's lease) is ours, unless told: three request timeouts. */
+const DEFAULT_LEASE_MS = WEBHOOK_TIMEOUT_MS * 3;
 
 /** A claimed attempt: where to send what, signed with which secrets. */
 export interface DueDelivery {
@@ -165,7 +240,7 @@ export const CLAIM_DUE_DELIVERIES = prepared(
  * once: no transaction stays open while the HTTP request runs.
  */
 export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
-  const leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const busy = Object.fromEntries(options.busy ?? []);
   // One query, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
   // committed without waiting for the WAL flush (see ASYNC_COMMIT).
@@ -179,7 +254,12 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
       JSON.stringify(Object.fromEntries(options.perEndpointOf ?? [])),
     ]),
   );
-  return rows.map((r: Row) => ({
+  return rows.map((r: Row) => dueDeliveryFromRow(r, options.now));
+}
+
+/** A claimed delivery as the claim and the fan-out's lease return it, its body and secrets ready. */
+function dueDeliveryFromRow(r: Row, now: Date): DueDelivery {
+  return {
     deliveryId: r.delivery_id as string,
     endpointId: r.endpoint_id as string,
     url: r.url as string,
@@ -191,11 +271,11 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
         previousSecret: (r.previous_secret as string | null) ?? null,
         previousSecretExpiresAt: instantOrNull(r.previous_secret_expires_at),
       },
-      options.now,
+      now,
     ),
     eventId: r.id as string,
     body: JSON.stringify(presentFeedEvent(eventFromRow(r))),
-  }));
+  };
 }
 
 /**
