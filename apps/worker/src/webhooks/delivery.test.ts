@@ -571,6 +571,37 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     expect((await held()).logged).toBe(60);
   });
 
+  it("a busy endpoint's backlog does not hold back another tenant's event: the fan-out runs ahead of what it would send within its lag", async () => {
+    const x = await tenantFixture(db.orm, clock);
+    const y = await tenantFixture(db.orm, clock);
+    // E: 20 ms an attempt, 8 at a time (400 a second); F: at once.
+    const e = await receiver(() => new Promise<number>((resolve) => setTimeout(() => resolve(204), 20)));
+    const f = await receiver();
+    const endpointE = await createWebhookEndpoint(ctx(), x.admin, { url: e.url }, allowPrivate);
+    const endpointF = await createWebhookEndpoint(ctx(), y.admin, { url: f.url }, allowPrivate);
+    const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now });
+    let sentByE = -1;
+    try {
+      // E streams (its pace known, deliveries held), then a backlog of 3,000 of X's events (7.5 s
+      // of E's sending), then one of Y's.
+      await recordTenantEvents(db.orm, x.tenantId, 16, clock.now());
+      await until(() => e.received.length >= 16);
+      await recordTenantEvents(db.orm, x.tenantId, 3000, clock.now());
+      await recordTenantEvents(db.orm, y.tenantId, 1, clock.now());
+      await until(() => f.received.length > 0, 20_000);
+      sentByE = e.received.length;
+    } finally {
+      await loop.stop();
+      await disable(endpointE.endpoint.id);
+      await disable(endpointF.endpoint.id);
+    }
+    expect(f.received).toHaveLength(1);
+    // Paced behind E (fanned out only as E had room, and a page at each poll), Y's event waited
+    // for well over a third of the backlog.
+    expect(sentByE).toBeGreaterThanOrEqual(16);
+    expect(sentByE).toBeLessThan(16 + 1000);
+  });
+
   it("claims ahead of its free slots, and a stopped loop hands back what it claimed but did not send: due again, the attempt not counted", async () => {
     const t = await tenantFixture(db.orm, clock);
     const hanging = await receiver(() => "hang");

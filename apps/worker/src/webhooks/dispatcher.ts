@@ -209,6 +209,18 @@ async function fanOut(
 const FAN_OUT_PAGE = 1000;
 
 /**
+ * How far (in the time the endpoints this process streams to take to send it) the fan-out may
+ * stay behind the feed to lease their first attempts as it goes; see `Deliveries.fanOut`.
+ */
+const FAN_OUT_LAG_MS = 1000;
+
+/** A paced fan-out that came back short waits at least this long before the next one (the poll's aside). */
+const FAN_OUT_GAP_MS = 20;
+
+/** An endpoint that has not answered for this long while holding deliveries is not streamed to. */
+const STALL_MS = 250;
+
+/**
  * Claimed deliveries held per endpoint besides those in flight, in multiples of `perEndpoint`, at
  * the most (an endpoint that answers fast enough to send them all within a sixth of a lease).
  */
@@ -244,6 +256,11 @@ class Pace {
       this.pruned = at;
       for (const [id, pace] of this.endpoints) if (at - pace.at > PACE_KEPT_MS) this.endpoints.delete(id);
     }
+  }
+
+  /** When this endpoint last answered (`performance.now()`); undefined when not known. */
+  answeredAt(endpointId: string): number | undefined {
+    return this.endpoints.get(endpointId)?.at;
   }
 
   /** Milliseconds an attempt of this endpoint takes, on average; undefined when not known. */
@@ -383,33 +400,77 @@ class Deliveries {
   private claimFoundNothing = false;
   private queuedDueSince = 0;
 
+  /** Events past the fan-out's cursor after this process's last fan-out (roughly); null: not known. */
+  private backlog: number | null = null;
+  /** When this process's last fan-out came back short of its page. */
+  private lastShortFanOut = Number.NEGATIVE_INFINITY;
+
+  /**
+   * The endpoints this process streams to: it holds deliveries of theirs, they answer fast enough
+   * for deep claims (an attempt within about half a second), and they answered within the last
+   * `STALL_MS`; with how many deliveries a second they take between them at their pace.
+   */
+  private streaming(): { endpoints: string[]; perSecond: number } {
+    const endpoints: string[] = [];
+    let perSecond = 0;
+    const recent = performance.now() - STALL_MS;
+    for (const endpointId of this.pace.known()) {
+      const averageMs = this.pace.of(endpointId)!;
+      if (this.held(endpointId) === 0 || this.depth(endpointId) <= this.firstDepth) continue;
+      if (this.pace.answeredAt(endpointId)! < recent) continue;
+      endpoints.push(endpointId);
+      perSecond += (this.perEndpoint * 1000) / Math.max(averageMs, 0.001);
+    }
+    return { endpoints, perSecond };
+  }
+
   /**
    * Fans new events out, leasing to this process what fits its endpoints' room (sent from the
-   * queues like claimed ones). The page is as long as the roomiest endpoint wanting a refill can
-   * take (at most `FAN_OUT_PAGE`), so that a fast endpoint's first attempts are leased as they are
-   * fanned out rather than queued due for a claim to lease again; what does not fit is queued due.
-   * Skipped (`force` aside: the poll's pass, a page of a first depth, for endpoints this process has
-   * not seen) while no endpoint it knows wants a refill, or the loop would run ahead of every
-   * endpoint, queueing the feed due page by page. Nothing while the process has no room. `more`:
-   * the page was full and an endpoint still wants more.
+   * queues like claimed ones); what does not fit is queued due, for any worker's claims. Two modes:
+   *
+   * - Paced, while the endpoints this process streams to would take the whole backlog past the
+   *   cursor within `FAN_OUT_LAG_MS` at their pace: a page is as long as the roomiest of them
+   *   wanting a refill can take, and none is read while none wants one (nor sooner than
+   *   `FAN_OUT_GAP_MS` after a short page), so their first attempts are leased as they are fanned
+   *   out instead of queued due for a claim to lease again. Another endpoint's events wait at most
+   *   about that lag behind them.
+   * - Ahead otherwise (a backlog larger than that, endpoints that are slow, stalled or not yet
+   *   seen, another worker's): pages of `FAN_OUT_PAGE`, one after another, so that one endpoint's
+   *   backlog never holds back another's events.
+   *
+   * `force` (the poll's pass) reads a page even when paced and nothing wants one. Nothing while the
+   * process has no room. `more`: read the next page at once.
    */
   async fanOut(force: boolean): Promise<{ events: number; more: boolean }> {
     const bounds = this.bounds();
     if (bounds.limit <= 0) return { events: 0, more: false };
-    let roomiest = 0;
-    for (const [endpointId, depth] of bounds.perEndpointOf)
-      if (this.wantsRefill(endpointId))
-        roomiest = Math.max(roomiest, depth - (bounds.busy.get(endpointId) ?? 0));
-    if (roomiest <= 0 && !force && bounds.perEndpointOf.size > 0) return { events: 0, more: false };
-    const limit = Math.min(FAN_OUT_PAGE, roomiest > 0 ? roomiest : this.firstDepth);
-    const { events, leased, queued } = await fanOut(this.orm, this.options.now(), this.options.metrics, {
-      limit,
-      lease: bounds,
-    });
+    const streaming = this.streaming();
+    const paced =
+      streaming.endpoints.length > 0 &&
+      this.backlog !== null &&
+      this.backlog <= (streaming.perSecond * FAN_OUT_LAG_MS) / 1000;
+    let limit = FAN_OUT_PAGE;
+    if (paced) {
+      let roomiest = 0;
+      for (const endpointId of streaming.endpoints)
+        if (this.wantsRefill(endpointId))
+          roomiest = Math.max(roomiest, this.depth(endpointId) - this.held(endpointId));
+      const waited = performance.now() - this.lastShortFanOut >= FAN_OUT_GAP_MS;
+      if (!force && (roomiest <= 0 || !waited)) return { events: 0, more: false };
+      limit = Math.min(FAN_OUT_PAGE, Math.max(roomiest, this.perEndpoint));
+    }
+    const { events, leased, queued, backlog } = await fanOut(
+      this.orm,
+      this.options.now(),
+      this.options.metrics,
+      { limit, lease: bounds },
+    );
+    this.backlog = backlog;
+    if (events < limit) this.lastShortFanOut = performance.now();
     this.queuedDueSince += queued;
     this.enqueue(leased);
-    const wanting = [...bounds.perEndpointOf.keys()].some((endpointId) => this.wantsRefill(endpointId));
-    return { events, more: events >= limit && wanting };
+    const full = events >= limit;
+    return { events, more: full && (!paced || streaming.endpoints.some((e) => this.wantsRefill(e))) };
   }
 
   /** Queues deliveries just claimed (or leased by the fan-out) and starts what may start. */
@@ -460,6 +521,8 @@ class Deliveries {
   private async handBack(deliveries: DueDelivery[]): Promise<void> {
     try {
       await releaseDeliveries(this.orm, deliveries);
+      // Due again: the next pass claims.
+      this.queuedDueSince += deliveries.length;
     } catch (error) {
       // Their lease runs out instead.
       this.logger.error("webhook deliveries not handed back", { deliveries: deliveries.length, err: error });

@@ -45,7 +45,10 @@ export const FAN_OUT = prepared(
           where (e.xid, e.position) > ((select xid from cur), (select position from cur))
             and e.xid < ${DATABASE_HORIZON}
           order by e.xid, e.position
-          limit $1
+          -- The page's length out of the planner's sight (a subquery): a plan made for the value
+          -- at hand costs no less than the generic one, so PostgreSQL keeps the generic plan (it
+          -- planned the statement afresh at every run for short pages: 2 ms of planning a page).
+          limit (select $1::int)
        ), matched as (
          select w.id as endpoint_id, p.id as event_id, p.xid, p.position,
                 -- the endpoint's room, as a claim counts it (see CLAIM_DUE_DELIVERIES)
@@ -81,10 +84,15 @@ export const FAN_OUT = prepared(
           where f.id = 1
          returning 1
        )
-       select s.events, s.queued, l.id as delivery_id, l.endpoint_id, l.attempts, l.lease_id, w.url, w.secret,
+       select s.events, s.queued, s.backlog, l.id as delivery_id, l.endpoint_id, l.attempts, l.lease_id, w.url, w.secret,
               w.previous_secret, w.previous_secret_expires_at, p.id, p.type, p.tenant_id, p.occurred_at, p.data
          from (select (select count(*) from page)::int as events,
                       (select count(*) from queued where lease_id is null)::int as queued,
+                      -- events past the cursor, roughly (positions, gaps from rollbacks included)
+                      -- (null when another worker holds the cursor)
+                      (select greatest(0, (select max(position) from events)
+                                          - coalesce((select max(position) from page), c.position))
+                         from cur c) as backlog,
                       (select count(*) from moved) as moved) s
          cross join async_commit
          left join (queued l join webhook_endpoints w on w.id = l.endpoint_id join page p on p.id = l.event_id)
@@ -114,13 +122,14 @@ export interface FanOutLease {
  * skip. With `lease`, the deliveries that fit each endpoint's room (counted as a claim counts it)
  * are inserted already claimed by the caller, in the same statement — a first attempt then costs
  * no claim of its own; the rest are queued due, for any worker's claims. Returns how many events
- * it read, the deliveries it leased and how many it queued due.
+ * it read, the deliveries it leased, how many it queued due, and roughly how many events are left
+ * past the cursor (null when another worker held the cursor).
  */
 export async function fanOutAndLease(
   orm: Orm,
   now: Date,
   options: { readonly limit?: number; readonly lease?: FanOutLease } = {},
-): Promise<{ events: number; leased: DueDelivery[]; queued: number }> {
+): Promise<{ events: number; leased: DueDelivery[]; queued: number; backlog: number | null }> {
   const { lease } = options;
   return withConnection(orm.em, async (sql) => {
     if (!cursorEnsured.has(orm)) {
@@ -142,6 +151,7 @@ export async function fanOutAndLease(
     return {
       events: Number(rows[0]?.events ?? 0),
       queued: Number(rows[0]?.queued ?? 0),
+      backlog: rows[0]?.backlog === null || rows[0]?.backlog === undefined ? null : Number(rows[0].backlog),
       leased: rows.filter((r) => r.delivery_id !== null).map((r) => dueDeliveryFromRow(r, now)),
     };
   });
