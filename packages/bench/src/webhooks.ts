@@ -460,14 +460,16 @@ first ${r.warmup.toLocaleString("en")} warm it up (V8 compiles the paths that ru
 measured is the next ${r.events.toLocaleString("en")}, the pace of a long-running process. The same run's pace from its cold
 start (warm-up included) is given beside it, and the CPU time that this machine's PostgreSQL
 processes and the receiver (the benchmark's own process) spent per delivery over the whole run.
-The worker's fan-out reads 1,000 events a query without pause, so it has
-most likely queued the window's deliveries during the warm-up: the warm pace leaves most of the fan-out out, the cold
-pace includes all of it.
+The worker's fan-out reads ahead, 1,000 events a query, while the backlog is more than its
+endpoint would take in a second, and from then on keeps pace with it, leasing each page to itself
+as it fans it out (ARCHITECTURE.md, "The fan-out leases first attempts"): early in the warm-up it
+queues deliveries due, for claims; in the measured window it mostly leases them as it reads them.
 
 - **worker**: the long-running loop of \`pnpm worker\` (\`startWebhookDispatcher\`) — the production
-  path: fan-out from the feed into deliveries, fair claims under a lease (one prepared query,
-  claiming ahead of the free slots), signed POST over keep-alive, attempts logged and deliveries
-  moved on in batches; its window closes when every delivery is answered and recorded.
+  path: fan-out from the feed into deliveries (leased to the worker as it reads them when they fit
+  the endpoint's room, else queued due), fair claims under a lease for the rest (one prepared
+  query, claiming ahead of the free slots), signed POST over keep-alive, attempts logged and
+  deliveries moved on in batches; its window closes when every delivery is answered and recorded.
 - **bare loop**: reads the same outbox rows in pages of 500, signs each and POSTs it over keep-alive;
   records nothing.
 
@@ -481,11 +483,10 @@ is ${medianRatio(r)}%):
 | bare loop | ${r.bare.perSecond.toLocaleString("en")} | 100% | ${r.pairs.map((p) => p.bare.perSecond.toLocaleString("en")).join(", ")} | ${r.pairs.map((p) => p.bare.coldPerSecond.toLocaleString("en")).join(", ")} | ${r.pairs.map((p) => `${p.bare.cpuMicros} µs`).join(", ")} | ${micros(r.pairs.map((p) => p.bare.postgresCpuMicros))} | ${micros(r.pairs.map((p) => p.bare.receiverCpuMicros))} |
 
 What the worker path pays per delivery that the bare loop does not: the fan-out (a delivery row per
-endpoint), the claim (a lease: an update in place, one prepared query refilling per-endpoint queues
-ahead of the free slots) and the outcome (the attempt logged and the delivery moved on, up to a
-hundred a statement) —
-row writes and their index entries in PostgreSQL, which shares these two cores with both processes
-and the receiver.
+endpoint, inserted leased when it fits), for a delivery queued due a claim (a lease: an update in
+place, one prepared query refilling per-endpoint queues ahead of the free slots), and the outcome
+(the attempt logged and the delivery moved on, up to a hundred a statement) — row writes and their
+index entries in PostgreSQL, which shares these two cores with both processes and the receiver.
 
 Commit to delivery while the API takes ${r.latency.writesPerSecond} writes/s (${r.latency.failedWrites} refused or failed${r.latency.failedWrites > 0 ? `: ${JSON.stringify(r.latency.failures)}` : ""}; open loop of
 \`POST /deployments/{id}/transition\` for ${r.latency.seconds} s; the API, the delivery loop of

@@ -571,7 +571,7 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     expect((await held()).logged).toBe(60);
   });
 
-  it("a busy endpoint's backlog does not hold back another tenant's event: the fan-out runs ahead of what it would send within its lag", async () => {
+  it("a busy endpoint's backlog does not hold back another tenant's event: with another endpoint enabled, the fan-out reads ahead", async () => {
     const x = await tenantFixture(db.orm, clock);
     const y = await tenantFixture(db.orm, clock);
     // E: 20 ms an attempt, 8 at a time (400 a second); F: at once.
@@ -582,11 +582,12 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now });
     let sentByE = -1;
     try {
-      // E streams (its pace known, deliveries held), then a backlog of 3,000 of X's events (7.5 s
-      // of E's sending), then one of Y's.
+      // E streams (its pace known, deliveries held), then a backlog of 2,150 of X's events (5 s of
+      // E's sending; not a whole number of pages: a version that read the rest a few events at a
+      // time behind E failed on it, not on 3,000), then one of Y's.
       await recordTenantEvents(db.orm, x.tenantId, 16, clock.now());
       await until(() => e.received.length >= 16);
-      await recordTenantEvents(db.orm, x.tenantId, 3000, clock.now());
+      await recordTenantEvents(db.orm, x.tenantId, 2150, clock.now());
       await recordTenantEvents(db.orm, y.tenantId, 1, clock.now());
       await until(() => f.received.length > 0, 20_000);
       sentByE = e.received.length;
@@ -596,10 +597,56 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
       await disable(endpointF.endpoint.id);
     }
     expect(f.received).toHaveLength(1);
-    // Paced behind E (fanned out only as E had room, and a page at each poll), Y's event waited
-    // for well over a third of the backlog.
+    // Paced behind E (fanned out only as E had room, and a few events at each poll), Y's event
+    // waited for most of the backlog; read ahead, for the time it takes to fan out 2,000 events.
     expect(sentByE).toBeGreaterThanOrEqual(16);
-    expect(sentByE).toBeLessThan(16 + 1000);
+    expect(sentByE).toBeLessThan(16 + 600);
+  });
+
+  it("keeps pace with the only endpoint it streams to, and reads ahead once another endpoint is enabled", async () => {
+    // The only enabled endpoint: the earlier tests' are disabled.
+    await db.orm.em.fork().getConnection().execute("update webhook_endpoints set enabled = false");
+    const x = await tenantFixture(db.orm, clock);
+    const y = await tenantFixture(db.orm, clock);
+    const e = await receiver(() => new Promise<number>((resolve) => setTimeout(() => resolve(204), 20)));
+    const f = await receiver();
+    const endpointE = await createWebhookEndpoint(ctx(), x.admin, { url: e.url }, allowPrivate);
+    const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now });
+    let sentByE = -1;
+    let endpointF: string | null = null;
+    const queuedDue = async () => {
+      const [row] = await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ n: number }[]>(
+          "select count(*)::int as n from webhook_deliveries where endpoint_id = ? and status = 'pending' and leased_until is null",
+          [endpointE.endpoint.id],
+        );
+      return row!.n;
+    };
+    let dueWhilePaced = -1;
+    try {
+      // E alone, streaming, then 2,150 of X's events: the fan-out keeps pace with E (leasing as it
+      // reads), so E's backlog stays in the feed rather than queued due.
+      await recordTenantEvents(db.orm, x.tenantId, 16, clock.now());
+      await until(() => e.received.length >= 16);
+      await recordTenantEvents(db.orm, x.tenantId, 2150, clock.now());
+      await until(() => e.received.length >= 16 + 400);
+      dueWhilePaced = await queuedDue();
+      // Another tenant's endpoint, and its event behind the rest of E's backlog.
+      endpointF = (await createWebhookEndpoint(ctx(), y.admin, { url: f.url }, allowPrivate)).endpoint.id;
+      await recordTenantEvents(db.orm, y.tenantId, 1, clock.now());
+      await until(() => f.received.length > 0, 20_000);
+      sentByE = e.received.length;
+    } finally {
+      await loop.stop();
+      await disable(endpointE.endpoint.id);
+      if (endpointF) await disable(endpointF);
+    }
+    // Read ahead from the start, the backlog would have been queued due within a few pages.
+    expect(dueWhilePaced).toBeLessThan(1000);
+    expect(f.received).toHaveLength(1);
+    expect(sentByE).toBeLessThan(16 + 400 + 600);
   });
 
   it("claims ahead of its free slots, and a stopped loop hands back what it claimed but did not send: due again, the attempt not counted", async () => {

@@ -208,12 +208,6 @@ async function fanOut(
 /** Events a fan-out reads at most. */
 const FAN_OUT_PAGE = 1000;
 
-/**
- * How far (in the time the endpoints this process streams to take to send it) the fan-out may
- * stay behind the feed to lease their first attempts as it goes; see `Deliveries.fanOut`.
- */
-const FAN_OUT_LAG_MS = 1000;
-
 /** A paced fan-out that came back short waits at least this long before the next one (the poll's aside). */
 const FAN_OUT_GAP_MS = 20;
 
@@ -400,43 +394,41 @@ class Deliveries {
   private claimFoundNothing = false;
   private queuedDueSince = 0;
 
-  /** Events past the fan-out's cursor after this process's last fan-out (roughly); null: not known. */
-  private backlog: number | null = null;
+  /**
+   * How many enabled endpoints this process's last fan-out counted besides those it streamed to
+   * (null before the first): only with none may the fan-out keep pace with them.
+   */
+  private others: number | null = null;
   /** When this process's last fan-out came back short of its page. */
   private lastShortFanOut = Number.NEGATIVE_INFINITY;
 
   /**
-   * The endpoints this process streams to: it holds deliveries of theirs, they answer fast enough
-   * for deep claims (an attempt within about half a second), and they answered within the last
-   * `STALL_MS`; with how many deliveries a second they take between them at their pace.
+   * The endpoints this process streams to: it has seen them answer lately (their pace is kept for
+   * `PACE_KEPT_MS`), fast enough for deep claims (an attempt within about half a second), and those
+   * it holds deliveries of answered within the last `STALL_MS` (one that stopped answering is not).
    */
-  private streaming(): { endpoints: string[]; perSecond: number } {
-    const endpoints: string[] = [];
-    let perSecond = 0;
+  private streaming(): string[] {
     const recent = performance.now() - STALL_MS;
-    for (const endpointId of this.pace.known()) {
-      const averageMs = this.pace.of(endpointId)!;
-      if (this.held(endpointId) === 0 || this.depth(endpointId) <= this.firstDepth) continue;
-      if (this.pace.answeredAt(endpointId)! < recent) continue;
-      endpoints.push(endpointId);
-      perSecond += (this.perEndpoint * 1000) / Math.max(averageMs, 0.001);
-    }
-    return { endpoints, perSecond };
+    return [...this.pace.known()].filter(
+      (endpointId) =>
+        this.depth(endpointId) > this.firstDepth &&
+        (this.held(endpointId) === 0 || (this.pace.answeredAt(endpointId) ?? 0) >= recent),
+    );
   }
 
   /**
    * Fans new events out, leasing to this process what fits its endpoints' room (sent from the
    * queues like claimed ones); what does not fit is queued due, for any worker's claims. Two modes:
    *
-   * - Paced, while the endpoints this process streams to would take the whole backlog past the
-   *   cursor within `FAN_OUT_LAG_MS` at their pace: a page is as long as the roomiest of them
-   *   wanting a refill can take, and none is read while none wants one (nor sooner than
-   *   `FAN_OUT_GAP_MS` after a short page), so their first attempts are leased as they are fanned
-   *   out instead of queued due for a claim to lease again. Another endpoint's events wait at most
-   *   about that lag behind them.
-   * - Ahead otherwise (a backlog larger than that, endpoints that are slow, stalled or not yet
-   *   seen, another worker's): pages of `FAN_OUT_PAGE`, one after another, so that one endpoint's
-   *   backlog never holds back another's events.
+   * - Paced, while every enabled endpoint is one this process streams to (the last fan-out counted
+   *   no other): a page is as long as the roomiest of them wanting a refill can take, and none is
+   *   read while none wants one (the poll's pass aside) nor sooner than `FAN_OUT_GAP_MS` after a
+   *   short page, so their first attempts are leased as they are fanned out instead of queued due
+   *   for a claim to lease again. Nobody else's events are behind the cursor: keeping pace delays
+   *   no one (a streamed endpoint that wants more reads on at once).
+   * - Ahead otherwise — any other enabled endpoint (one that is slow, stalled, not yet seen, held
+   *   by another worker, or new), or nothing streamed yet: pages of `FAN_OUT_PAGE`, one after
+   *   another, so that one endpoint's backlog never holds back another's events.
    *
    * `force` (the poll's pass) reads a page even when paced and nothing wants one. Nothing while the
    * process has no room. `more`: read the next page at once.
@@ -445,32 +437,29 @@ class Deliveries {
     const bounds = this.bounds();
     if (bounds.limit <= 0) return { events: 0, more: false };
     const streaming = this.streaming();
-    const paced =
-      streaming.endpoints.length > 0 &&
-      this.backlog !== null &&
-      this.backlog <= (streaming.perSecond * FAN_OUT_LAG_MS) / 1000;
+    const paced = streaming.length > 0 && this.others === 0;
     let limit = FAN_OUT_PAGE;
     if (paced) {
       let roomiest = 0;
-      for (const endpointId of streaming.endpoints)
+      for (const endpointId of streaming)
         if (this.wantsRefill(endpointId))
           roomiest = Math.max(roomiest, this.depth(endpointId) - this.held(endpointId));
       const waited = performance.now() - this.lastShortFanOut >= FAN_OUT_GAP_MS;
       if (!force && (roomiest <= 0 || !waited)) return { events: 0, more: false };
       limit = Math.min(FAN_OUT_PAGE, Math.max(roomiest, this.perEndpoint));
     }
-    const { events, leased, queued, backlog } = await fanOut(
+    const { events, leased, queued, others } = await fanOut(
       this.orm,
       this.options.now(),
       this.options.metrics,
-      { limit, lease: bounds },
+      { limit, lease: bounds, besides: streaming },
     );
-    this.backlog = backlog;
+    this.others = others;
     if (events < limit) this.lastShortFanOut = performance.now();
     this.queuedDueSince += queued;
     this.enqueue(leased);
     const full = events >= limit;
-    return { events, more: full && (!paced || streaming.endpoints.some((e) => this.wantsRefill(e))) };
+    return { events, more: full && (!paced || streaming.some((e) => this.wantsRefill(e))) };
   }
 
   /** Queues deliveries just claimed (or leased by the fan-out) and starts what may start. */
@@ -628,10 +617,7 @@ export function startWebhookDispatcher(
   let stopping = false;
   const signal = new Signal();
   const deliveries = new Deliveries(orm, sender, logger, { ...options, now }, () => signal.raise());
-  const failed = async (what: string, error: unknown) => {
-    logger.error(what, { err: error });
-    await new Promise((resolve) => setTimeout(resolve, Math.max(pollMs, 1000)));
-  };
+  const backOff = () => new Promise((resolve) => setTimeout(resolve, Math.max(pollMs, 1000)));
 
   let lastPoll = Number.NEGATIVE_INFINITY;
   let woken = false;
@@ -651,15 +637,34 @@ export function startWebhookDispatcher(
         if (polled) lastPoll = performance.now();
         woken = false;
         // What is due first (retries, redeliveries, what fan-outs queued for want of room), then
-        // new events, leased as they are fanned out.
-        const claimed = await deliveries.claim(polled);
-        const { more } = await deliveries.fanOut(polled);
+        // new events, leased as they are fanned out. Each on its own: a claim that fails does not
+        // hold back the fan-out, nor a fan-out that fails the claims.
+        let claimed = 0;
+        let more = false;
+        let failedNow = false;
+        try {
+          claimed = await deliveries.claim(polled);
+        } catch (error) {
+          logger.error("webhook claim failed", { err: error });
+          failedNow = true;
+        }
+        try {
+          more = (await deliveries.fanOut(polled)).more;
+        } catch (error) {
+          logger.error("webhook fan-out failed", { err: error });
+          failedNow = true;
+        }
+        if (failedNow) {
+          await backOff();
+          continue;
+        }
         // A full claim or a full page: there is more at once. Else wait for the poll (due
         // retries, new events), a wake-up, or an endpoint's room for a batch.
         if (claimed >= room || more) continue;
         await signal.wait(lastPoll + pollMs - performance.now());
       } catch (error) {
-        await failed("webhook delivery pass failed", error);
+        logger.error("webhook delivery pass failed", { err: error });
+        await backOff();
       }
     }
   })();

@@ -184,8 +184,8 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     await recordTenantEvents(db.orm, t.tenantId, 5, clock.now());
     const lease = { limit: 2, perEndpoint: 10 };
     const first = await fanOutAndLease(db.orm, clock.now(), { limit: 3, lease });
-    // Two events left past the cursor.
-    expect([first.events, first.queued, first.backlog]).toEqual([3, 1, 2]);
+    // One enabled endpoint (counted unless named among those besides which to count).
+    expect([first.events, first.queued, first.others]).toEqual([3, 1, 1]);
     expect(first.leased.map((d) => JSON.parse(d.body).data.n)).toEqual([0, 1]);
     // The page's third event was queued due; the next page leases from where the cursor stopped.
     const second = await fanOutAndLease(db.orm, clock.now(), { lease });
@@ -195,15 +195,20 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       events: 0,
       leased: [],
       queued: 0,
-      backlog: 0,
+      others: 1,
     });
     await recordTenantEvents(db.orm, t.tenantId, 1, clock.now());
     expect(await fanOutAndLease(db.orm, clock.now())).toEqual({
       events: 1,
       leased: [],
       queued: 1,
-      backlog: 0,
+      others: 1,
     });
+    const [{ id }] = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<[{ id: string }]>("select id from webhook_endpoints where enabled");
+    expect((await fanOutAndLease(db.orm, clock.now(), { besides: [id] })).others).toBe(0);
   });
 
   // Two statements at once need two server connections: PGlite runs one at a time.

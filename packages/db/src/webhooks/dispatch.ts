@@ -31,7 +31,7 @@ const ASYNC_COMMIT = "async_commit as (select set_config('synchronous_commit', '
  * See `fanOutAndLease`: one query, prepared once per connection, committed without waiting for
  * the WAL flush. Parameters: $1 the page (events read at most), $2 now, $3 each endpoint's room
  * unless $5 names it, $4 what this process already holds per endpoint, $5 rooms by endpoint (JSON),
- * $6 the lease's end, $7 deliveries leased at most.
+ * $6 the lease's end, $7 deliveries leased at most, $8 endpoints not to count in `others`.
  */
 export const FAN_OUT = prepared(
   "arcadia_fan_out_and_lease_webhook_events",
@@ -84,15 +84,16 @@ export const FAN_OUT = prepared(
           where f.id = 1
          returning 1
        )
-       select s.events, s.queued, s.backlog, l.id as delivery_id, l.endpoint_id, l.attempts, l.lease_id, w.url, w.secret,
-              w.previous_secret, w.previous_secret_expires_at, p.id, p.type, p.tenant_id, p.occurred_at, p.data
+       select s.events, s.queued, s.others, s.cursor, l.id as delivery_id, l.endpoint_id, l.attempts, l.lease_id,
+              w.url, w.secret, w.previous_secret, w.previous_secret_expires_at,
+              p.id, p.type, p.tenant_id, p.occurred_at, p.data
          from (select (select count(*) from page)::int as events,
                       (select count(*) from queued where lease_id is null)::int as queued,
-                      -- events past the cursor, roughly (positions, gaps from rollbacks included)
-                      -- (null when another worker holds the cursor)
-                      (select greatest(0, (select max(position) from events)
-                                          - coalesce((select max(position) from page), c.position))
-                         from cur c) as backlog,
+                      -- the enabled endpoints besides those named in $8 (see \`fanOutAndLease\`)
+                      (select count(*) from webhook_endpoints w
+                        where w.enabled and not (w.id = any($8::uuid[])))::int as others,
+                      -- whether the place in the feed is there at all (locked or not)
+                      exists (select 1 from webhook_fanout where id = 1) as cursor,
                       (select count(*) from moved) as moved) s
          cross join async_commit
          left join (queued l join webhook_endpoints w on w.id = l.endpoint_id join page p on p.id = l.event_id)
@@ -113,6 +114,15 @@ export interface FanOutLease {
   readonly leaseMs?: number;
 }
 
+export interface FanOutOptions {
+  /** Events read at most (1,000 unless told). */
+  readonly limit?: number;
+  /** Lease what fits to the caller (none leased without it). */
+  readonly lease?: FanOutLease;
+  /** Endpoints not to count in `others`. */
+  readonly besides?: readonly string[];
+}
+
 /**
  * Fan-out: reads the feed from where it last stopped (the same exactly-once rule as GET /events:
  * only below the oldest running transaction — of this database, see `DATABASE_HORIZON`) and queues
@@ -122,36 +132,44 @@ export interface FanOutLease {
  * skip. With `lease`, the deliveries that fit each endpoint's room (counted as a claim counts it)
  * are inserted already claimed by the caller, in the same statement — a first attempt then costs
  * no claim of its own; the rest are queued due, for any worker's claims. Returns how many events
- * it read, the deliveries it leased, how many it queued due, and roughly how many events are left
- * past the cursor (null when another worker held the cursor).
+ * it read, the deliveries it leased, how many it queued due, and how many enabled endpoints there
+ * are besides those named in `besides` (for the caller's pacing: `Deliveries.fanOut`).
  */
 export async function fanOutAndLease(
   orm: Orm,
   now: Date,
-  options: { readonly limit?: number; readonly lease?: FanOutLease } = {},
-): Promise<{ events: number; leased: DueDelivery[]; queued: number; backlog: number | null }> {
+  options: FanOutOptions = {},
+): Promise<{ events: number; leased: DueDelivery[]; queued: number; others: number }> {
   const { lease } = options;
   return withConnection(orm.em, async (sql) => {
+    const ensureCursor = () =>
+      sql("insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing");
     if (!cursorEnsured.has(orm)) {
-      await sql(
-        "insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing",
-      );
+      await ensureCursor();
       cursorEnsured.add(orm);
     }
     // One query, atomic on its own (no BEGIN/COMMIT round trips).
-    const rows = await sql(FAN_OUT, [
-      options.limit ?? 1000,
-      now,
-      lease?.perEndpoint ?? 0,
-      JSON.stringify(Object.fromEntries(lease?.busy ?? [])),
-      JSON.stringify(Object.fromEntries(lease?.perEndpointOf ?? [])),
-      new Date(now.getTime() + (lease?.leaseMs ?? DEFAULT_LEASE_MS)),
-      lease?.limit ?? 0,
-    ]);
+    const run = () =>
+      sql(FAN_OUT, [
+        options.limit ?? 1000,
+        now,
+        lease?.perEndpoint ?? 0,
+        JSON.stringify(Object.fromEntries(lease?.busy ?? [])),
+        JSON.stringify(Object.fromEntries(lease?.perEndpointOf ?? [])),
+        new Date(now.getTime() + (lease?.leaseMs ?? DEFAULT_LEASE_MS)),
+        lease?.limit ?? 0,
+        options.besides ?? [],
+      ]);
+    let rows = await run();
+    // The place in the feed gone (its table emptied while this process ran): from the start again.
+    if (rows[0]?.cursor === false) {
+      await ensureCursor();
+      rows = await run();
+    }
     return {
       events: Number(rows[0]?.events ?? 0),
       queued: Number(rows[0]?.queued ?? 0),
-      backlog: rows[0]?.backlog === null || rows[0]?.backlog === undefined ? null : Number(rows[0].backlog),
+      others: Number(rows[0]?.others ?? 0),
       leased: rows.filter((r) => r.delivery_id !== null).map((r) => dueDeliveryFromRow(r, now)),
     };
   });
