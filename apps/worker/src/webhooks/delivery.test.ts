@@ -13,6 +13,7 @@ import {
   rotateWebhookSecret,
   type StoredEvent,
   transitionDeployment,
+  updateWebhookEndpoint,
 } from "@arcadia/db";
 import {
   codeOf,
@@ -614,26 +615,29 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now });
     let sentByE = -1;
     let endpointF: string | null = null;
-    const queuedDue = async () => {
+    /** Events past the fan-out's place in the feed (left in the outbox, not queued). */
+    const unread = async () => {
       const [row] = await db.orm.em
         .fork()
         .getConnection()
         .execute<{ n: number }[]>(
-          "select count(*)::int as n from webhook_deliveries where endpoint_id = ? and status = 'pending' and leased_until is null",
-          [endpointE.endpoint.id],
+          `select count(*)::int as n from events e, webhook_fanout f
+            where f.id = 1 and (e.xid, e.position) > (f.xid, f.position)`,
         );
       return row!.n;
     };
-    let dueWhilePaced = -1;
+    let unreadWhilePaced = -1;
     try {
-      // E alone, streaming, then 2,150 of X's events: the fan-out keeps pace with E (leasing as it
-      // reads), so E's backlog stays in the feed rather than queued due.
+      // E alone, streaming, then 4,000 of X's events (10 s of E's sending): the fan-out keeps pace
+      // with E (leasing as it reads), so most of E's backlog stays in the outbox rather than
+      // queued due. (Read ahead, all of it is queued within a tenth of a second.)
       await recordTenantEvents(db.orm, x.tenantId, 16, clock.now());
       await until(() => e.received.length >= 16);
-      await recordTenantEvents(db.orm, x.tenantId, 2150, clock.now());
+      await recordTenantEvents(db.orm, x.tenantId, 4000, clock.now());
       await until(() => e.received.length >= 16 + 400);
-      dueWhilePaced = await queuedDue();
-      // Another tenant's endpoint, and its event behind the rest of E's backlog.
+      unreadWhilePaced = await unread();
+      // Another tenant's endpoint, and its event behind the rest of E's backlog: the fan-out reads
+      // ahead once it counts the new endpoint.
       endpointF = (await createWebhookEndpoint(ctx(), y.admin, { url: f.url }, allowPrivate)).endpoint.id;
       await recordTenantEvents(db.orm, y.tenantId, 1, clock.now());
       await until(() => f.received.length > 0, 20_000);
@@ -643,10 +647,25 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
       await disable(endpointE.endpoint.id);
       if (endpointF) await disable(endpointF);
     }
-    // Read ahead from the start, the backlog would have been queued due within a few pages.
-    expect(dueWhilePaced).toBeLessThan(1000);
+    // E sent 400 of 4,000 and holds at most a depth: kept pace with, 3,000 or more are still
+    // unread (a drop out of pace — a stalled machine — reads two pages ahead: 1,000 is the bound).
+    expect(unreadWhilePaced).toBeGreaterThan(1000);
     expect(f.received).toHaveLength(1);
     expect(sentByE).toBeLessThan(16 + 400 + 600);
+  });
+
+  it("an endpoint enabled again receives only events committed after, however far behind the fan-out is", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const r = await receiver();
+    const { endpoint } = await createWebhookEndpoint(ctx(), t.admin, { url: r.url }, allowPrivate);
+    await updateWebhookEndpoint(ctx(), t.admin, endpoint.id, { enabled: false }, allowPrivate);
+    // Committed while it is disabled, not yet read by any fan-out (no round has run).
+    await recordTenantEvents(db.orm, t.tenantId, 3, clock.now());
+    await updateWebhookEndpoint(ctx(), t.admin, endpoint.id, { enabled: true }, allowPrivate);
+    await recordTenantEvents(db.orm, t.tenantId, 1, clock.now());
+    await round();
+    await disable(endpoint.id);
+    expect(r.received.map((x) => JSON.parse(x.body).data.n)).toEqual([0]);
   });
 
   it("claims ahead of its free slots, and a stopped loop hands back what it claimed but did not send: due again, the attempt not counted", async () => {

@@ -208,11 +208,18 @@ async function fanOut(
 /** Events a fan-out reads at most. */
 const FAN_OUT_PAGE = 1000;
 
+/**
+ * The fan-out keeps pace with the endpoints it streams to only while at most this many events are
+ * left past its cursor: an endpoint enabled meanwhile waits for them to be read ahead (five pages,
+ * about a tenth of a second here) besides the poll that counts it.
+ */
+const FAN_OUT_PACED_BACKLOG = 5000;
+
 /** A paced fan-out that came back short waits at least this long before the next one (the poll's aside). */
 const FAN_OUT_GAP_MS = 20;
 
 /** An endpoint that has not answered for this long while holding deliveries is not streamed to. */
-const STALL_MS = 250;
+const STALL_MS = 1000;
 
 /**
  * Claimed deliveries held per endpoint besides those in flight, in multiples of `perEndpoint`, at
@@ -399,6 +406,8 @@ class Deliveries {
    * (null before the first): only with none may the fan-out keep pace with them.
    */
   private others: number | null = null;
+  /** Events past the fan-out's cursor after this process's last fan-out, roughly (null: not known). */
+  private backlog: number | null = null;
   /** When this process's last fan-out came back short of its page. */
   private lastShortFanOut = Number.NEGATIVE_INFINITY;
 
@@ -421,14 +430,17 @@ class Deliveries {
    * queues like claimed ones); what does not fit is queued due, for any worker's claims. Two modes:
    *
    * - Paced, while every enabled endpoint is one this process streams to (the last fan-out counted
-   *   no other): a page is as long as the roomiest of them wanting a refill can take, and none is
-   *   read while none wants one (the poll's pass aside) nor sooner than `FAN_OUT_GAP_MS` after a
-   *   short page, so their first attempts are leased as they are fanned out instead of queued due
-   *   for a claim to lease again. Nobody else's events are behind the cursor: keeping pace delays
-   *   no one (a streamed endpoint that wants more reads on at once).
+   *   no other) and at most `FAN_OUT_PACED_BACKLOG` events are left past the cursor: a page is as
+   *   long as the roomiest of them wanting a refill can take, and none is read while none wants
+   *   one (the poll's pass aside) nor sooner than `FAN_OUT_GAP_MS` after a short page, so their
+   *   first attempts are leased as they are fanned out instead of queued due for a claim to lease
+   *   again. No other endpoint's events are behind the cursor, and one enabled or created
+   *   meanwhile (counted at the next poll at the latest) waits only for that bounded backlog to
+   *   be read ahead.
    * - Ahead otherwise — any other enabled endpoint (one that is slow, stalled, not yet seen, held
-   *   by another worker, or new), or nothing streamed yet: pages of `FAN_OUT_PAGE`, one after
-   *   another, so that one endpoint's backlog never holds back another's events.
+   *   by another worker, or new), a longer backlog, or nothing streamed yet: pages of
+   *   `FAN_OUT_PAGE`, one after another, so that one endpoint's backlog never holds back
+   *   another's events.
    *
    * `force` (the poll's pass) reads a page even when paced and nothing wants one. Nothing while the
    * process has no room. `more`: read the next page at once.
@@ -437,7 +449,11 @@ class Deliveries {
     const bounds = this.bounds();
     if (bounds.limit <= 0) return { events: 0, more: false };
     const streaming = this.streaming();
-    const paced = streaming.length > 0 && this.others === 0;
+    const paced =
+      streaming.length > 0 &&
+      this.others === 0 &&
+      this.backlog !== null &&
+      this.backlog <= FAN_OUT_PACED_BACKLOG;
     let limit = FAN_OUT_PAGE;
     if (paced) {
       let roomiest = 0;
@@ -448,13 +464,14 @@ class Deliveries {
       if (!force && (roomiest <= 0 || !waited)) return { events: 0, more: false };
       limit = Math.min(FAN_OUT_PAGE, Math.max(roomiest, this.perEndpoint));
     }
-    const { events, leased, queued, others } = await fanOut(
+    const { events, leased, queued, others, backlog } = await fanOut(
       this.orm,
       this.options.now(),
       this.options.metrics,
       { limit, lease: bounds, besides: streaming },
     );
     this.others = others;
+    this.backlog = backlog;
     if (events < limit) this.lastShortFanOut = performance.now();
     this.queuedDueSince += queued;
     this.enqueue(leased);

@@ -21,7 +21,11 @@ export class WebhookEndpoint {
   secret!: string;
   previousSecret!: string | null;
   previousSecretExpiresAt!: Date | null;
-  /** The creating transaction: the endpoint receives events of transactions after it. */
+  /**
+   * The endpoint receives events of transactions after this one: the creating transaction, then
+   * the one that last enabled it (the column keeps its first name: a rename would break the
+   * fan-out of processes of the previous release during a rollout).
+   */
   createdXid!: string;
   createdAt!: Date;
   updatedAt!: Date;

@@ -84,7 +84,7 @@ export const FAN_OUT = prepared(
           where f.id = 1
          returning 1
        )
-       select s.events, s.queued, s.others, s.cursor, l.id as delivery_id, l.endpoint_id, l.attempts, l.lease_id,
+       select s.events, s.queued, s.others, s.backlog, s.cursor, l.id as delivery_id, l.endpoint_id, l.attempts, l.lease_id,
               w.url, w.secret, w.previous_secret, w.previous_secret_expires_at,
               p.id, p.type, p.tenant_id, p.occurred_at, p.data
          from (select (select count(*) from page)::int as events,
@@ -92,6 +92,13 @@ export const FAN_OUT = prepared(
                       -- the enabled endpoints besides those named in $8 (see \`fanOutAndLease\`)
                       (select count(*) from webhook_endpoints w
                         where w.enabled and not (w.id = any($8::uuid[])))::int as others,
+                      -- events past the cursor, roughly: positions after the last one read (one
+                      -- of a later transaction inserted before it is missed; rollbacks' gaps
+                      -- counted); null while another worker holds the cursor
+                      (select greatest(0, (select max(position) from events)
+                                          - coalesce((select position from page order by xid desc, position desc limit 1),
+                                                     c.position))
+                         from cur c) as backlog,
                       -- whether the place in the feed is there at all (locked or not)
                       exists (select 1 from webhook_fanout where id = 1) as cursor,
                       (select count(*) from moved) as moved) s
@@ -132,14 +139,21 @@ export interface FanOutOptions {
  * skip. With `lease`, the deliveries that fit each endpoint's room (counted as a claim counts it)
  * are inserted already claimed by the caller, in the same statement — a first attempt then costs
  * no claim of its own; the rest are queued due, for any worker's claims. Returns how many events
- * it read, the deliveries it leased, how many it queued due, and how many enabled endpoints there
- * are besides those named in `besides` (for the caller's pacing: `Deliveries.fanOut`).
+ * it read, the deliveries it leased, how many it queued due, how many enabled endpoints there are
+ * besides those named in `besides`, and roughly how many events are left past the cursor (null
+ * while another worker holds it): for the caller's pacing, `Deliveries.fanOut`.
  */
 export async function fanOutAndLease(
   orm: Orm,
   now: Date,
   options: FanOutOptions = {},
-): Promise<{ events: number; leased: DueDelivery[]; queued: number; others: number }> {
+): Promise<{
+  events: number;
+  leased: DueDelivery[];
+  queued: number;
+  others: number;
+  backlog: number | null;
+}> {
   const { lease } = options;
   return withConnection(orm.em, async (sql) => {
     const ensureCursor = () =>
@@ -170,6 +184,7 @@ export async function fanOutAndLease(
       events: Number(rows[0]?.events ?? 0),
       queued: Number(rows[0]?.queued ?? 0),
       others: Number(rows[0]?.others ?? 0),
+      backlog: rows[0]?.backlog === null || rows[0]?.backlog === undefined ? null : Number(rows[0].backlog),
       leased: rows.filter((r) => r.delivery_id !== null).map((r) => dueDeliveryFromRow(r, now)),
     };
   });

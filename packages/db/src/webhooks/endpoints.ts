@@ -153,10 +153,16 @@ export async function updateWebhookEndpoint(
     if (patch.url !== undefined) endpoint.url = unwrap(checkWebhookUrl(patch.url, policy));
     if (patch.eventTypes !== undefined) endpoint.eventTypes = allTypes(patch.eventTypes);
     if (patch.description !== undefined) endpoint.description = patch.description;
-    if (patch.enabled === true && !endpoint.enabled) {
+    const enabling = patch.enabled === true && !endpoint.enabled;
+    if (enabling) {
       endpoint.enabled = true;
       endpoint.disabledAt = null;
       endpoint.failingSince = null;
+      // Deliveries start afresh: events of transactions after this one only, however far behind
+      // the fan-out runs (it checks `enabled` when it reads an event, not when it was committed).
+      await withConnection(em, (sql) =>
+        sql("update webhook_endpoints set created_xid = pg_current_xact_id() where id = $1", [endpoint.id]),
+      );
     }
     const disabling = patch.enabled === false && endpoint.enabled;
     if (disabling) {
