@@ -460,10 +460,11 @@ first ${r.warmup.toLocaleString("en")} warm it up (V8 compiles the paths that ru
 measured is the next ${r.events.toLocaleString("en")}, the pace of a long-running process. The same run's pace from its cold
 start (warm-up included) is given beside it, and the CPU time that this machine's PostgreSQL
 processes and the receiver (the benchmark's own process) spent per delivery over the whole run.
-The receiver's endpoint is the only one enabled, so once the worker has seen it answer, its
-fan-out keeps pace with it, leasing each page to itself as it reads it (ARCHITECTURE.md, "The
-fan-out leases first attempts"); before that (its first pages) it reads ahead, 1,000 events a
-query, queueing deliveries due for claims. The measured window is mostly leased as it is read.
+The receiver's endpoint is the only one enabled, so once the worker has seen it answer and at
+most 5,000 events are left unread, its fan-out keeps pace with it, leasing each page to itself as
+it reads it (ARCHITECTURE.md, "The fan-out leases first attempts"); before that it reads ahead,
+1,000 events a query, queueing deliveries due for claims. So the warm-up's deliveries are mostly
+claimed, and the measured window's mostly leased as they are read.
 
 - **worker**: the long-running loop of \`pnpm worker\` (\`startWebhookDispatcher\`) — the production
   path: fan-out from the feed into deliveries (leased to the worker as it reads them when they fit
