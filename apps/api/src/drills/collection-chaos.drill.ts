@@ -118,7 +118,8 @@ export async function collectionChaosDrill(log: (msg: string) => void) {
     // that throws again), so a fixed number of passes leaves one in flight now and then (CI at
     // 7dcb231: 1 of 10,000 after five). Keep reconciling, a lease apart, while any attempt is in
     // flight, up to a bound no honest run reaches (an attempt stays unknown in a pass with
-    // p <= 0.6, so 0.6^40 per attempt); what the bound leaves is reported and fails the drill.
+    // p <= 0.2 + 0.8 × 0.55 = 0.64, so 0.64^40 < 2e-8 per attempt); what the bound leaves is reported
+    // and fails the drill.
     let reconcilingPasses = 0;
     let last = instants.at(-1)!;
     while (reconcilingPasses < RECONCILE_BOUND && (await inFlight()) > 0) {

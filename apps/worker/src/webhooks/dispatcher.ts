@@ -2,12 +2,14 @@ import {
   type AttemptOutcome,
   claimDueDeliveries,
   type DueDelivery,
+  FAN_OUT_PAGE,
+  type FanOutOptions,
   fanOutAndLease,
   type Orm,
   recordAttemptOutcomes,
   releaseDeliveries,
+  WEBHOOK_LEASE_MS,
 } from "@arcadia/db";
-import { WEBHOOK_TIMEOUT_MS } from "@arcadia/domain";
 import type { Logger, Metrics } from "@arcadia/runtime";
 import type { WebhookSender } from "./sender.ts";
 
@@ -186,11 +188,11 @@ class Attempts {
  * Fans new events out into deliveries (see `fanOutAndLease`), counted as a `webhook_fanout` pass;
  * with `lease`, what fits is claimed for this process at once.
  */
-async function fanOut(
+async function countedFanOut(
   orm: Orm,
   now: Date,
   metrics: Metrics | undefined,
-  options: Parameters<typeof fanOutAndLease>[2] = {},
+  options: FanOutOptions = {},
 ): Promise<Awaited<ReturnType<typeof fanOutAndLease>>> {
   const started = performance.now();
   try {
@@ -205,9 +207,6 @@ async function fanOut(
   }
 }
 
-/** Events a fan-out reads at most. */
-const FAN_OUT_PAGE = 1000;
-
 /**
  * The fan-out keeps pace with the endpoints it streams to only while at most this many events are
  * left past its cursor: an endpoint enabled meanwhile waits for them to be read ahead (five pages,
@@ -215,7 +214,7 @@ const FAN_OUT_PAGE = 1000;
  */
 const FAN_OUT_PACED_BACKLOG = 5000;
 
-/** A paced fan-out that came back short waits at least this long before the next one (the poll's aside). */
+/** A fan-out that came back short waits at least this long before the next one (the poll's aside). */
 const FAN_OUT_GAP_MS = 20;
 
 /** An endpoint that has not answered for this long while holding deliveries is not streamed to. */
@@ -308,7 +307,7 @@ class Deliveries {
   ) {
     this.maxInFlight = options.maxInFlight ?? 64;
     this.perEndpoint = options.perEndpoint ?? 8;
-    this.leaseMs = options.leaseMs ?? WEBHOOK_TIMEOUT_MS * 3;
+    this.leaseMs = options.leaseMs ?? WEBHOOK_LEASE_MS;
     this.attempts = new Attempts(
       orm,
       sender,
@@ -383,17 +382,22 @@ class Deliveries {
 
   /**
    * Claims due deliveries into the queues (up to the room left) and starts what may start. Skipped
-   * (`force` aside: the poll's pass) while the last claim found nothing and no fan-out of this
-   * process has queued a delivery due since: in a steady stream the fan-out leases everything, and
-   * what other workers queue or retries make due waits for the next poll at most.
+   * (`force` aside: the poll's pass) while the last claim found nothing although every endpoint
+   * this process holds had room, and no fan-out or hand-back of this process has queued a delivery
+   * due since: in a steady stream the fan-out leases everything, and what other workers queue or
+   * retries make due waits for the next poll at most. (A claim that found nothing while an endpoint
+   * was full proves nothing about that endpoint's queue: the next pass claims again.)
    */
   async claim(force: boolean): Promise<number> {
     if (!force && this.claimFoundNothing && this.queuedDueSince === 0) return 0;
     const bounds = this.bounds();
     if (bounds.limit <= 0) return 0;
+    const anyFull = [...bounds.busy].some(
+      ([endpointId, held]) => held >= (bounds.perEndpointOf.get(endpointId) ?? bounds.perEndpoint),
+    );
     this.queuedDueSince = 0;
     const claimed = await claimDueDeliveries(this.orm, { now: this.options.now(), ...bounds });
-    this.claimFoundNothing = claimed.length === 0;
+    this.claimFoundNothing = claimed.length === 0 && !anyFull;
     this.enqueue(claimed);
     return claimed.length;
   }
@@ -417,12 +421,13 @@ class Deliveries {
    * it holds deliveries of answered within the last `STALL_MS` (one that stopped answering is not).
    */
   private streaming(): string[] {
-    const recent = performance.now() - STALL_MS;
-    return [...this.pace.known()].filter(
-      (endpointId) =>
-        this.depth(endpointId) > this.firstDepth &&
-        (this.held(endpointId) === 0 || (this.pace.answeredAt(endpointId) ?? 0) >= recent),
-    );
+    const now = performance.now();
+    return [...this.pace.known()].filter((endpointId) => {
+      const answeredAt = this.pace.answeredAt(endpointId) ?? Number.NEGATIVE_INFINITY;
+      // (The pace is pruned only when an answer comes: an idle process may still hold older ones.)
+      const within = this.held(endpointId) === 0 ? PACE_KEPT_MS : STALL_MS;
+      return this.depth(endpointId) > this.firstDepth && answeredAt >= now - within;
+    });
   }
 
   /**
@@ -432,7 +437,7 @@ class Deliveries {
    * - Paced, while every enabled endpoint is one this process streams to (the last fan-out counted
    *   no other) and at most `FAN_OUT_PACED_BACKLOG` events are left past the cursor: a page is as
    *   long as the roomiest of them wanting a refill can take, and none is read while none wants
-   *   one (the poll's pass aside) nor sooner than `FAN_OUT_GAP_MS` after a short page, so their
+   *   one (the poll's pass aside), so their
    *   first attempts are leased as they are fanned out instead of queued due for a claim to lease
    *   again. No other endpoint's events are behind the cursor, and one enabled or created
    *   meanwhile (counted at the next poll at the latest) waits only for that bounded backlog to
@@ -442,8 +447,9 @@ class Deliveries {
    *   `FAN_OUT_PAGE`, one after another, so that one endpoint's backlog never holds back
    *   another's events.
    *
-   * `force` (the poll's pass) reads a page even when paced and nothing wants one. Nothing while the
-   * process has no room. `more`: read the next page at once.
+   * In both, a page is not read sooner than `FAN_OUT_GAP_MS` after a short one (caught up), but
+   * by the poll's pass (`force`), which also reads one when paced and nothing wants one. Nothing
+   * while the process has no room. `more`: read the next page at once.
    */
   async fanOut(force: boolean): Promise<{ events: number; more: boolean }> {
     const bounds = this.bounds();
@@ -454,17 +460,19 @@ class Deliveries {
       this.others === 0 &&
       this.backlog !== null &&
       this.backlog <= FAN_OUT_PACED_BACKLOG;
+    // Caught up a moment ago: the poll's pass comes soon enough (not a statement per answer).
+    const waited = performance.now() - this.lastShortFanOut >= FAN_OUT_GAP_MS;
+    if (!force && !waited) return { events: 0, more: false };
     let limit = FAN_OUT_PAGE;
     if (paced) {
       let roomiest = 0;
       for (const endpointId of streaming)
         if (this.wantsRefill(endpointId))
           roomiest = Math.max(roomiest, this.depth(endpointId) - this.held(endpointId));
-      const waited = performance.now() - this.lastShortFanOut >= FAN_OUT_GAP_MS;
-      if (!force && (roomiest <= 0 || !waited)) return { events: 0, more: false };
+      if (!force && roomiest <= 0) return { events: 0, more: false };
       limit = Math.min(FAN_OUT_PAGE, Math.max(roomiest, this.perEndpoint));
     }
-    const { events, leased, queued, others, backlog } = await fanOut(
+    const { events, leased, queued, others, backlog } = await countedFanOut(
       this.orm,
       this.options.now(),
       this.options.metrics,
@@ -556,7 +564,7 @@ export async function deliverDueWebhooks(
   logger: Logger,
   options: DispatcherOptions & { now: () => Date },
 ): Promise<{ attempts: number; succeeded: number }> {
-  while ((await fanOut(orm, options.now(), options.metrics)).events > 0);
+  while ((await countedFanOut(orm, options.now(), options.metrics)).events > 0);
   const deliveries = new Deliveries(orm, sender, logger, options);
   const { attempts } = deliveries;
   for (;;) {
@@ -634,7 +642,11 @@ export function startWebhookDispatcher(
   let stopping = false;
   const signal = new Signal();
   const deliveries = new Deliveries(orm, sender, logger, { ...options, now }, () => signal.raise());
-  const backOff = () => new Promise((resolve) => setTimeout(resolve, Math.max(pollMs, 1000)));
+  const backOffMs = Math.max(pollMs, 1000);
+  const backOff = () => new Promise((resolve) => setTimeout(resolve, backOffMs));
+  /** Until when claims (fan-outs) wait after one failed. */
+  let claimsFrom = 0;
+  let fanOutsFrom = 0;
 
   let lastPoll = Number.NEGATIVE_INFINITY;
   let woken = false;
@@ -654,26 +666,26 @@ export function startWebhookDispatcher(
         if (polled) lastPoll = performance.now();
         woken = false;
         // What is due first (retries, redeliveries, what fan-outs queued for want of room), then
-        // new events, leased as they are fanned out. Each on its own: a claim that fails does not
-        // hold back the fan-out, nor a fan-out that fails the claims.
+        // new events, leased as they are fanned out. Each on its own: one that fails is retried
+        // after a back-off, while the other goes on.
         let claimed = 0;
         let more = false;
-        let failedNow = false;
-        try {
-          claimed = await deliveries.claim(polled);
-        } catch (error) {
-          logger.error("webhook claim failed", { err: error });
-          failedNow = true;
+        const at = performance.now();
+        if (at >= claimsFrom) {
+          try {
+            claimed = await deliveries.claim(polled);
+          } catch (error) {
+            logger.error("webhook claim failed", { err: error });
+            claimsFrom = performance.now() + backOffMs;
+          }
         }
-        try {
-          more = (await deliveries.fanOut(polled)).more;
-        } catch (error) {
-          logger.error("webhook fan-out failed", { err: error });
-          failedNow = true;
-        }
-        if (failedNow) {
-          await backOff();
-          continue;
+        if (at >= fanOutsFrom) {
+          try {
+            more = (await deliveries.fanOut(polled)).more;
+          } catch (error) {
+            logger.error("webhook fan-out failed", { err: error });
+            fanOutsFrom = performance.now() + backOffMs;
+          }
         }
         // A full claim or a full page: there is more at once. Else wait for the poll (due
         // retries, new events), a wake-up, or an endpoint's room for a batch.

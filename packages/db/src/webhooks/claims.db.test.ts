@@ -107,6 +107,19 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect(logged?.n).toBe(2);
   });
 
+  /**
+   * A fan-out that has events to read: again while it reads none. A read's horizon may count a
+   * transaction of another database (another suite's) that ended between its snapshot and its look
+   * at `pg_stat_activity` as one of ours, and hold the page back until the next read.
+   */
+  async function readingFanOut(now: Date, options: Parameters<typeof fanOutAndLease>[2] = {}) {
+    for (let tries = 1; ; tries++) {
+      const result = await fanOutAndLease(db.orm, now, options);
+      if (result.events > 0 || tries >= 100) return result;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   it("a fan-out with a lease claims for its caller what fits each endpoint's room and queues the rest due", async () => {
     // Two endpoints of one tenant (the others disabled): A has room for 3 (one of its 5 already
     // held here), B the default room of 2; 4 events.
@@ -125,7 +138,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     const b = await create();
     await recordTenantEvents(db.orm, t.tenantId, 4, clock.now());
     const now = clock.now();
-    const { events, leased, queued } = await fanOutAndLease(db.orm, now, {
+    const { events, leased, queued } = await readingFanOut(now, {
       lease: {
         limit: 10,
         perEndpoint: 2,
@@ -166,8 +179,8 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect(await row(byEndpoint(a.id)[0]!.deliveryId)).toMatchObject({ status: "succeeded", leased: null });
     const later = new Date(now.getTime() + 30_000);
     const again = await claimDueDeliveries(db.orm, { now: later, limit: 10, perEndpoint: 10 });
-    const unanswered = [...leased.slice(1), ...claimed].map((d) => d.deliveryId);
-    expect(leased[0]).toBe(byEndpoint(a.id)[0]);
+    const answeredOne = byEndpoint(a.id)[0];
+    const unanswered = [...leased.filter((d) => d !== answeredOne), ...claimed].map((d) => d.deliveryId);
     expect(new Set(again.map((d) => d.deliveryId))).toEqual(new Set(unanswered));
     expect(again.every((d) => d.attempt === 2)).toBe(true);
   });
@@ -183,13 +196,13 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     );
     await recordTenantEvents(db.orm, t.tenantId, 5, clock.now());
     const lease = { limit: 2, perEndpoint: 10 };
-    const first = await fanOutAndLease(db.orm, clock.now(), { limit: 3, lease });
+    const first = await readingFanOut(clock.now(), { limit: 3, lease });
     // One enabled endpoint (counted unless named among those besides which to count); two events
     // left past the cursor.
     expect([first.events, first.queued, first.others, first.backlog]).toEqual([3, 1, 1, 2]);
     expect(first.leased.map((d) => JSON.parse(d.body).data.n)).toEqual([0, 1]);
     // The page's third event was queued due; the next page leases from where the cursor stopped.
-    const second = await fanOutAndLease(db.orm, clock.now(), { lease });
+    const second = await readingFanOut(clock.now(), { lease });
     expect(second.events).toBe(2);
     expect(second.leased.map((d) => JSON.parse(d.body).data.n)).toEqual([3, 4]);
     expect(await fanOutAndLease(db.orm, clock.now(), { lease })).toEqual({
@@ -200,7 +213,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       backlog: 0,
     });
     await recordTenantEvents(db.orm, t.tenantId, 1, clock.now());
-    expect(await fanOutAndLease(db.orm, clock.now())).toEqual({
+    expect(await readingFanOut(clock.now())).toEqual({
       events: 1,
       leased: [],
       queued: 1,

@@ -24,6 +24,21 @@ import { recordEndpointDisabled } from "./endpoint-events.ts";
  * delivery leased until its lease runs out and it is sent again — at least once either way. The
  * changes that write events keep their synchronous commits.
  */
+/**
+ * An endpoint's room in the calling process, in SQL: its own bound (from the JSON map `bounds`)
+ * or else `fallback`, less what the process already holds of it (the JSON map `held`).
+ */
+function roomOf(endpoint: string, p: { bounds: string; fallback: string; held: string }): string {
+  return `greatest(0, coalesce((${p.bounds}::jsonb ->> ${endpoint}::text)::int, ${p.fallback})
+                      - coalesce((${p.held}::jsonb ->> ${endpoint}::text)::int, 0))`;
+}
+
+/** Events a fan-out reads at most, unless told. */
+export const FAN_OUT_PAGE = 1000;
+
+/** How long a claim (or a fan-out's lease) is ours, unless told: three request timeouts. */
+export const WEBHOOK_LEASE_MS = WEBHOOK_TIMEOUT_MS * 3;
+
 /** A common table expression to open each of those queries with (a query that selects from it runs it). */
 const ASYNC_COMMIT = "async_commit as (select set_config('synchronous_commit', 'off', true) as setting)";
 
@@ -51,10 +66,9 @@ export const FAN_OUT = prepared(
           limit (select $1::int)
        ), matched as (
          select w.id as endpoint_id, p.id as event_id, p.xid, p.position,
-                -- the endpoint's room, as a claim counts it (see CLAIM_DUE_DELIVERIES)
+                -- the endpoint's room, as a claim counts it
                 row_number() over (partition by w.id order by p.xid, p.position)
-                  <= greatest(0, coalesce(($5::jsonb ->> w.id::text)::int, $3)
-                                 - coalesce(($4::jsonb ->> w.id::text)::int, 0)) as fits
+                  <= ${roomOf("w.id", { bounds: "$5", fallback: "$3", held: "$4" })} as fits
            from page p join webhook_endpoints w
              -- a tenant's event: its endpoints and the platform-wide ones; a platform event
              -- (no tenant: the equality is never true): the platform-wide ones only
@@ -92,9 +106,9 @@ export const FAN_OUT = prepared(
                       -- the enabled endpoints besides those named in $8 (see \`fanOutAndLease\`)
                       (select count(*) from webhook_endpoints w
                         where w.enabled and not (w.id = any($8::uuid[])))::int as others,
-                      -- events past the cursor, roughly: positions after the last one read (one
-                      -- of a later transaction inserted before it is missed; rollbacks' gaps
-                      -- counted); null while another worker holds the cursor
+                      -- events past the cursor, roughly: positions after the last one read
+                      -- (those of later transactions inserted before it are missed, rollbacks'
+                      -- gaps counted); null while another worker holds the cursor
                       (select greatest(0, (select max(position) from events)
                                           - coalesce((select position from page order by xid desc, position desc limit 1),
                                                      c.position))
@@ -105,24 +119,17 @@ export const FAN_OUT = prepared(
          cross join async_commit
          left join (queued l join webhook_endpoints w on w.id = l.endpoint_id join page p on p.id = l.event_id)
            on l.lease_id is not null
-        order by p.xid, p.position`,
+        order by p.xid, p.position, l.endpoint_id`,
 );
 
 /** The processes (by their `Orm`) that have made sure the fan-out's cursor row exists. */
 const cursorEnsured = new WeakSet<Orm>();
 
 /** What a fan-out leases to its caller (see `fanOutAndLease`): the bounds of a claim. */
-export interface FanOutLease {
-  /** Most deliveries leased. */
-  readonly limit: number;
-  readonly perEndpoint: number;
-  readonly perEndpointOf?: ReadonlyMap<string, number>;
-  readonly busy?: ReadonlyMap<string, number>;
-  readonly leaseMs?: number;
-}
+export type FanOutLease = Omit<ClaimOptions, "now">;
 
 export interface FanOutOptions {
-  /** Events read at most (1,000 unless told). */
+  /** Events read at most (`FAN_OUT_PAGE` unless told). */
   readonly limit?: number;
   /** Lease what fits to the caller (none leased without it). */
   readonly lease?: FanOutLease;
@@ -165,12 +172,12 @@ export async function fanOutAndLease(
     // One query, atomic on its own (no BEGIN/COMMIT round trips).
     const run = () =>
       sql(FAN_OUT, [
-        options.limit ?? 1000,
+        options.limit ?? FAN_OUT_PAGE,
         now,
         lease?.perEndpoint ?? 0,
         JSON.stringify(Object.fromEntries(lease?.busy ?? [])),
         JSON.stringify(Object.fromEntries(lease?.perEndpointOf ?? [])),
-        new Date(now.getTime() + (lease?.leaseMs ?? DEFAULT_LEASE_MS)),
+        new Date(now.getTime() + (lease?.leaseMs ?? WEBHOOK_LEASE_MS)),
         lease?.limit ?? 0,
         options.besides ?? [],
       ]);
@@ -191,12 +198,9 @@ export async function fanOutAndLease(
 }
 
 /** `fanOutAndLease` leasing nothing: every delivery queued due. Returns how many events it read. */
-export async function fanOutEvents(orm: Orm, now: Date, limit = 1000): Promise<number> {
+export async function fanOutEvents(orm: Orm, now: Date, limit = FAN_OUT_PAGE): Promise<number> {
   return (await fanOutAndLease(orm, now, { limit })).events;
 }
-
-/** How long a claim (or a fan-out's lease) is ours, unless told: three request timeouts. */
-const DEFAULT_LEASE_MS = WEBHOOK_TIMEOUT_MS * 3;
 
 /** A claimed attempt: where to send what, signed with which secrets. */
 export interface DueDelivery {
@@ -246,8 +250,7 @@ export const CLAIM_DUE_DELIVERIES = prepared(
              where d.endpoint_id = w.id and d.status = 'pending' and d.next_attempt_at <= $1
                and (d.leased_until is null or d.leased_until <= $1)
              order by d.next_attempt_at, d.id
-             limit greatest(0, coalesce(($6::jsonb ->> w.id::text)::int, $3)
-                               - coalesce(($4::jsonb ->> w.id::text)::int, 0))
+             limit ${roomOf("w.id", { bounds: "$6", fallback: "$3", held: "$4" })}
           ) c
           join webhook_deliveries d on d.id = c.id
           where w.enabled
@@ -262,7 +265,8 @@ export const CLAIM_DUE_DELIVERIES = prepared(
           limit $2
           for update of d skip locked
        ), claimed as (
-         -- each by its key (an array: whatever the statistics say, never a scan of the table)
+         -- each by its key (an array: looked up by primary key on any statistics but those of a
+         -- table of a few pages, never analysed since; see ARCHITECTURE.md)
          update webhook_deliveries d set attempts = d.attempts + 1, leased_until = $5, lease_id = gen_random_uuid(),
                 last_attempt_at = $1
           where d.id = any(array(select id from due))
@@ -283,7 +287,7 @@ export const CLAIM_DUE_DELIVERIES = prepared(
  * once: no transaction stays open while the HTTP request runs.
  */
 export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
-  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const leaseMs = options.leaseMs ?? WEBHOOK_LEASE_MS;
   const busy = Object.fromEntries(options.busy ?? []);
   // One query, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
   // committed without waiting for the WAL flush (see ASYNC_COMMIT).
@@ -384,8 +388,9 @@ export const RECORD_ATTEMPTS = prepared(
        ), moved as (
          update webhook_deliveries d set status = x.st, next_attempt_at = x.n, leased_until = null, lease_id = null
            from x
-          -- the deliveries by their keys (an array, so the plan looks them up by primary key
-          -- whatever the statistics say, never scans the pending ones); one that still holds this
+          -- the deliveries by their keys (an array, so the plan looks them up by primary key and
+          -- never scans the pending ones — unless it was made while the table held a few pages
+          -- and nothing analysed it since: ARCHITECTURE.md); one that still holds this
           -- claim's lease is pending (only an outcome, which clears the lease, moves it on), so
           -- the status is not asked, which leaves the plan no reason to read the due index
           where d.id = any(array(select x.d from x)) and d.id = x.d
