@@ -406,8 +406,8 @@ class Deliveries {
   private queuedDueSince = 0;
 
   /**
-   * How many enabled endpoints this process's last fan-out counted besides those it streamed to
-   * (null before the first): only with none may the fan-out keep pace with them.
+   * Whether this process's last fan-out found an endpoint enabled besides those it streamed to (1
+   * or 0; null before the first): only with none may the fan-out keep pace with them.
    */
   private others: number | null = null;
   /** Events past the fan-out's cursor after this process's last fan-out, roughly (null: not known). */

@@ -103,9 +103,10 @@ export const FAN_OUT = prepared(
               p.id, p.type, p.tenant_id, p.occurred_at, p.data
          from (select (select count(*) from page)::int as events,
                       (select count(*) from queued where lease_id is null)::int as queued,
-                      -- the enabled endpoints besides those named in $8 (see \`fanOutAndLease\`)
-                      (select count(*) from webhook_endpoints w
-                        where w.enabled and not (w.id = any($8::uuid[])))::int as others,
+                      -- whether an endpoint besides those named in $8 is enabled: 1 or 0 (see
+                      -- \`fanOutAndLease\`; the first one found is enough)
+                      (select count(*) from (select 1 from webhook_endpoints w
+                        where w.enabled and not (w.id = any($8::uuid[])) limit 1) x)::int as others,
                       -- events past the cursor, roughly: positions after the last one read
                       -- (those of later transactions inserted before it are missed, rollbacks'
                       -- gaps counted); null while another worker holds the cursor
@@ -146,9 +147,9 @@ export interface FanOutOptions {
  * skip. With `lease`, the deliveries that fit each endpoint's room (counted as a claim counts it)
  * are inserted already claimed by the caller, in the same statement — a first attempt then costs
  * no claim of its own; the rest are queued due, for any worker's claims. Returns how many events
- * it read, the deliveries it leased, how many it queued due, how many enabled endpoints there are
- * besides those named in `besides`, and roughly how many events are left past the cursor (null
- * while another worker holds it): for the caller's pacing, `Deliveries.fanOut`.
+ * it read, the deliveries it leased, how many it queued due, whether an endpoint besides those
+ * named in `besides` is enabled (`others`: 1 or 0), and roughly how many events are left past the
+ * cursor (null while another worker holds it): for the caller's pacing, `Deliveries.fanOut`.
  */
 export async function fanOutAndLease(
   orm: Orm,
