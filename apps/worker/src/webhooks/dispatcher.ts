@@ -277,10 +277,11 @@ class Pace {
 const PACE_KEPT_MS = 60_000;
 
 /**
- * The deliveries this process has claimed, queued per endpoint, and the attempts in flight. Claims
- * run ahead of sending: each endpoint holds claimed deliveries besides its `perEndpoint` in
- * flight, so a slot that frees starts the endpoint's next attempt at once instead of waiting for a
- * claim's round trip (claims refill the queues in the background, several endpoints per query).
+ * The deliveries this process has claimed (or leased from its fan-out), queued per endpoint, and
+ * the attempts in flight. Claims run ahead of sending: each endpoint holds claimed deliveries
+ * besides its `perEndpoint` in flight, so a slot that frees starts the endpoint's next attempt at
+ * once instead of waiting for a round trip (claims and leasing fan-outs refill the queues in the
+ * background, several endpoints per query).
  * How many: what the endpoint sends, at its own pace, within a sixth of a lease, in whole batches
  * of `perEndpoint` — none for an endpoint that takes that long an attempt, at most `CLAIM_AHEAD`
  * batches (`FIRST_CLAIM_AHEAD` before its pace is known) — so a fast endpoint's claims are large
