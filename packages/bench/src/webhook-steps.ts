@@ -13,15 +13,14 @@ import {
   fanOutAndLease,
   fanOutEvents,
   migrateAndSeed,
-  newId,
   recordAttemptOutcomes,
-  recordEvents,
   useCaseContext,
 } from "@arcadia/db";
 import { operator, seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
 import { benchDatabaseUrl, processCpu } from "./machine.ts";
 import { freshDatabase } from "./measured-run.ts";
+import { recordBenchmarkEvents } from "./webhooks.ts";
 
 const adminUrl = benchDatabaseUrl;
 const events = Number(process.argv[2] ?? 20_000);
@@ -40,18 +39,7 @@ try {
     { url: "http://127.0.0.1:9/hooks", tenantId },
     { allowPrivateNetworks: true },
   );
-  for (let done = 0; done < events; done += 1000)
-    await setup.em.fork().transactional((em) =>
-      recordEvents(
-        em,
-        Array.from({ length: Math.min(1000, events - done) }, (_, i) => ({
-          type: "deployment.updated" as const,
-          tenantId,
-          occurredAt: new Date(),
-          data: { id: newId(), n: done + i, displayName: "Benchmark deployment", state: "active" },
-        })),
-      ),
-    );
+  await recordBenchmarkEvents(setup, tenantId, events);
   await setup.close();
 
   // One connection, so that one backend does every step.

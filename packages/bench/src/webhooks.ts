@@ -180,6 +180,22 @@ async function seededDatabase(
  * (1) Throughput over the same outbox rows: bare loop and worker alternate in `pairs` pairs, each
  * on fresh events; each side's median and every pair.
  */
+/** Commits `count` `deployment.updated` events of one tenant, a thousand a transaction: a backlog. */
+export async function recordBenchmarkEvents(orm: Orm, tenantId: string, count: number): Promise<void> {
+  for (let done = 0; done < count; done += 1000)
+    await orm.em.fork().transactional((em) =>
+      recordEvents(
+        em,
+        Array.from({ length: Math.min(1000, count - done) }, (_, i) => ({
+          type: "deployment.updated" as const,
+          tenantId,
+          occurredAt: new Date(),
+          data: { id: newId(), n: done + i, displayName: "Benchmark deployment", state: "active" },
+        })),
+      ),
+    );
+}
+
 export async function webhookThroughput(
   adminUrl: string,
   options: { events?: number; warmup?: number; pairs?: number } = {},
@@ -206,19 +222,7 @@ export async function webhookThroughput(
         .getConnection()
         .execute<{ position: string }[]>("select coalesce(max(position), 0)::text as position from events");
       const total = warmup + count;
-      for (let done = 0; done < total; done += 1000) {
-        await db.orm.em.fork().transactional((em) =>
-          recordEvents(
-            em,
-            Array.from({ length: Math.min(1000, total - done) }, (_, i) => ({
-              type: "deployment.updated" as const,
-              tenantId,
-              occurredAt: new Date(),
-              data: { id: newId(), n: done + i, displayName: "Benchmark deployment", state: "active" },
-            })),
-          ),
-        );
-      }
+      await recordBenchmarkEvents(db.orm, tenantId, total);
       const sizes = [String(warmup), String(count)];
       const bare = await measured(["bare", db.url, ...sizes, sink.url, secret, last!.position], total);
       const worker = await measured(["dispatcher", db.url, ...sizes], total);

@@ -188,12 +188,7 @@ class Attempts {
  * Fans new events out into deliveries (see `fanOutAndLease`), counted as a `webhook_fanout` pass;
  * with `lease`, what fits is claimed for this process at once.
  */
-async function countedFanOut(
-  orm: Orm,
-  now: Date,
-  metrics: Metrics | undefined,
-  options: FanOutOptions = {},
-): Promise<Awaited<ReturnType<typeof fanOutAndLease>>> {
+async function countedFanOut(orm: Orm, now: Date, metrics: Metrics | undefined, options: FanOutOptions = {}) {
   const started = performance.now();
   try {
     const result = await fanOutAndLease(orm, now, options);
@@ -393,8 +388,8 @@ class Deliveries {
     if (!force && this.claimFoundNothing && this.queuedDueSince === 0) return 0;
     const bounds = this.bounds();
     if (bounds.limit <= 0) return 0;
-    const anyFull = [...bounds.busy].some(
-      ([endpointId, held]) => held >= (bounds.perEndpointOf.get(endpointId) ?? bounds.perEndpoint),
+    const anyFull = [...bounds.busy.keys()].some(
+      (endpointId) => this.held(endpointId) >= this.depth(endpointId),
     );
     this.queuedDueSince = 0;
     const claimed = await claimDueDeliveries(this.orm, { now: this.options.now(), ...bounds });
@@ -407,10 +402,10 @@ class Deliveries {
   private queuedDueSince = 0;
 
   /**
-   * Whether this process's last fan-out found an endpoint enabled besides those it streamed to (1
-   * or 0; null before the first): only with none may the fan-out keep pace with them.
+   * Whether this process's last fan-out found an endpoint enabled besides those it streamed to
+   * (null before the first): only with none may the fan-out keep pace with them.
    */
-  private others: number | null = null;
+  private others: boolean | null = null;
   /** Events past the fan-out's cursor after this process's last fan-out, roughly (null: not known). */
   private backlog: number | null = null;
   /** When this process's last fan-out came back short of its page. */
@@ -438,9 +433,9 @@ class Deliveries {
    * - Paced, while every enabled endpoint is one this process streams to (the last fan-out counted
    *   no other) and at most `FAN_OUT_PACED_BACKLOG` events are left past the cursor: a page is as
    *   long as the roomiest of them wanting a refill can take, and none is read while none wants
-   *   one (the poll's pass aside), so their
-   *   first attempts are leased as they are fanned out instead of queued due for a claim to lease
-   *   again. No other endpoint's events are behind the cursor, and one enabled or created
+   *   one (the poll's pass aside), so their first attempts are leased as they are fanned out
+   *   instead of queued due for a claim to lease again. No other endpoint's events are behind the
+   *   cursor, and one enabled or created
    *   meanwhile (counted at the next poll at the latest) waits only for that bounded backlog to
    *   be read ahead.
    * - Ahead otherwise — any other enabled endpoint (one that is slow, stalled, not yet seen, held
@@ -458,7 +453,7 @@ class Deliveries {
     const streaming = this.streaming();
     const paced =
       streaming.length > 0 &&
-      this.others === 0 &&
+      this.others === false &&
       this.backlog !== null &&
       this.backlog <= FAN_OUT_PACED_BACKLOG;
     // Caught up a moment ago: the poll's pass comes soon enough (not a statement per answer).

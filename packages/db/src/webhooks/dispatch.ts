@@ -33,6 +33,11 @@ function roomOf(endpoint: string, p: { bounds: string; fallback: string; held: s
                       - coalesce((${p.held}::jsonb ->> ${endpoint}::text)::int, 0))`;
 }
 
+/** A map by endpoint as the JSON object the dispatcher's queries read it from (`roomOf`). */
+function jsonMap(map: ReadonlyMap<string, number> | undefined): string {
+  return JSON.stringify(Object.fromEntries(map ?? []));
+}
+
 /** Events a fan-out reads at most, unless told. */
 export const FAN_OUT_PAGE = 1000;
 
@@ -103,10 +108,10 @@ export const FAN_OUT = prepared(
               p.id, p.type, p.tenant_id, p.occurred_at, p.data
          from (select (select count(*) from page)::int as events,
                       (select count(*) from queued where lease_id is null)::int as queued,
-                      -- whether an endpoint besides those named in $8 is enabled: 1 or 0 (see
-                      -- \`fanOutAndLease\`; the first one found is enough)
-                      (select count(*) from (select 1 from webhook_endpoints w
-                        where w.enabled and not (w.id = any($8::uuid[])) limit 1) x)::int as others,
+                      -- whether an endpoint besides those named in $8 is enabled (see
+                      -- \`fanOutAndLease\`)
+                      exists (select 1 from webhook_endpoints w
+                               where w.enabled and not (w.id = any($8::uuid[]))) as others,
                       -- events past the cursor, roughly: positions after the last one read
                       -- (those of later transactions inserted before it are missed, rollbacks'
                       -- gaps counted); null while another worker holds the cursor
@@ -122,9 +127,6 @@ export const FAN_OUT = prepared(
            on l.lease_id is not null
         order by p.xid, p.position, l.endpoint_id`,
 );
-
-/** The processes (by their `Orm`) that have made sure the fan-out's cursor row exists. */
-const cursorEnsured = new WeakSet<Orm>();
 
 /** What a fan-out leases to its caller (see `fanOutAndLease`): the bounds of a claim. */
 export type FanOutLease = Omit<ClaimOptions, "now">;
@@ -148,7 +150,7 @@ export interface FanOutOptions {
  * are inserted already claimed by the caller, in the same statement — a first attempt then costs
  * no claim of its own; the rest are queued due, for any worker's claims. Returns how many events
  * it read, the deliveries it leased, how many it queued due, whether an endpoint besides those
- * named in `besides` is enabled (`others`: 1 or 0), and roughly how many events are left past the
+ * named in `besides` is enabled (`others`), and roughly how many events are left past the
  * cursor (null while another worker holds it): for the caller's pacing, `Deliveries.fanOut`.
  */
 export async function fanOutAndLease(
@@ -159,39 +161,35 @@ export async function fanOutAndLease(
   events: number;
   leased: DueDelivery[];
   queued: number;
-  others: number;
+  others: boolean;
   backlog: number | null;
 }> {
   const { lease } = options;
   return withConnection(orm.em, async (sql) => {
-    const ensureCursor = () =>
-      sql("insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing");
-    if (!cursorEnsured.has(orm)) {
-      await ensureCursor();
-      cursorEnsured.add(orm);
-    }
     // One query, atomic on its own (no BEGIN/COMMIT round trips).
     const run = () =>
       sql(FAN_OUT, [
         options.limit ?? FAN_OUT_PAGE,
         now,
         lease?.perEndpoint ?? 0,
-        JSON.stringify(Object.fromEntries(lease?.busy ?? [])),
-        JSON.stringify(Object.fromEntries(lease?.perEndpointOf ?? [])),
+        jsonMap(lease?.busy),
+        jsonMap(lease?.perEndpointOf),
         new Date(now.getTime() + (lease?.leaseMs ?? WEBHOOK_LEASE_MS)),
         lease?.limit ?? 0,
         options.besides ?? [],
       ]);
     let rows = await run();
-    // The place in the feed gone (its table emptied while this process ran): from the start again.
+    // No place in the feed yet (a new database, or its table emptied): from the start.
     if (rows[0]?.cursor === false) {
-      await ensureCursor();
+      await sql(
+        "insert into webhook_fanout (id, xid, position) values (1, '0', 0) on conflict (id) do nothing",
+      );
       rows = await run();
     }
     return {
       events: Number(rows[0]?.events ?? 0),
       queued: Number(rows[0]?.queued ?? 0),
-      others: Number(rows[0]?.others ?? 0),
+      others: rows[0]?.others === true,
       backlog: rows[0]?.backlog === null || rows[0]?.backlog === undefined ? null : Number(rows[0].backlog),
       leased: rows.filter((r) => r.delivery_id !== null).map((r) => dueDeliveryFromRow(r, now)),
     };
@@ -289,7 +287,6 @@ export const CLAIM_DUE_DELIVERIES = prepared(
  */
 export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
   const leaseMs = options.leaseMs ?? WEBHOOK_LEASE_MS;
-  const busy = Object.fromEntries(options.busy ?? []);
   // One query, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
   // committed without waiting for the WAL flush (see ASYNC_COMMIT).
   const rows = await withConnection(orm.em, (sql) =>
@@ -297,9 +294,9 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
       options.now,
       options.limit,
       options.perEndpoint,
-      JSON.stringify(busy),
+      jsonMap(options.busy),
       new Date(options.now.getTime() + leaseMs),
-      JSON.stringify(Object.fromEntries(options.perEndpointOf ?? [])),
+      jsonMap(options.perEndpointOf),
     ]),
   );
   return rows.map((r: Row) => dueDeliveryFromRow(r, options.now));
