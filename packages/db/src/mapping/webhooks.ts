@@ -119,13 +119,9 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
   tableName: "webhook_deliveries",
   properties: {
     id: { type: "uuid", primary: true },
-    endpointId: {
-      kind: "m:1",
-      entity: () => WebhookEndpoint,
-      mapToPk: true,
-      fieldName: "endpoint_id",
-      deleteRule: "cascade",
-    },
+    // No foreign key: the dispatcher locks the endpoint once per statement, and the endpoint's
+    // deletion takes its deliveries with it (a trigger; Migration20261202030000).
+    endpointId: { type: "uuid" },
     eventId: { type: "uuid" },
     status: { type: "text", enum: true, items: () => WEBHOOK_DELIVERY_STATUSES as unknown as string[] },
     attempts: { type: "integer" },
@@ -165,14 +161,9 @@ export const WebhookAttemptSchema = new EntitySchema<WebhookAttempt>({
   properties: {
     id: { type: "uuid", primary: true },
     deliveryId: { type: "uuid" },
-    // The log goes with its endpoint (through the index below), not with each delivery row.
-    endpointId: {
-      kind: "m:1",
-      entity: () => WebhookEndpoint,
-      mapToPk: true,
-      fieldName: "endpoint_id",
-      deleteRule: "cascade",
-    },
+    // The log goes with its endpoint (through the index below; a trigger, as for the deliveries),
+    // not with each delivery row.
+    endpointId: { type: "uuid" },
     eventId: { type: "uuid" },
     attempt: { type: "integer" },
     attemptedAt: { ...instant },

@@ -12,6 +12,7 @@ import { Migration20261201193428 } from "./Migration20261201193428.ts";
 import { Migration20261201203000 } from "./Migration20261201203000.ts";
 import { Migration20261201211500 } from "./Migration20261201211500.ts";
 import { Migration20261201230000 } from "./Migration20261201230000.ts";
+import { Migration20261202030000 } from "./Migration20261202030000.ts";
 
 export const migrationsList = [
   { name: "Migration20261125192613", class: Migration20261125192613 },
@@ -27,4 +28,5 @@ export const migrationsList = [
   { name: "Migration20261201203000", class: Migration20261201203000 },
   { name: "Migration20261201211500", class: Migration20261201211500 },
   { name: "Migration20261201230000", class: Migration20261201230000 },
+  { name: "Migration20261202030000", class: Migration20261202030000 },
 ];

@@ -14,6 +14,7 @@ import {
   CLAIM_DUE_DELIVERIES,
   claimDueDeliveries,
   type DueDelivery,
+  FAN_OUT,
   fanOutAndLease,
   fanOutEvents,
   recordAttemptOutcomes,
@@ -307,6 +308,68 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect(await counts(gone.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
     expect(await counts(kept.endpoint.id)).toEqual({ deliveries: 3, attempts: 3 });
   });
+
+  // No foreign key checks a delivery's endpoint (Migration20261202030000): the fan-out locks the
+  // endpoints it writes for, once per statement, and a deletion takes what they wrote.
+  it.runIf(backend !== "embedded")(
+    "a fan-out racing an endpoint's deletion leaves nothing of it, whichever locks the endpoint first",
+    async () => {
+      const leftOf = async (endpointId: string) =>
+        (
+          await db.orm.em
+            .fork()
+            .getConnection()
+            .execute<{ n: number }[]>(
+              "select count(*)::int as n from webhook_deliveries where endpoint_id = ?",
+              [endpointId],
+            )
+        )[0]!.n;
+      const client = new pg.Client({ connectionString: db.directUrl! });
+      await client.connect();
+      try {
+        // The deletion first: the fan-out, whose snapshot still sees the endpoint, waits for it
+        // and then writes nothing for it.
+        const first = await endpointWithDeliveries(db, clock, 0);
+        await recordTenantEvents(db.orm, first.t.tenantId, 3, clock.now());
+        await client.query("begin");
+        await client.query("delete from webhook_endpoints where id = $1", [first.endpoint.id]);
+        const fanningOut = fanOutAndLease(db.orm, clock.now());
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await client.query("commit");
+        expect((await fanningOut).events).toBeGreaterThan(0);
+        expect(await leftOf(first.endpoint.id)).toBe(0);
+
+        // The fan-out first (its transaction held open): the deletion waits for it and takes
+        // what it wrote.
+        const second = await endpointWithDeliveries(db, clock, 0);
+        await recordTenantEvents(db.orm, second.t.tenantId, 3, clock.now());
+        const now = clock.now();
+        await client.query("begin");
+        const { rows } = await client.query(FAN_OUT.text, [
+          100,
+          now,
+          0,
+          "{}",
+          "{}",
+          new Date(now.getTime() + 30_000),
+          0,
+          [],
+        ]);
+        expect(rows[0]).toMatchObject({ events: 3, queued: 3 });
+        const deleting = deleteWebhookEndpoint(
+          testContext(db.orm, clock),
+          second.t.admin,
+          second.endpoint.id,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await client.query("commit");
+        await deleting;
+        expect(await leftOf(second.endpoint.id)).toBe(0);
+      } finally {
+        await client.end();
+      }
+    },
+  );
 
   it("outcomes recorded together with one of an endpoint deleted meanwhile: the others are written, its own are gone with it", async () => {
     const kept = await endpointWithDeliveries(db, clock, 2);

@@ -80,6 +80,13 @@ export const FAN_OUT = prepared(
              on (w.tenant_id = p.tenant_id or w.tenant_id is null)
             and w.enabled and p.xid > w.created_xid
             and (w.event_types is null or p.type = any(w.event_types))
+       ), alive as (
+         -- the endpoints written for, each locked once, as a foreign key's check locked it per
+         -- row: one being deleted is waited for and left out, and a deletion that comes after
+         -- waits for this statement and takes what it wrote (Migration20261202030000)
+         select w.id from webhook_endpoints w
+          where w.id = any(array(select distinct m.endpoint_id from matched m))
+            for key share of w
        ), ranked as (
          -- leased: within its endpoint's room and, in feed order, within the $7 in all
          select m.endpoint_id, m.event_id,
@@ -95,6 +102,7 @@ export const FAN_OUT = prepared(
                 case when r.leased then $6::timestamptz end, case when r.leased then gen_random_uuid() end,
                 case when r.leased then $2::timestamptz end
            from ranked r
+          where r.endpoint_id in (select id from alive)
          on conflict (endpoint_id, event_id) do nothing
          returning id, endpoint_id, event_id, attempts, lease_id
        ), moved as (
@@ -378,11 +386,16 @@ export const RECORD_ATTEMPTS = prepared(
        x as (
          select * from json_to_recordset($1::json) as x(i uuid, d uuid, w uuid, e uuid, a int,
                 l uuid, t timestamptz, ms int, s int, err text, st text, n timestamptz)
+       ), alive as (
+         -- the endpoints logged for, each locked once (see FAN_OUT)
+         select w.id from webhook_endpoints w
+          where w.id = any(array(select distinct x.w from x))
+            for key share of w
        ), log as (
          insert into webhook_attempts (id, delivery_id, endpoint_id, event_id, attempt, attempted_at, duration_ms, response_status, error, succeeded)
          select i, d, w, e, a, t, ms, s, err, st = 'succeeded' from x
           -- not for an endpoint deleted meanwhile (its log went with it)
-          where exists (select 1 from webhook_endpoints w where w.id = x.w)
+          where x.w in (select id from alive)
        ), moved as (
          update webhook_deliveries d set status = x.st, next_attempt_at = x.n, leased_until = null, lease_id = null
            from x
@@ -394,8 +407,10 @@ export const RECORD_ATTEMPTS = prepared(
           where d.id = any(array(select x.d from x)) and d.id = x.d
             and d.attempts = x.a and d.lease_id = x.l
        ), healthy as (
+         -- among those locked, all of them first (an array): a row this statement had updated
+         -- already could not be locked by it, and its attempts would go unlogged
          update webhook_endpoints w set last_success_at = $2, failing_since = null
-          where w.id in (select x.w from x where x.st = 'succeeded')
+          where w.id = any(array(select a.id from alive a where a.id in (select x.w from x where x.st = 'succeeded')))
             and (w.failing_since is not null or w.last_success_at is null
                  or w.last_success_at < $2::timestamptz - interval '1 minute')
        )
@@ -451,26 +466,14 @@ export async function recordAttemptOutcomes(
   const record = (sql: Sql) => sql(RECORD_ATTEMPTS, [attempts, now]);
   // Only a failure can disable an endpoint, which takes more than one statement: a batch without
   // one is a single statement, atomic on its own (no BEGIN/COMMIT round trips).
-  const write = async () => {
-    disabledEndpoints.clear();
-    if (failing.size === 0) await withConnection(orm.em, record);
-    else
-      await inTransaction(orm.em, async (sql) => {
-        await record(sql);
-        for (const [endpointId, firstFailure] of failing) {
-          if (await failAndMaybeDisable(sql, endpointId, firstFailure, now))
-            disabledEndpoints.add(endpointId);
-        }
-      });
-  };
-  try {
-    await write();
-  } catch (error) {
-    // An endpoint deleted after this statement's snapshot fails its attempts' key check, and with
-    // them the whole batch: once more, in a snapshot that sees the deletion (and leaves them out).
-    if ((error as { code?: unknown }).code !== "23503") throw error;
-    await write();
-  }
+  if (failing.size === 0) await withConnection(orm.em, record);
+  else
+    await inTransaction(orm.em, async (sql) => {
+      await record(sql);
+      for (const [endpointId, firstFailure] of failing) {
+        if (await failAndMaybeDisable(sql, endpointId, firstFailure, now)) disabledEndpoints.add(endpointId);
+      }
+    });
   return judged.map((j) => ({
     succeeded: j.succeeded,
     failed: j.status === "failed",

@@ -242,7 +242,9 @@ export async function redeliverWebhookEvent(
   eventId: string,
 ): Promise<Redelivery> {
   return ctx.em.transactional(async (em) => {
-    const endpoint = await findVisibleEndpoint(em, principal, id);
+    // Locked: a deletion waits for this delivery and takes it with the endpoint (no foreign key
+    // checks it; Migration20261202030000).
+    const endpoint = await findVisibleEndpoint(em, principal, id, true);
     unwrap(requireWriter(principal));
     if (!isUuid(eventId)) throw notFound("Event");
     const now = ctx.clock.wallNow();
