@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createTestDatabase,
+  operator,
   recordTenantEvents,
   TestClock,
   type TestDatabase,
@@ -185,6 +186,35 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     const unanswered = [...leased.filter((d) => d !== answeredOne), ...claimed].map((d) => d.deliveryId);
     expect(new Set(again.map((d) => d.deliveryId))).toEqual(new Set(unanswered));
     expect(again.every((d) => d.attempt === 2)).toBe(true);
+  });
+
+  it("a delivery's id begins with its event's time, its own for each endpoint", async () => {
+    const { t } = await endpointWithDeliveries(db, clock, 0);
+    // A platform-wide endpoint too: each event goes to two endpoints.
+    await createWebhookEndpoint(
+      testContext(db.orm, clock),
+      operator,
+      { url: "http://127.0.0.1:9/all" },
+      { allowPrivateNetworks: true },
+    );
+    await recordTenantEvents(db.orm, t.tenantId, 3, clock.now());
+    while ((await fanOutEvents(db.orm, clock.now())) > 0);
+    const rows = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string; event_id: string }[]>(
+        `select d.id, d.event_id from webhook_deliveries d join events e on e.id = d.event_id
+          where e.tenant_id = ? order by d.id`,
+        [t.tenantId],
+      );
+    expect(rows).toHaveLength(6);
+    // The first 48 bits: "xxxxxxxx-xxxx".
+    for (const r of rows) expect(r.id.slice(0, 13)).toBe(r.event_id.slice(0, 13));
+    expect(new Set(rows.map((r) => r.id)).size).toBe(6);
+    await db.orm.em
+      .fork()
+      .getConnection()
+      .execute("update webhook_endpoints set enabled = false where tenant_id is null");
   });
 
   it("a fan-out leases at most its limit in all, in feed order, and nothing without a lease", async () => {
