@@ -16,7 +16,8 @@ import { Migration } from '@mikro-orm/migrations';
  * log under those locks. Every existing row satisfies it already (its delivery existed, and a
  * delivery's endpoint exists), and every new row is checked. `alter table webhook_attempts
  * validate constraint webhook_attempts_endpoint_id_foreign` marks it validated at a quiet time; it
- * blocks no writes.
+ * blocks no writes. (Migration20261202030000 drops this key again: the dispatcher locks endpoints
+ * once per statement instead.)
  */
 export class Migration20261201230000 extends Migration {
 

@@ -18,6 +18,7 @@ import {
   FAN_OUT,
   fanOutAndLease,
   fanOutEvents,
+  RECORD_ATTEMPTS,
   recordAttemptOutcomes,
   releaseDeliveries,
 } from "./dispatch.ts";
@@ -188,7 +189,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect(again.every((d) => d.attempt === 2)).toBe(true);
   });
 
-  it("a delivery's id begins with its event's time, its own for each endpoint", async () => {
+  it("a delivery's id is a UUIDv7 of its event's time, its own for each endpoint", async () => {
     const { t } = await endpointWithDeliveries(db, clock, 0);
     // A platform-wide endpoint too: each event goes to two endpoints.
     await createWebhookEndpoint(
@@ -197,24 +198,30 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       { url: "http://127.0.0.1:9/all" },
       { allowPrivateNetworks: true },
     );
-    await recordTenantEvents(db.orm, t.tenantId, 3, clock.now());
-    while ((await fanOutEvents(db.orm, clock.now())) > 0);
-    const rows = await db.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ id: string; event_id: string }[]>(
-        `select d.id, d.event_id from webhook_deliveries d join events e on e.id = d.event_id
-          where e.tenant_id = ? order by d.id`,
-        [t.tenantId],
-      );
-    expect(rows).toHaveLength(6);
-    // The first 48 bits: "xxxxxxxx-xxxx".
-    for (const r of rows) expect(r.id.slice(0, 13)).toBe(r.event_id.slice(0, 13));
-    expect(new Set(rows.map((r) => r.id)).size).toBe(6);
-    await db.orm.em
-      .fork()
-      .getConnection()
-      .execute("update webhook_endpoints set enabled = false where tenant_id is null");
+    try {
+      await recordTenantEvents(db.orm, t.tenantId, 3, clock.now());
+      while ((await fanOutEvents(db.orm, clock.now())) > 0);
+      const rows = await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ id: string; event_id: string }[]>(
+          `select d.id, d.event_id from webhook_deliveries d join events e on e.id = d.event_id
+            where e.tenant_id = ? order by d.id`,
+          [t.tenantId],
+        );
+      expect(rows).toHaveLength(6);
+      for (const r of rows) {
+        // The event's 48 bits of milliseconds ("xxxxxxxx-xxxx"), version 7, the RFC 9562 variant.
+        expect(r.id.slice(0, 13)).toBe(r.event_id.slice(0, 13));
+        expect(r.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      }
+      expect(new Set(rows.map((r) => r.id)).size).toBe(6);
+    } finally {
+      await db.orm.em
+        .fork()
+        .getConnection()
+        .execute("update webhook_endpoints set enabled = false where tenant_id is null");
+    }
   });
 
   it("a fan-out leases at most its limit in all, in feed order, and nothing without a lease", async () => {
@@ -339,67 +346,156 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect(await counts(kept.endpoint.id)).toEqual({ deliveries: 3, attempts: 3 });
   });
 
-  // No foreign key checks a delivery's endpoint (Migration20261202030000): the fan-out locks the
-  // endpoints it writes for, once per statement, and a deletion takes what they wrote.
-  it.runIf(backend !== "embedded")(
-    "a fan-out racing an endpoint's deletion leaves nothing of it, whichever locks the endpoint first",
-    async () => {
-      const leftOf = async (endpointId: string) =>
-        (
-          await db.orm.em
-            .fork()
-            .getConnection()
-            .execute<{ n: number }[]>(
-              "select count(*)::int as n from webhook_deliveries where endpoint_id = ?",
-              [endpointId],
-            )
-        )[0]!.n;
-      const client = new pg.Client({ connectionString: db.directUrl! });
+  // No foreign key checks a delivery's or a log line's endpoint (Migration20261202030000): the
+  // dispatcher's statements lock the endpoints they write for, once per statement, and a deletion
+  // takes what they wrote. Each race below is made to happen: the second party is seen waiting
+  // for the first one's lock before the first commits.
+  describe.runIf(backend !== "embedded")("racing an endpoint's deletion", () => {
+    let client: pg.Client;
+    beforeAll(async () => {
+      client = new pg.Client({ connectionString: db.directUrl! });
       await client.connect();
-      try {
-        // The deletion first: the fan-out, whose snapshot still sees the endpoint, waits for it
-        // and then writes nothing for it.
-        const first = await endpointWithDeliveries(db, clock, 0);
-        await recordTenantEvents(db.orm, first.t.tenantId, 3, clock.now());
-        await client.query("begin");
-        await client.query("delete from webhook_endpoints where id = $1", [first.endpoint.id]);
-        const fanningOut = fanOutAndLease(db.orm, clock.now());
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        await client.query("commit");
-        expect((await fanningOut).events).toBeGreaterThan(0);
-        expect(await leftOf(first.endpoint.id)).toBe(0);
+    });
+    afterAll(() => client?.end());
 
-        // The fan-out first (its transaction held open): the deletion waits for it and takes
-        // what it wrote.
-        const second = await endpointWithDeliveries(db, clock, 0);
-        await recordTenantEvents(db.orm, second.t.tenantId, 3, clock.now());
-        const now = clock.now();
-        await client.query("begin");
-        const { rows } = await client.query(FAN_OUT.text, [
-          100,
-          now,
-          0,
-          "{}",
-          "{}",
-          new Date(now.getTime() + 30_000),
-          0,
-          [],
-        ]);
-        expect(rows[0]).toMatchObject({ events: 3, queued: 3 });
-        const deleting = deleteWebhookEndpoint(
-          testContext(db.orm, clock),
-          second.t.admin,
-          second.endpoint.id,
+    /** Until a session of this database waits for a row lock (the other party's). */
+    const lockWaited = async () => {
+      for (let waited = 0; waited < 10_000; waited += 20) {
+        const { rows } = await client.query(
+          `select 1 from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
         );
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        await client.query("commit");
-        await deleting;
-        expect(await leftOf(second.endpoint.id)).toBe(0);
-      } finally {
-        await client.end();
+        if (rows.length > 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
-    },
-  );
+      throw new Error("nothing waited for the lock");
+    };
+    const countsOf = async (endpointId: string) =>
+      (
+        await db.orm.em
+          .fork()
+          .getConnection()
+          .execute<{ deliveries: number; attempts: number }[]>(
+            `select (select count(*) from webhook_deliveries where endpoint_id = ?)::int as deliveries,
+                    (select count(*) from webhook_attempts where endpoint_id = ?)::int as attempts`,
+            [endpointId, endpointId],
+          )
+      )[0]!;
+
+    it("a fan-out leaves nothing of it, whichever locks the endpoint first", async () => {
+      // The deletion first: the fan-out, whose snapshot still sees the endpoint, waits for it
+      // and then writes nothing for it.
+      const first = await endpointWithDeliveries(db, clock, 0);
+      await recordTenantEvents(db.orm, first.t.tenantId, 3, clock.now());
+      await client.query("begin");
+      await client.query("delete from webhook_endpoints where id = $1", [first.endpoint.id]);
+      const fanningOut = fanOutAndLease(db.orm, clock.now());
+      await lockWaited();
+      await client.query("commit");
+      expect((await fanningOut).events).toBeGreaterThan(0);
+      expect(await countsOf(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+
+      // The fan-out first (its transaction held open): the deletion waits for it and takes
+      // what it wrote.
+      const second = await endpointWithDeliveries(db, clock, 0);
+      await recordTenantEvents(db.orm, second.t.tenantId, 3, clock.now());
+      const now = clock.now();
+      await client.query("begin");
+      const { rows } = await client.query(FAN_OUT.text, [
+        100,
+        now,
+        0,
+        "{}",
+        "{}",
+        new Date(now.getTime() + 30_000),
+        0,
+        [],
+      ]);
+      expect(rows[0]).toMatchObject({ events: 3, queued: 3 });
+      const deleting = deleteWebhookEndpoint(testContext(db.orm, clock), second.t.admin, second.endpoint.id);
+      await lockWaited();
+      await client.query("commit");
+      await deleting;
+      expect(await countsOf(second.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+    });
+
+    it("recorded outcomes leave no log line of it, whichever locks the endpoint first", async () => {
+      const outcomesOf = (deliveries: DueDelivery[]) =>
+        JSON.stringify(
+          deliveries.map((d) => ({
+            i: d.deliveryId,
+            d: d.deliveryId,
+            w: d.endpointId,
+            e: d.eventId,
+            a: d.attempt,
+            l: d.leaseId,
+            t: clock.now().toISOString(),
+            ms: 1,
+            s: 204,
+            st: "succeeded",
+          })),
+        );
+      // The deletion first: the outcomes wait for it and log nothing for it.
+      const first = await endpointWithDeliveries(db, clock, 2);
+      const claimedFirst = await claimDueDeliveries(db.orm, { now: clock.now(), limit: 10, perEndpoint: 10 });
+      expect(claimedFirst).toHaveLength(2);
+      await client.query("begin");
+      await client.query("delete from webhook_endpoints where id = $1", [first.endpoint.id]);
+      const recording = recordAttemptOutcomes(
+        db.orm,
+        claimedFirst.map((d) => answered(d, clock.now())),
+        clock.now(),
+      );
+      await lockWaited();
+      await client.query("commit");
+      await recording;
+      expect(await countsOf(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+
+      // The outcomes first (their transaction held open): the deletion waits and takes the log.
+      const second = await endpointWithDeliveries(db, clock, 2);
+      const claimedSecond = await claimDueDeliveries(db.orm, {
+        now: clock.now(),
+        limit: 10,
+        perEndpoint: 10,
+      });
+      expect(claimedSecond).toHaveLength(2);
+      await client.query("begin");
+      await client.query(RECORD_ATTEMPTS.text, [outcomesOf(claimedSecond), clock.now()]);
+      const deleting = deleteWebhookEndpoint(testContext(db.orm, clock), second.t.admin, second.endpoint.id);
+      await lockWaited();
+      await client.query("commit");
+      await deleting;
+      expect(await countsOf(second.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+    });
+
+    it("a redelivery leaves nothing of it, whichever locks the endpoint first", async () => {
+      // The deletion first: the redelivery waits for it and finds no endpoint (404).
+      const first = await endpointWithDeliveries(db, clock, 1);
+      const [event] = await claimDueDeliveries(db.orm, { now: clock.now(), limit: 10, perEndpoint: 10 });
+      await client.query("begin");
+      await client.query("delete from webhook_endpoints where id = $1", [first.endpoint.id]);
+      const redelivering = redeliverWebhookEvent(
+        testContext(db.orm, clock),
+        first.t.admin,
+        first.endpoint.id,
+        event!.eventId,
+      ).catch((error: unknown) => error);
+      await lockWaited();
+      await client.query("commit");
+      expect(await redelivering).toMatchObject({ code: "NOT_FOUND" });
+      expect(await countsOf(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+    });
+
+    it("a deletion in a transaction that is not READ COMMITTED is refused and changes nothing", async () => {
+      const { endpoint } = await endpointWithDeliveries(db, clock, 1);
+      await client.query("begin isolation level repeatable read");
+      await expect(
+        client.query("delete from webhook_endpoints where id = $1", [endpoint.id]),
+      ).rejects.toThrow(/READ COMMITTED/);
+      await client.query("rollback");
+      expect(await countsOf(endpoint.id)).toEqual({ deliveries: 1, attempts: 0 });
+    });
+  });
 
   it("outcomes recorded together with one of an endpoint deleted meanwhile: the others are written, its own are gone with it", async () => {
     const kept = await endpointWithDeliveries(db, clock, 2);

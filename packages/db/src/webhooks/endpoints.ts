@@ -242,22 +242,27 @@ export async function redeliverWebhookEvent(
   eventId: string,
 ): Promise<Redelivery> {
   return ctx.em.transactional(async (em) => {
-    // Locked: a deletion waits for this delivery and takes it with the endpoint (no foreign key
-    // checks it; Migration20261202030000).
-    const endpoint = await findVisibleEndpoint(em, principal, id, true);
+    const endpoint = await findVisibleEndpoint(em, principal, id);
     unwrap(requireWriter(principal));
     if (!isUuid(eventId)) throw notFound("Event");
     const now = ctx.clock.wallNow();
-    const [queued] = await withConnection(em, (sql) =>
-      sql(
+    const [queued] = await withConnection(em, async (sql) => {
+      // The endpoint locked as a key check would (no foreign key checks the delivery,
+      // Migration20261202030000): a deletion waits for this transaction and takes the delivery
+      // with it; one that came first leaves no endpoint to queue for.
+      const [alive] = await sql("select id from webhook_endpoints where id = $1 for key share", [
+        endpoint.id,
+      ]);
+      if (!alive) throw notFound("Webhook endpoint");
+      return sql(
         `insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
          select $1, $2, e.id, 'pending', 0, $4, $4 from events e
           where e.id = $3 and ($5::uuid is null or e.tenant_id = $5)
          on conflict (endpoint_id, event_id) do update set status = 'pending', attempts = 0, next_attempt_at = $4, leased_until = null, lease_id = null
          returning event_id`,
         [ctx.newId(), endpoint.id, eventId, now, endpoint.tenantId],
-      ),
-    );
+      );
+    });
     if (!queued) throw notFound("Event");
     return { endpointId: endpoint.id, eventId, status: "pending", nextAttemptAt: now };
   });
