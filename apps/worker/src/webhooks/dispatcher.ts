@@ -7,6 +7,7 @@ import {
   fanOutAndLease,
   type Orm,
   recordAttemptOutcomes,
+  recoverWebhookLeases,
   releaseDeliveries,
   WEBHOOK_LEASE_MS,
 } from "@arcadia/db";
@@ -32,6 +33,37 @@ export interface DispatcherOptions {
 const RECORD_BATCH = 100;
 /** How long the first outcome of a batch waits for others. */
 const RECORD_WAIT_MS = 20;
+
+/**
+ * The pages a leasing fan-out handed to this process (`webhook_leases`), each with how many of its
+ * attempts are neither recorded nor handed back yet. The statement that settles a page's last ones
+ * deletes its lease; one whose settling failed is left to run out and be recovered
+ * (`recoverWebhookLeases`): nothing is lost, an attempt may be made again.
+ */
+class LeasedPages {
+  private readonly open = new Map<string, number>();
+
+  add(deliveries: readonly DueDelivery[]): void {
+    for (const d of deliveries) if (d.paged) this.open.set(d.leaseId, (this.open.get(d.leaseId) ?? 0) + 1);
+  }
+
+  /** The pages that `deliveries` would settle completely. */
+  completedBy(deliveries: readonly DueDelivery[]): string[] {
+    const counts = new Map<string, number>();
+    for (const d of deliveries) if (d.paged) counts.set(d.leaseId, (counts.get(d.leaseId) ?? 0) + 1);
+    return [...counts].filter(([id, n]) => this.open.get(id) === n).map(([id]) => id);
+  }
+
+  /** `deliveries` are settled (or given up on): counted off their pages. */
+  settle(deliveries: readonly DueDelivery[]): void {
+    for (const d of deliveries) {
+      if (!d.paged) continue;
+      const left = (this.open.get(d.leaseId) ?? 1) - 1;
+      if (left <= 0) this.open.delete(d.leaseId);
+      else this.open.set(d.leaseId, left);
+    }
+  }
+}
 
 /**
  * The attempts of one process: sends run concurrently (bounded overall and per endpoint), and
@@ -60,6 +92,7 @@ class Attempts {
     private readonly logger: Logger,
     private readonly now: () => Date,
     private readonly metrics: Metrics | undefined,
+    private readonly pages: LeasedPages,
     private readonly onSlotFree: (endpointId: string, durationMs: number | null) => void = () => {},
   ) {}
 
@@ -95,6 +128,7 @@ class Attempts {
           // The sender answers every attempt with an outcome; this is a fault of ours. The
           // delivery's lease runs out and it is sent again.
           this.logger.error("webhook attempt ended without an outcome", { endpointId, err: error });
+          this.pages.settle([delivery]);
           answered(null);
         },
       );
@@ -133,14 +167,21 @@ class Attempts {
   private async writeBatches(): Promise<void> {
     while (this.finished.length > 0) {
       const batch = this.finished.splice(0, RECORD_BATCH);
+      const deliveries = batch.map((o) => o.delivery);
       let recorded: Awaited<ReturnType<typeof recordAttemptOutcomes>>;
       try {
-        recorded = await recordAttemptOutcomes(this.orm, batch, this.now());
+        recorded = await recordAttemptOutcomes(
+          this.orm,
+          batch,
+          this.now(),
+          this.pages.completedBy(deliveries),
+        );
       } catch (error) {
-        // Their leases run out and the attempts are made again.
+        // Their leases (a claim's, or a page's) run out and the attempts are made again.
         this.logger.error("webhook attempts not recorded", { attempts: batch.length, err: error });
         recorded = [];
       }
+      this.pages.settle(deliveries);
       recorded.forEach((r, i) => {
         const { delivery, responseStatus, error, durationMs } = batch[i]!;
         this.metrics?.observeWebhookAttempt(
@@ -287,6 +328,7 @@ const PACE_KEPT_MS = 60_000;
  */
 class Deliveries {
   readonly attempts: Attempts;
+  private readonly pages = new LeasedPages();
   private readonly queues = new Map<string, { delivery: DueDelivery; claimedAt: number }[]>();
   queued = 0;
   private readonly maxInFlight: number;
@@ -310,6 +352,7 @@ class Deliveries {
       logger,
       options.now,
       options.metrics,
+      this.pages,
       (endpointId, durationMs) => {
         if (durationMs !== null) this.pace.observe(endpointId, durationMs);
         this.pump();
@@ -485,6 +528,7 @@ class Deliveries {
 
   /** Queues deliveries just claimed (or leased by the fan-out) and starts what may start. */
   private enqueue(claimed: readonly DueDelivery[]): void {
+    this.pages.add(claimed);
     const claimedAt = performance.now();
     for (const delivery of claimed) {
       const queue = this.queues.get(delivery.endpointId) ?? [];
@@ -530,13 +574,28 @@ class Deliveries {
   /** Hands claimed, unsent deliveries back (their lease and attempt undone): due again at once. */
   private async handBack(deliveries: DueDelivery[]): Promise<void> {
     try {
-      await releaseDeliveries(this.orm, deliveries);
+      await releaseDeliveries(this.orm, deliveries, {
+        now: this.options.now(),
+        completedLeases: this.pages.completedBy(deliveries),
+      });
       // Due again: the next pass claims.
       this.queuedDueSince += deliveries.length;
     } catch (error) {
-      // Their lease runs out instead.
+      // Their lease (a claim's, or a page's) runs out instead.
       this.logger.error("webhook deliveries not handed back", { deliveries: deliveries.length, err: error });
+    } finally {
+      this.pages.settle(deliveries);
     }
+  }
+
+  /**
+   * Turns pages whose lease ran out (a dead worker's) back into due deliveries; what it queues
+   * is claimed like any due delivery.
+   */
+  async recover(): Promise<number> {
+    const queued = await recoverWebhookLeases(this.orm, this.options.now());
+    this.queuedDueSince += queued;
+    return queued;
   }
 
   /** Stops sending what is queued (handed back) and waits for the attempts in flight to be recorded. */
@@ -560,6 +619,7 @@ export async function deliverDueWebhooks(
   logger: Logger,
   options: DispatcherOptions & { now: () => Date },
 ): Promise<{ attempts: number; succeeded: number }> {
+  while ((await recoverWebhookLeases(orm, options.now())) > 0);
   while ((await countedFanOut(orm, options.now(), options.metrics)).events > 0);
   const deliveries = new Deliveries(orm, sender, logger, options);
   const { attempts } = deliveries;
@@ -669,6 +729,8 @@ export function startWebhookDispatcher(
         const at = performance.now();
         if (at >= claimsFrom) {
           try {
+            // A dead worker's leased pages, once their lease has run out: due again, then claimed.
+            if (polled) await deliveries.recover();
             claimed = await deliveries.claim(polled);
           } catch (error) {
             logger.error("webhook claim failed", { err: error });

@@ -19,6 +19,7 @@ import {
   WebhookDeliverySchema,
   WebhookEndpointSchema,
   WebhookFanoutSchema,
+  WebhookLeaseSchema,
 } from "./webhooks.ts";
 
 export { CollectionSchedule, InvoiceNumberCounter, SandboxCharge } from "./collection.ts";
@@ -52,4 +53,5 @@ export const entities = [
   WebhookDeliverySchema,
   WebhookAttemptSchema,
   WebhookFanoutSchema,
+  WebhookLeaseSchema,
 ];

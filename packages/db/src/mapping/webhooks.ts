@@ -191,3 +191,36 @@ export const WebhookFanoutSchema = new EntitySchema<WebhookFanout>({
     position: { type: "bigint" },
   },
 });
+
+/**
+ * A page of first attempts that a leasing fan-out handed to one worker without a delivery row
+ * each: the feed's range it read (after one place, through another) and the endpoints it leased
+ * to. Deleted once every attempt it handed over is recorded or handed back; one whose lease ran
+ * out (its worker died) is turned into due deliveries by `recoverWebhookLeases`.
+ */
+export class WebhookLease {
+  id!: string;
+  afterXid!: string;
+  afterPosition!: string;
+  throughXid!: string;
+  throughPosition!: string;
+  endpointIds!: string[];
+  leasedUntil!: Date;
+  createdAt!: Date;
+}
+
+export const WebhookLeaseSchema = new EntitySchema<WebhookLease>({
+  class: WebhookLease,
+  tableName: "webhook_leases",
+  properties: {
+    id: { type: "uuid", primary: true },
+    afterXid: { type: "string", columnType: "xid8" },
+    afterPosition: { type: "bigint" },
+    throughXid: { type: "string", columnType: "xid8" },
+    throughPosition: { type: "bigint" },
+    endpointIds: { type: "uuid[]", columnType: "uuid[]" },
+    leasedUntil: { ...instant },
+    createdAt: { ...instant },
+  },
+  indexes: [{ name: "webhook_leases_leased_until_index", properties: ["leasedUntil"] }],
+});

@@ -13,6 +13,7 @@ import { Migration20261201203000 } from "./Migration20261201203000.ts";
 import { Migration20261201211500 } from "./Migration20261201211500.ts";
 import { Migration20261201230000 } from "./Migration20261201230000.ts";
 import { Migration20261202030000 } from "./Migration20261202030000.ts";
+import { Migration20261202040000 } from "./Migration20261202040000.ts";
 
 export const migrationsList = [
   { name: "Migration20261125192613", class: Migration20261125192613 },
@@ -29,4 +30,5 @@ export const migrationsList = [
   { name: "Migration20261201211500", class: Migration20261201211500 },
   { name: "Migration20261201230000", class: Migration20261201230000 },
   { name: "Migration20261202030000", class: Migration20261202030000 },
+  { name: "Migration20261202040000", class: Migration20261202040000 },
 ];

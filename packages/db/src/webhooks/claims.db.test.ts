@@ -20,6 +20,7 @@ import {
   fanOutEvents,
   RECORD_ATTEMPTS,
   recordAttemptOutcomes,
+  recoverWebhookLeases,
   releaseDeliveries,
 } from "./dispatch.ts";
 import { createWebhookEndpoint, deleteWebhookEndpoint, redeliverWebhookEvent } from "./endpoints.ts";
@@ -123,7 +124,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     }
   }
 
-  it("a fan-out with a lease claims for its caller what fits each endpoint's room and queues the rest due", async () => {
+  it("a fan-out with a lease hands over what fits each endpoint's room under one lease for the page, and queues the rest due", async () => {
     // Two endpoints of one tenant (the others disabled): A has room for 3 (one of its 5 already
     // held here), B the default room of 2; 4 events.
     await db.orm.em.fork().getConnection().execute("update webhook_endpoints set enabled = false");
@@ -154,39 +155,103 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect([events, queued, others]).toEqual([4, 3, true]);
     const byEndpoint = (id: string) => leased.filter((d) => d.endpointId === id);
     expect([byEndpoint(a.id).length, byEndpoint(b.id).length]).toEqual([3, 2]);
-    // Leased as a claim leaves a delivery: its first attempt counted, under a lease of its own, in
-    // feed order, with its body and the endpoint's secret.
-    expect(leased.every((d) => d.attempt === 1 && d.secrets.length === 1)).toBe(true);
-    expect(new Set(leased.map((d) => d.leaseId)).size).toBe(5);
-    const order = byEndpoint(a.id).map((d) => JSON.parse(d.body).data.n as number);
-    expect(order).toEqual([0, 1, 2]);
-    const [until] = await db.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ ms: string }[]>(
-        "select distinct (extract(epoch from leased_until) * 1000)::bigint::text as ms from webhook_deliveries where id in (?)",
-        [leased.map((d) => d.deliveryId)],
-      );
-    expect(Number(until!.ms)).toBe(now.getTime() + 30_000);
-    for (const d of leased) expect(await row(d.deliveryId)).toMatchObject({ status: "pending", attempts: 1 });
+    // Handed over as first attempts, in feed order, with their bodies and the endpoint's secret,
+    // all under the page's one lease — and no row of their own.
+    expect(leased.every((d) => d.attempt === 1 && d.paged && d.secrets.length === 1)).toBe(true);
+    const leaseIds = new Set(leased.map((d) => d.leaseId));
+    expect(leaseIds.size).toBe(1);
+    const [leaseId] = leaseIds;
+    expect(byEndpoint(a.id).map((d) => JSON.parse(d.body).data.n as number)).toEqual([0, 1, 2]);
+    const conn = () => db.orm.em.fork().getConnection();
+    /** Delivery rows of these deliveries (by id, or by endpoint and event). */
+    const rowsOf = async (deliveries: readonly DueDelivery[]) => {
+      let n = 0;
+      for (const d of deliveries) {
+        const [found] = await conn().execute<{ n: number }[]>(
+          "select count(*)::int as n from webhook_deliveries where id = ? or (endpoint_id = ? and event_id = ?)",
+          [d.deliveryId, d.endpointId, d.eventId],
+        );
+        n += found!.n;
+      }
+      return n;
+    };
+    expect(await rowsOf(leased)).toBe(0);
+    const [page] = await conn().execute<{ endpoints: string[]; ms: string }[]>(
+      "select endpoint_ids as endpoints, (extract(epoch from leased_until) * 1000)::bigint::text as ms from webhook_leases where id = ?",
+      [leaseId],
+    );
+    expect(new Set(page!.endpoints)).toEqual(new Set([a.id, b.id]));
+    expect(Number(page!.ms)).toBe(now.getTime() + 30_000);
 
-    // No other worker claims them while the lease runs; the three queued due are claimable now.
+    // No claim sees them; the three queued due are claimable now.
     const claimed = await claimDueDeliveries(db.orm, { now, limit: 10, perEndpoint: 10 });
     expect(claimed.map((d) => `${d.endpointId === a.id ? "A" : "B"}${d.attempt}`).sort()).toEqual([
       "A1",
       "B1",
       "B1",
     ]);
-    // A leased delivery's outcome moves it on like a claim's; one whose lease ran out is claimed
-    // again (its worker is gone), as attempt 2.
-    await recordAttemptOutcomes(db.orm, [answered(byEndpoint(a.id)[0]!, now)], now);
-    expect(await row(byEndpoint(a.id)[0]!.deliveryId)).toMatchObject({ status: "succeeded", leased: null });
+
+    // A's first succeeds (its log line, no row); its second fails (a row, due for the retry, its
+    // first attempt spent); its third is handed back unsent (a row due now, no attempt spent).
+    const [a1, a2, a3] = byEndpoint(a.id);
+    await recordAttemptOutcomes(
+      db.orm,
+      [answered(a1!, now), { ...answered(a2!, now), responseStatus: 500 }],
+      now,
+    );
+    expect(await rowsOf([a1!])).toBe(0);
+    const [retry] = await conn().execute<{ attempts: number; status: string; later: boolean }[]>(
+      "select attempts, status, next_attempt_at > ? as later from webhook_deliveries where id = ?",
+      [now, a2!.deliveryId],
+    );
+    expect(retry).toEqual({ attempts: 1, status: "pending", later: true });
+    await releaseDeliveries(db.orm, [a3!], { now });
+    expect(await row(a3!.deliveryId)).toMatchObject({ status: "pending", attempts: 0, leased: null });
+    const [logged] = await conn().execute<{ n: number }[]>(
+      "select count(*)::int as n from webhook_attempts where endpoint_id = ?",
+      [a.id],
+    );
+    expect(logged!.n).toBe(2);
+
+    // B's two were never answered (their worker died). Before the lease runs out, nothing; after,
+    // recovery queues them due (not A's: its first succeeded, the others have rows), once.
+    expect(await recoverWebhookLeases(db.orm, new Date(now.getTime() + 29_999))).toBe(0);
     const later = new Date(now.getTime() + 30_000);
-    const again = await claimDueDeliveries(db.orm, { now: later, limit: 10, perEndpoint: 10 });
-    const answeredOne = byEndpoint(a.id)[0];
-    const unanswered = [...leased.filter((d) => d !== answeredOne), ...claimed].map((d) => d.deliveryId);
-    expect(new Set(again.map((d) => d.deliveryId))).toEqual(new Set(unanswered));
-    expect(again.every((d) => d.attempt === 2)).toBe(true);
+    expect(await recoverWebhookLeases(db.orm, later)).toBe(2);
+    expect(await recoverWebhookLeases(db.orm, later)).toBe(0);
+    expect(await conn().execute("select id from webhook_leases where id = ?", [leaseId])).toEqual([]);
+    const again = await claimDueDeliveries(db.orm, { now: later, limit: 20, perEndpoint: 20 });
+    const pairs = (ds: readonly DueDelivery[]) =>
+      ds.map((d) => `${d.endpointId} ${d.eventId} ${d.attempt}`).sort();
+    // B's two as first attempts; A's third (handed back) as its first; A's second as its retry;
+    // the three claimed at first, whose claim ran out meanwhile, as their second.
+    expect(pairs(again)).toEqual(
+      pairs([
+        ...byEndpoint(b.id),
+        a3!,
+        { ...a2!, attempt: 2 },
+        ...claimed.map((d) => ({ ...d, attempt: 2 })),
+      ]),
+    );
+  });
+
+  it("a page's lease goes once its every attempt is recorded or handed back", async () => {
+    const { t } = await endpointWithDeliveries(db, clock, 0);
+    await recordTenantEvents(db.orm, t.tenantId, 3, clock.now());
+    const now = clock.now();
+    const { leased } = await readingFanOut(now, { lease: { limit: 10, perEndpoint: 10, leaseMs: 30_000 } });
+    expect(leased).toHaveLength(3);
+    const leaseId = leased[0]!.leaseId;
+    const leases = () =>
+      db.orm.em.fork().getConnection().execute("select id from webhook_leases where id = ?", [leaseId]);
+    await recordAttemptOutcomes(db.orm, [answered(leased[0]!, now)], now);
+    expect(await leases()).toHaveLength(1);
+    await releaseDeliveries(db.orm, [leased[1]!], { now });
+    expect(await leases()).toHaveLength(1);
+    await recordAttemptOutcomes(db.orm, [answered(leased[2]!, now)], now, [leaseId]);
+    expect(await leases()).toEqual([]);
+    // Nothing to recover, however late.
+    expect(await recoverWebhookLeases(db.orm, new Date(now.getTime() + 3_600_000))).toBe(0);
   });
 
   it("a delivery's id is a UUIDv7 of its event's time, its own for each endpoint", async () => {
@@ -460,7 +525,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       });
       expect(claimedSecond).toHaveLength(2);
       await client.query("begin");
-      await client.query(RECORD_ATTEMPTS.text, [outcomesOf(claimedSecond), clock.now()]);
+      await client.query(RECORD_ATTEMPTS.text, [outcomesOf(claimedSecond), clock.now(), []]);
       const deleting = deleteWebhookEndpoint(testContext(db.orm, clock), second.t.admin, second.endpoint.id);
       await lockWaited();
       await client.query("commit");

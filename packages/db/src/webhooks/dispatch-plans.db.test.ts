@@ -135,7 +135,7 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
 
     // Recording outcomes finds each delivery by its key: never by scanning the pending ones (all
     // of the backlog).
-    const record = await genericPlan("record", RECORD_ATTEMPTS.text, ["'[]'", "now()"]);
+    const record = await genericPlan("record", RECORD_ATTEMPTS.text, ["'[]'", "now()", "'{}'"]);
     expect(readsOf(record, "webhook_deliveries")).toEqual([["webhook_deliveries_pkey"]]);
 
     // A claim changes no indexed column: every claim is an update in place (HOT), which adds no
@@ -200,7 +200,7 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
     const recordNow = await genericPlan(
       "record_custom",
       RECORD_ATTEMPTS.text,
-      [`'${batch}'`, "now()"],
+      [`'${batch}'`, "now()", "'{}'"],
       "custom",
     );
     expect(readsOf(recordNow, "webhook_deliveries")).toEqual([["webhook_deliveries_pkey"]]);

@@ -38,6 +38,18 @@ function jsonMap(map: ReadonlyMap<string, number> | undefined): string {
   return JSON.stringify(Object.fromEntries(map ?? []));
 }
 
+/**
+ * A new delivery's id, in SQL: a UUIDv7 of its event's time — the event id's 48 bits of
+ * milliseconds, then a random UUID's bits with the version made 7 (a 4 there, plus 3). New
+ * deliveries' keys sit together at the end of the key index, as the claim's and the outcome's new
+ * row versions do after them, instead of each in a leaf of its own across the whole index.
+ */
+function deliveryIdOf(eventId: string): string {
+  return `(select encode(set_byte(k.b, 6, get_byte(k.b, 6) + 48), 'hex')::uuid
+             from (select substring(uuid_send(${eventId}) from 1 for 6)
+                          || substring(uuid_send(gen_random_uuid()) from 7) as b) k)`;
+}
+
 /** Events a fan-out reads at most, unless told. */
 export const FAN_OUT_PAGE = 1000;
 
@@ -94,36 +106,42 @@ export const FAN_OUT = prepared(
                   over (order by m.xid, m.position, m.endpoint_id rows unbounded preceding) <= $7 as leased
            from matched m
        ), queued as (
-         -- a leased delivery is inserted as a claim leaves it: its first attempt counted, under a
-         -- lease of its own. Its id is a UUIDv7 of its event's time: the event's 48 bits of
-         -- milliseconds, then a random UUID's bits with the version made 7 (a 4 there, plus 3).
-         -- New deliveries' keys sit together at the end of the key index, as the claim's and the
-         -- outcome's new row versions do after them, instead of each in a leaf of its own across
-         -- the whole index (a seventh of PostgreSQL's work per delivery).
-         insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at,
-                                         leased_until, lease_id, last_attempt_at)
-         select encode(set_byte(k.b, 6, get_byte(k.b, 6) + 48), 'hex')::uuid,
-                r.endpoint_id, r.event_id, 'pending', case when r.leased then 1 else 0 end, $2, $2,
-                case when r.leased then $6::timestamptz end, case when r.leased then gen_random_uuid() end,
-                case when r.leased then $2::timestamptz end
+         -- what is not leased: a delivery due now, for any worker's claims
+         insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
+         select ${deliveryIdOf("r.event_id")}, r.endpoint_id, r.event_id, 'pending', 0, $2, $2
            from ranked r
-          cross join lateral (
-            select substring(uuid_send(r.event_id) from 1 for 6) || substring(uuid_send(gen_random_uuid()) from 7) as b
-          ) k
-          where r.endpoint_id in (select id from alive)
+          where not r.leased and r.endpoint_id in (select id from alive)
          on conflict (endpoint_id, event_id) do nothing
-         returning id, endpoint_id, event_id, attempts, lease_id
+         returning id
+       ), leased as (
+         -- what is leased: handed over without a row (its id drawn now, for the row that a
+         -- failure or a hand-back writes); the page's lease below holds them all
+         select ${deliveryIdOf("r.event_id")} as id, r.endpoint_id, r.event_id
+           from ranked r
+          where r.leased and r.endpoint_id in (select id from alive)
+       ), lease as (
+         -- one row for the page's leased attempts: the range of the feed read and the endpoints
+         -- leased to (none when nothing is leased)
+         insert into webhook_leases (id, after_xid, after_position, through_xid, through_position, endpoint_ids,
+                                     leased_until, created_at)
+         select gen_random_uuid(), c.xid, c.position, last.xid, last.position,
+                array(select distinct l.endpoint_id from leased l), $6, $2
+           from cur c, (select xid, position from page order by xid desc, position desc limit 1) last
+          where exists (select 1 from leased)
+         returning id
        ), moved as (
          update webhook_fanout f set xid = last.xid, position = last.position
            from (select xid, position from page order by xid desc, position desc limit 1) last
           where f.id = 1
          returning 1
        )
-       select s.events, s.queued, s.others, s.backlog, s.cursor, l.id as delivery_id, l.endpoint_id, l.attempts, l.lease_id,
+       select s.events, s.queued, s.others, s.backlog, s.cursor, l.id as delivery_id, l.endpoint_id,
+              case when l.id is not null then 1 end as attempts, s.lease_id,
               w.url, w.secret, w.previous_secret, w.previous_secret_expires_at,
               p.id, p.type, p.tenant_id, p.occurred_at, p.data
          from (select (select count(*) from page)::int as events,
-                      (select count(*) from queued where lease_id is null)::int as queued,
+                      (select count(*) from queued)::int as queued,
+                      (select id from lease) as lease_id,
                       -- whether an endpoint besides those named in $8 is enabled (see
                       -- \`fanOutAndLease\`)
                       exists (select 1 from webhook_endpoints w
@@ -139,8 +157,8 @@ export const FAN_OUT = prepared(
                       exists (select 1 from webhook_fanout where id = 1) as cursor,
                       (select count(*) from moved) as moved) s
          cross join async_commit
-         left join (queued l join webhook_endpoints w on w.id = l.endpoint_id join page p on p.id = l.event_id)
-           on l.lease_id is not null
+         left join (leased l join webhook_endpoints w on w.id = l.endpoint_id join page p on p.id = l.event_id)
+           on true
         order by p.xid, p.position, l.endpoint_id`,
 );
 
@@ -207,7 +225,7 @@ export async function fanOutAndLease(
       queued: Number(rows[0]?.queued ?? 0),
       others: rows[0]?.others === true,
       backlog: rows[0]?.backlog === null || rows[0]?.backlog === undefined ? null : Number(rows[0].backlog),
-      leased: rows.filter((r) => r.delivery_id !== null).map((r) => dueDeliveryFromRow(r, now)),
+      leased: rows.filter((r) => r.delivery_id !== null).map((r) => dueDeliveryFromRow(r, now, true)),
     };
   });
 }
@@ -231,6 +249,11 @@ export interface DueDelivery {
    * the same attempt number and the same lease end (two claims in one millisecond).
    */
   readonly leaseId: string;
+  /**
+   * Handed over by a leasing fan-out without a row of its own: `leaseId` is its page's lease
+   * (`webhook_leases`) and `deliveryId` the id its row takes if it fails or is handed back.
+   */
+  readonly paged: boolean;
   readonly secrets: string[];
   readonly eventId: string;
   /** The exact body to POST (and sign). */
@@ -319,13 +342,14 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
 }
 
 /** A claimed delivery as the claim and the fan-out's lease return it, its body and secrets ready. */
-function dueDeliveryFromRow(r: Row, now: Date): DueDelivery {
+function dueDeliveryFromRow(r: Row, now: Date, paged = false): DueDelivery {
   return {
     deliveryId: r.delivery_id as string,
     endpointId: r.endpoint_id as string,
     url: r.url as string,
     attempt: Number(r.attempts),
     leaseId: r.lease_id as string,
+    paged,
     secrets: signingSecrets(
       {
         secret: r.secret as string,
@@ -343,23 +367,101 @@ function dueDeliveryFromRow(r: Row, now: Date): DueDelivery {
  * Hands claimed deliveries back unsent (a dispatcher stopping, or one that held a claim too long):
  * the claim's attempt and lease are undone, so they are due again at once, in their place in the
  * queue, with the same attempt number. One that no longer holds this claim's lease (another
- * worker's claim, or a redelivery, came since) is left alone.
+ * worker's claim, or a redelivery, came since) is left alone. One handed over by a page's lease
+ * (`paged`) becomes a row due at `now` (its first attempt not spent), unless a row is there
+ * already; `completedLeases` are the pages whose every attempt is now recorded or handed back.
  */
-export async function releaseDeliveries(orm: Orm, deliveries: readonly DueDelivery[]): Promise<void> {
+export async function releaseDeliveries(
+  orm: Orm,
+  deliveries: readonly DueDelivery[],
+  options: { now?: Date; completedLeases?: readonly string[] } = {},
+): Promise<void> {
   if (deliveries.length === 0) return;
+  const claimed = deliveries.filter((d) => !d.paged);
+  const paged = deliveries.filter((d) => d.paged);
   await withConnection(orm.em, (sql) =>
     sql(
-      `update webhook_deliveries d set attempts = d.attempts - 1, leased_until = null, lease_id = null
-         from unnest($1::uuid[], $2::int[], $3::uuid[]) as x(id, attempt, lease_id)
-        where d.id = any($1::uuid[]) and d.id = x.id and d.attempts = x.attempt and d.lease_id = x.lease_id`,
+      `with alive as (
+         -- the endpoints written for, each locked once (see FAN_OUT)
+         select w.id from webhook_endpoints w where w.id = any($6::uuid[]) for key share of w
+       ), released as (
+         update webhook_deliveries d set attempts = d.attempts - 1, leased_until = null, lease_id = null
+           from unnest($1::uuid[], $2::int[], $3::uuid[]) as x(id, attempt, lease_id)
+          where d.id = any($1::uuid[]) and d.id = x.id and d.attempts = x.attempt and d.lease_id = x.lease_id
+       ), queued as (
+         insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
+         select x.id, x.endpoint_id, x.event_id, 'pending', 0, $8, $8
+           from unnest($4::uuid[], $5::uuid[], $7::uuid[]) as x(id, endpoint_id, event_id)
+          where x.endpoint_id in (select id from alive)
+         on conflict (endpoint_id, event_id) do nothing
+       ), done as (
+         delete from webhook_leases where id = any($9::uuid[])
+       )
+       select 1`,
       [
-        deliveries.map((d) => d.deliveryId),
-        deliveries.map((d) => d.attempt),
-        deliveries.map((d) => d.leaseId),
+        claimed.map((d) => d.deliveryId),
+        claimed.map((d) => d.attempt),
+        claimed.map((d) => d.leaseId),
+        paged.map((d) => d.deliveryId),
+        paged.map((d) => d.endpointId),
+        [...new Set(paged.map((d) => d.endpointId))],
+        paged.map((d) => d.eventId),
+        options.now ?? new Date(),
+        options.completedLeases ?? [],
       ],
     ),
   );
 }
+
+/**
+ * Turns pages whose lease ran out (their worker died, or could not record in time) back into
+ * deliveries: for each, every event of its range that goes to one of its endpoints — as the
+ * fan-out matches them, on the endpoints as they are now — is queued due at `now`, but those that
+ * already have a row (queued, failed since, redelivered) and those whose success was logged after
+ * the page was leased. An attempt that was under way is made again (at least once; under the
+ * same `webhook-id`). At most `limit` pages a call, each taken by one worker (`skip locked`) and
+ * deleted in the same statement. Returns how many deliveries it queued.
+ */
+export async function recoverWebhookLeases(orm: Orm, now: Date, limit = 10): Promise<number> {
+  const [row] = await withConnection(orm.em, (sql) => sql(RECOVER_LEASES, [now, limit]));
+  return Number(row?.queued ?? 0);
+}
+
+/** See `recoverWebhookLeases`. */
+export const RECOVER_LEASES = prepared(
+  "arcadia_recover_webhook_leases",
+  `with ${ASYNC_COMMIT},
+       gone as (
+         delete from webhook_leases l
+          where l.id = any(array(select id from webhook_leases where leased_until <= $1
+                                  order by leased_until limit $2 for update skip locked))
+         returning l.id, l.after_xid, l.after_position, l.through_xid, l.through_position, l.endpoint_ids, l.created_at
+       ), matched as (
+         select w.id as endpoint_id, e.id as event_id
+           from gone g
+           join events e on (e.xid, e.position) > (g.after_xid, g.after_position)
+                        and (e.xid, e.position) <= (g.through_xid, g.through_position)
+           join webhook_endpoints w on w.id = any(g.endpoint_ids)
+            and (w.tenant_id = e.tenant_id or w.tenant_id is null)
+            and w.enabled and e.xid > w.created_xid
+            and (w.event_types is null or e.type = any(w.event_types))
+          where not exists (select 1 from webhook_attempts a
+                             where a.endpoint_id = w.id and a.attempted_at >= g.created_at
+                               and a.event_id = e.id and a.succeeded)
+       ), alive as (
+         select w.id from webhook_endpoints w
+          where w.id = any(array(select distinct m.endpoint_id from matched m))
+            for key share of w
+       ), queued as (
+         insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
+         select ${deliveryIdOf("m.event_id")}, m.endpoint_id, m.event_id, 'pending', 0, $1, $1
+           from matched m
+          where m.endpoint_id in (select id from alive)
+         on conflict (endpoint_id, event_id) do nothing
+         returning 1
+       )
+       select (select count(*) from queued)::int as queued, setting from async_commit`,
+);
 
 /** What one attempt came to. `responseStatus` null: no HTTP answer (refused, timed out, unsafe). */
 export interface AttemptOutcome {
@@ -393,7 +495,7 @@ export const RECORD_ATTEMPTS = prepared(
        -- out is null (an error, a next attempt)
        x as (
          select * from json_to_recordset($1::json) as x(i uuid, d uuid, w uuid, e uuid, a int,
-                l uuid, t timestamptz, ms int, s int, err text, st text, n timestamptz)
+                l uuid, t timestamptz, ms int, s int, err text, st text, n timestamptz, k int)
        ), alive as (
          -- the endpoints logged for, each locked once (see FAN_OUT)
          select w.id from webhook_endpoints w
@@ -412,8 +514,20 @@ export const RECORD_ATTEMPTS = prepared(
           -- and nothing analysed it since: ARCHITECTURE.md); one that still holds this
           -- claim's lease is pending (only an outcome, which clears the lease, moves it on), so
           -- the status is not asked, which leaves the plan no reason to read the due index
-          where d.id = any(array(select x.d from x)) and d.id = x.d
+          where d.id = any(array(select x.d from x where x.k is null)) and d.id = x.d
             and d.attempts = x.a and d.lease_id = x.l
+       ), retried as (
+         -- a first attempt handed over by a page's lease (k = 1) that failed: now a row, due for
+         -- its retry (unless a row is there already: one queued by a redelivery, or by the
+         -- recovery of a lease that ran out, which sends it again)
+         insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at,
+                                         last_attempt_at)
+         select x.d, x.w, x.e, x.st, x.a, x.n, $2, x.t from x
+          where x.k = 1 and x.st <> 'succeeded' and x.w in (select id from alive)
+         on conflict (endpoint_id, event_id) do nothing
+       ), done as (
+         -- the pages whose every attempt is now recorded or handed back
+         delete from webhook_leases where id = any($3::uuid[])
        ), healthy as (
          -- among those locked, all of them first (an array): a row this statement had updated
          -- already could not be locked by it, and its attempts would go unlogged
@@ -438,6 +552,7 @@ export async function recordAttemptOutcomes(
   orm: Orm,
   outcomes: readonly AttemptOutcome[],
   now: Date,
+  completedLeases: readonly string[] = [],
 ): Promise<AttemptRecorded[]> {
   if (outcomes.length === 0) return [];
   const judged = outcomes.map((outcome) => {
@@ -468,10 +583,11 @@ export async function recordAttemptOutcomes(
       err: outcome.error ?? undefined,
       st: status,
       n: next?.toISOString(),
+      k: outcome.delivery.paged ? 1 : undefined,
     })),
   );
   const disabledEndpoints = new Set<string>();
-  const record = (sql: Sql) => sql(RECORD_ATTEMPTS, [attempts, now]);
+  const record = (sql: Sql) => sql(RECORD_ATTEMPTS, [attempts, now, completedLeases]);
   // Only a failure can disable an endpoint, which takes more than one statement: a batch without
   // one is a single statement, atomic on its own (no BEGIN/COMMIT round trips).
   if (failing.size === 0) await withConnection(orm.em, record);
