@@ -724,6 +724,41 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     expect(r.received.map((x) => JSON.parse(x.body).data.n)).toEqual([0]);
   });
 
+  it("holds at most maxInFlight attempts in flight in all, first attempts handed over under one page's lease included", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const hanging = await receiver(() => "hang");
+    const { endpoint } = await createWebhookEndpoint(ctx(), t.admin, { url: hanging.url }, allowPrivate);
+    await recordTenantEvents(db.orm, t.tenantId, 10, clock.now());
+    const loop = startWebhookDispatcher(db.orm, sender, logger, {
+      now: clock.now,
+      maxInFlight: 3,
+      perEndpoint: 8,
+      pollMs: 20,
+    });
+    try {
+      await until(async () => hanging.received.length >= 3);
+      // Several passes later, still three: the others wait, held or queued.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(hanging.received).toHaveLength(3);
+    } finally {
+      await loop.stop();
+      await disable(endpoint.id);
+    }
+    // The three timed out (a retry each); the seven never sent are due, unspent.
+    const rows = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ attempts: number; n: number }[]>(
+        "select attempts, count(*)::int as n from webhook_deliveries where endpoint_id = ? group by attempts order by attempts",
+        [endpoint.id],
+      );
+    expect(rows).toEqual([
+      { attempts: 0, n: 7 },
+      { attempts: 1, n: 3 },
+    ]);
+    expect(await openLeasesOf(endpoint.id)).toBe(0);
+  });
+
   it("claims ahead of its free slots, and a stopped loop hands back what it claimed but did not send: due again, the attempt not counted", async () => {
     const t = await tenantFixture(db.orm, clock);
     const hanging = await receiver(() => "hang");

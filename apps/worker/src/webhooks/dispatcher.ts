@@ -66,15 +66,21 @@ class LeasedPages {
 }
 
 /**
+ * What tells an attempt in flight from every other: a claim's own token (not the delivery: a
+ * delivery redelivered while an attempt runs may be claimed again, here too), or, for one handed
+ * over under a page's lease (which its whole page shares), the id drawn for it.
+ */
+function attemptKey(delivery: DueDelivery): string {
+  return delivery.paged ? delivery.deliveryId : delivery.leaseId;
+}
+
+/**
  * The attempts of one process: sends run concurrently (bounded overall and per endpoint), and
  * what they came to is recorded in batches (see `recordSoon`). A slot frees as soon as its request
  * is answered; the delivery's lease keeps it from being claimed again before its outcome is written.
  */
 class Attempts {
-  /**
-   * By claim (its lease token), not by delivery: a delivery redelivered while an attempt runs may be
-   * claimed again, here too, and each attempt must stay counted until it ends.
-   */
+  /** By `attemptKey`: each attempt stays counted until it ends. */
   readonly inFlight = new Map<string, Promise<void>>();
   readonly perEndpoint = new Map<string, number>();
   private finished: AttemptOutcome[] = [];
@@ -101,14 +107,7 @@ class Attempts {
     const { endpointId } = delivery;
     this.perEndpoint.set(endpointId, (this.perEndpoint.get(endpointId) ?? 0) + 1);
     const attemptedAt = this.now();
-    const answered = (durationMs: number | null) => {
-      this.answered += 1;
-      this.inFlight.delete(delivery.leaseId);
-      const left = (this.perEndpoint.get(endpointId) ?? 1) - 1;
-      if (left === 0) this.perEndpoint.delete(endpointId);
-      else this.perEndpoint.set(endpointId, left);
-      this.onSlotFree(endpointId, durationMs);
-    };
+    const key = attemptKey(delivery);
     // One reaction per attempt (the sender never rejects: a failure is an outcome).
     const sending = this.sender
       .send(
@@ -121,18 +120,28 @@ class Attempts {
             this.finished.push({ delivery, attemptedAt, ...result });
             this.recordSoon();
           } finally {
-            answered(result.durationMs);
+            this.answer(key, endpointId, result.durationMs);
           }
         },
         (error: unknown) => {
           // The sender answers every attempt with an outcome; this is a fault of ours. The
-          // delivery's lease runs out and it is sent again.
+          // delivery's lease (a claim's, or its page's) runs out and it is sent again.
           this.logger.error("webhook attempt ended without an outcome", { endpointId, err: error });
           this.pages.settle([delivery]);
-          answered(null);
+          this.answer(key, endpointId, null);
         },
       );
-    this.inFlight.set(delivery.leaseId, sending);
+    this.inFlight.set(key, sending);
+  }
+
+  /** An attempt answered (or ended without an outcome): its slot is free. */
+  private answer(key: string, endpointId: string, durationMs: number | null): void {
+    this.answered += 1;
+    this.inFlight.delete(key);
+    const left = (this.perEndpoint.get(endpointId) ?? 1) - 1;
+    if (left === 0) this.perEndpoint.delete(endpointId);
+    else this.perEndpoint.set(endpointId, left);
+    this.onSlotFree(endpointId, durationMs);
   }
 
   /**
