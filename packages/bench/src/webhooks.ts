@@ -465,14 +465,16 @@ measured is the next ${r.events.toLocaleString("en")}, the pace of a long-runnin
 start (warm-up included) is given beside it, and the CPU time that this machine's PostgreSQL
 processes and the receiver (the benchmark's own process) spent per delivery over the whole run.
 The receiver's endpoint is the only one enabled, so once the worker has seen it answer and at
-most 5,000 events are left unread, its fan-out keeps pace with it, leasing each page to itself as
-it reads it (ARCHITECTURE.md, "The fan-out leases first attempts"); before that it reads ahead,
-1,000 events a query, queueing deliveries due for claims. So the warm-up's deliveries are mostly
-claimed, and the measured window's mostly leased as they are read.
+most 5,000 events are left unread, its fan-out keeps pace with it, handing each page over to
+itself under one lease as it reads it (ARCHITECTURE.md, "The fan-out leases first attempts, a page
+at a time"); before that it reads ahead, 1,000 events a query, queueing deliveries due for claims.
+So the warm-up's deliveries are mostly claimed, and the measured window's mostly handed over as
+they are read.
 
 - **worker**: the long-running loop of \`pnpm worker\` (\`startWebhookDispatcher\`) — the production
-  path: fan-out from the feed into deliveries (leased to the worker as it reads them when they fit
-  the endpoint's room, else queued due), fair claims under a lease for the rest (one prepared
+  path: fan-out from the feed into deliveries (handed over to the worker under its page's lease
+  as it reads them when they fit the endpoint's room, else queued due), fair claims under a lease
+  for the rest (one prepared
   query, claiming ahead of the free slots), signed POST over keep-alive, attempts logged and
   deliveries moved on in batches; its window closes when every delivery is answered and recorded.
 - **bare loop**: reads the same outbox rows in pages of 500, signs each and POSTs it over keep-alive;
@@ -487,11 +489,12 @@ is ${medianRatio(r)}%):
 | worker | ${r.worker.perSecond.toLocaleString("en")} | ${Math.round((r.worker.perSecond * 100) / r.bare.perSecond)}% | ${r.pairs.map((p) => `${p.worker.perSecond.toLocaleString("en")} (${Math.round((p.worker.perSecond * 100) / p.bare.perSecond)}%)`).join(", ")} | ${r.pairs.map((p) => `${p.worker.coldPerSecond.toLocaleString("en")} (${Math.round((p.worker.coldPerSecond * 100) / p.bare.coldPerSecond)}%)`).join(", ")} | ${r.pairs.map((p) => `${p.worker.cpuMicros} µs`).join(", ")} | ${micros(r.pairs.map((p) => p.worker.postgresCpuMicros))} | ${micros(r.pairs.map((p) => p.worker.receiverCpuMicros))} |
 | bare loop | ${r.bare.perSecond.toLocaleString("en")} | 100% | ${r.pairs.map((p) => p.bare.perSecond.toLocaleString("en")).join(", ")} | ${r.pairs.map((p) => p.bare.coldPerSecond.toLocaleString("en")).join(", ")} | ${r.pairs.map((p) => `${p.bare.cpuMicros} µs`).join(", ")} | ${micros(r.pairs.map((p) => p.bare.postgresCpuMicros))} | ${micros(r.pairs.map((p) => p.bare.receiverCpuMicros))} |
 
-What the worker path pays per delivery that the bare loop does not: the fan-out (a delivery row per
-endpoint, inserted leased when it fits), for a delivery queued due a claim (a lease: an update in
-place, one prepared query refilling per-endpoint queues ahead of the free slots), and the outcome
-(the attempt logged and the delivery moved on, up to a hundred a statement) — row writes and their
-index entries in PostgreSQL, which shares these two cores with both processes and the receiver.
+What the worker path pays per delivery that the bare loop does not: the fan-out (matching each
+event to its endpoints; a page's lease for what it hands over, a delivery row for what it queues
+due), for a delivery queued due a claim (a lease: an update in place, one prepared query refilling
+per-endpoint queues ahead of the free slots), and the outcome (the attempt logged, up to a hundred
+a statement, and a queued delivery moved on) — row writes and their index entries in PostgreSQL,
+which shares these two cores with both processes and the receiver.
 
 Commit to delivery while the API takes ${r.latency.writesPerSecond} writes/s (${r.latency.failedWrites} refused or failed${r.latency.failedWrites > 0 ? `: ${JSON.stringify(r.latency.failures)}` : ""}; open loop of
 \`POST /deployments/{id}/transition\` for ${r.latency.seconds} s; the API, the delivery loop of
