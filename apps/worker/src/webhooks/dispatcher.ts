@@ -37,31 +37,43 @@ const RECORD_WAIT_MS = 20;
 /**
  * The pages a leasing fan-out handed to this process (`webhook_leases`), each with how many of its
  * attempts are neither recorded nor handed back yet. The statement that settles a page's last ones
- * deletes its lease; one whose settling failed is left to run out and be recovered
- * (`recoverWebhookLeases`): nothing is lost, an attempt may be made again.
+ * deletes its lease — unless a statement settling one of its attempts failed (`fail`): that
+ * attempt has neither a row nor a log line, so the page's lease is left to run out and be
+ * recovered (`recoverWebhookLeases`), which queues it again. Nothing is lost; an attempt may be
+ * made again.
  */
-class LeasedPages {
+export class LeasedPages {
   private readonly open = new Map<string, number>();
+  private readonly failed = new Set<string>();
 
   add(deliveries: readonly DueDelivery[]): void {
     for (const d of deliveries) if (d.paged) this.open.set(d.leaseId, (this.open.get(d.leaseId) ?? 0) + 1);
   }
 
-  /** The pages that `deliveries` would settle completely. */
+  /** The pages that `deliveries` would settle completely (none that a failure touched). */
   completedBy(deliveries: readonly DueDelivery[]): string[] {
     const counts = new Map<string, number>();
     for (const d of deliveries) if (d.paged) counts.set(d.leaseId, (counts.get(d.leaseId) ?? 0) + 1);
-    return [...counts].filter(([id, n]) => this.open.get(id) === n).map(([id]) => id);
+    return [...counts].filter(([id, n]) => this.open.get(id) === n && !this.failed.has(id)).map(([id]) => id);
   }
 
-  /** `deliveries` are settled (or given up on): counted off their pages. */
+  /** `deliveries` are settled: counted off their pages. */
   settle(deliveries: readonly DueDelivery[]): void {
     for (const d of deliveries) {
       if (!d.paged) continue;
       const left = (this.open.get(d.leaseId) ?? 1) - 1;
-      if (left <= 0) this.open.delete(d.leaseId);
-      else this.open.set(d.leaseId, left);
+      if (left > 0) this.open.set(d.leaseId, left);
+      else {
+        this.open.delete(d.leaseId);
+        this.failed.delete(d.leaseId);
+      }
     }
+  }
+
+  /** `deliveries` could not be settled (their statement failed): their pages' leases must run out. */
+  fail(deliveries: readonly DueDelivery[]): void {
+    for (const d of deliveries) if (d.paged && this.open.has(d.leaseId)) this.failed.add(d.leaseId);
+    this.settle(deliveries);
   }
 }
 
@@ -127,7 +139,7 @@ class Attempts {
           // The sender answers every attempt with an outcome; this is a fault of ours. The
           // delivery's lease (a claim's, or its page's) runs out and it is sent again.
           this.logger.error("webhook attempt ended without an outcome", { endpointId, err: error });
-          this.pages.settle([delivery]);
+          this.pages.fail([delivery]);
           this.answer(key, endpointId, null);
         },
       );
@@ -185,12 +197,13 @@ class Attempts {
           this.now(),
           this.pages.completedBy(deliveries),
         );
+        this.pages.settle(deliveries);
       } catch (error) {
         // Their leases (a claim's, or a page's) run out and the attempts are made again.
         this.logger.error("webhook attempts not recorded", { attempts: batch.length, err: error });
+        this.pages.fail(deliveries);
         recorded = [];
       }
-      this.pages.settle(deliveries);
       recorded.forEach((r, i) => {
         const { delivery, responseStatus, error, durationMs } = batch[i]!;
         this.metrics?.observeWebhookAttempt(
@@ -587,13 +600,13 @@ class Deliveries {
         now: this.options.now(),
         completedLeases: this.pages.completedBy(deliveries),
       });
+      this.pages.settle(deliveries);
       // Due again: the next pass claims.
       this.queuedDueSince += deliveries.length;
     } catch (error) {
       // Their lease (a claim's, or a page's) runs out instead.
       this.logger.error("webhook deliveries not handed back", { deliveries: deliveries.length, err: error });
-    } finally {
-      this.pages.settle(deliveries);
+      this.pages.fail(deliveries);
     }
   }
 
@@ -602,7 +615,7 @@ class Deliveries {
    * is claimed like any due delivery.
    */
   async recover(): Promise<number> {
-    const queued = await recoverWebhookLeases(this.orm, this.options.now());
+    const { queued } = await recoverWebhookLeases(this.orm, this.options.now());
     this.queuedDueSince += queued;
     return queued;
   }
@@ -628,7 +641,7 @@ export async function deliverDueWebhooks(
   logger: Logger,
   options: DispatcherOptions & { now: () => Date },
 ): Promise<{ attempts: number; succeeded: number }> {
-  while ((await recoverWebhookLeases(orm, options.now())) > 0);
+  while ((await recoverWebhookLeases(orm, options.now())).pages > 0);
   while ((await countedFanOut(orm, options.now(), options.metrics)).events > 0);
   const deliveries = new Deliveries(orm, sender, logger, options);
   const { attempts } = deliveries;

@@ -167,8 +167,11 @@ export function createWebhookSender(options: SenderOptions) {
       this.resolve({ responseStatus, error, durationMs: performance.now() - this.started });
     }
 
+    /** Out of time: ended now, whether or not the request had a socket yet. */
     expire(): void {
-      this.request?.destroy(new Error(`no answer within ${timeoutMs} ms`));
+      const message = `no answer within ${timeoutMs} ms`;
+      this.request?.destroy(new Error(message));
+      this.finish(this.status, message);
     }
 
     answered(response: http.IncomingMessage): void {
@@ -193,23 +196,28 @@ export function createWebhookSender(options: SenderOptions) {
       return Promise.resolve({ responseStatus: null, error: target.refused, durationMs: 0 });
     return new Promise<SendResult>((resolve) => {
       const attempt = new Attempt(resolve);
-      const request = target.transport.request(
-        {
-          ...target.request,
-          headers: {
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(message.body),
-            "user-agent": "Arcadia-Webhooks/1",
-            "webhook-id": message.id,
-            "webhook-timestamp": String(timestamp),
-            "webhook-signature": signWebhook(message.id, timestamp, message.body, message.secrets),
+      try {
+        const request = target.transport.request(
+          {
+            ...target.request,
+            headers: {
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(message.body),
+              "user-agent": "Arcadia-Webhooks/1",
+              "webhook-id": message.id,
+              "webhook-timestamp": String(timestamp),
+              "webhook-signature": signWebhook(message.id, timestamp, message.body, message.secrets),
+            },
           },
-        },
-        (response) => attempt.answered(response),
-      );
-      attempt.request = request;
-      request.on("error", (error) => attempt.finish(null, describe(error)));
-      request.end(message.body);
+          (response) => attempt.answered(response),
+        );
+        attempt.request = request;
+        request.on("error", (error) => attempt.finish(null, describe(error)));
+        request.end(message.body);
+      } catch (error) {
+        // Refused before any request (a header the HTTP module will not send, say).
+        attempt.finish(null, describe(error));
+      }
     });
   }
 

@@ -194,17 +194,15 @@ export const WebhookFanoutSchema = new EntitySchema<WebhookFanout>({
 
 /**
  * A page of first attempts that a leasing fan-out handed to one worker without a delivery row
- * each: the feed's range it read (after one place, through another) and the endpoints it leased
- * to. Deleted once every attempt it handed over is recorded or handed back; one whose lease ran
- * out (its worker died) is turned into due deliveries by `recoverWebhookLeases`.
+ * each: the deliveries, as three arrays in step (endpoint, event, the id drawn for each).
+ * Deleted once every attempt it handed over is recorded or handed back; one whose lease ran out
+ * (its worker died) is turned into due deliveries by `recoverWebhookLeases`.
  */
 export class WebhookLease {
   id!: string;
-  afterXid!: string;
-  afterPosition!: string;
-  throughXid!: string;
-  throughPosition!: string;
   endpointIds!: string[];
+  eventIds!: string[];
+  deliveryIds!: string[];
   leasedUntil!: Date;
   createdAt!: Date;
 }
@@ -214,11 +212,9 @@ export const WebhookLeaseSchema = new EntitySchema<WebhookLease>({
   tableName: "webhook_leases",
   properties: {
     id: { type: "uuid", primary: true },
-    afterXid: { type: "string", columnType: "xid8" },
-    afterPosition: { type: "bigint" },
-    throughXid: { type: "string", columnType: "xid8" },
-    throughPosition: { type: "bigint" },
     endpointIds: { type: "uuid[]", columnType: "uuid[]" },
+    eventIds: { type: "uuid[]", columnType: "uuid[]" },
+    deliveryIds: { type: "uuid[]", columnType: "uuid[]" },
     leasedUntil: { ...instant },
     createdAt: { ...instant },
   },

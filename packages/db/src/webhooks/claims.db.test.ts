@@ -23,7 +23,12 @@ import {
   recoverWebhookLeases,
   releaseDeliveries,
 } from "./dispatch.ts";
-import { createWebhookEndpoint, deleteWebhookEndpoint, redeliverWebhookEvent } from "./endpoints.ts";
+import {
+  createWebhookEndpoint,
+  deleteWebhookEndpoint,
+  redeliverWebhookEvent,
+  updateWebhookEndpoint,
+} from "./endpoints.ts";
 
 // A claim is a lease: what the claim, the outcome and the hand-back each do to a delivery that
 // another worker, or a redelivery, has touched meanwhile.
@@ -215,10 +220,13 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
 
     // B's two were never answered (their worker died). Before the lease runs out, nothing; after,
     // recovery queues them due (not A's: its first succeeded, the others have rows), once.
-    expect(await recoverWebhookLeases(db.orm, new Date(now.getTime() + 29_999))).toBe(0);
+    expect(await recoverWebhookLeases(db.orm, new Date(now.getTime() + 29_999))).toEqual({
+      pages: 0,
+      queued: 0,
+    });
     const later = new Date(now.getTime() + 30_000);
-    expect(await recoverWebhookLeases(db.orm, later)).toBe(2);
-    expect(await recoverWebhookLeases(db.orm, later)).toBe(0);
+    expect(await recoverWebhookLeases(db.orm, later)).toEqual({ pages: 1, queued: 2 });
+    expect(await recoverWebhookLeases(db.orm, later)).toEqual({ pages: 0, queued: 0 });
     expect(await conn().execute("select id from webhook_leases where id = ?", [leaseId])).toEqual([]);
     const again = await claimDueDeliveries(db.orm, { now: later, limit: 20, perEndpoint: 20 });
     const pairs = (ds: readonly DueDelivery[]) =>
@@ -233,6 +241,37 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
         ...claimed.map((d) => ({ ...d, attempt: 2 })),
       ]),
     );
+  });
+
+  it("a page recovered while its endpoint is disabled keeps its deliveries, sent once it is enabled again", async () => {
+    const { t, endpoint } = await endpointWithDeliveries(db, clock, 0);
+    await recordTenantEvents(db.orm, t.tenantId, 2, clock.now());
+    const now = clock.now();
+    const { leased } = await readingFanOut(now, { lease: { limit: 10, perEndpoint: 10, leaseMs: 30_000 } });
+    expect(leased).toHaveLength(2);
+    // Its worker dies; the endpoint is disabled; the lease runs out and the page is recovered.
+    await updateWebhookEndpoint(
+      testContext(db.orm, clock),
+      t.admin,
+      endpoint.id,
+      { enabled: false },
+      { allowPrivateNetworks: true },
+    );
+    const later = new Date(now.getTime() + 30_000);
+    expect(await recoverWebhookLeases(db.orm, later)).toEqual({ pages: 1, queued: 2 });
+    expect(await claimDueDeliveries(db.orm, { now: later, limit: 10, perEndpoint: 10 })).toEqual([]);
+    // Enabled again (which starts its fan-out afresh): what was already its own is still sent,
+    // under the ids drawn for it.
+    await updateWebhookEndpoint(
+      testContext(db.orm, clock),
+      t.admin,
+      endpoint.id,
+      { enabled: true },
+      { allowPrivateNetworks: true },
+    );
+    const claimed = await claimDueDeliveries(db.orm, { now: later, limit: 10, perEndpoint: 10 });
+    expect(new Set(claimed.map((d) => d.deliveryId))).toEqual(new Set(leased.map((d) => d.deliveryId)));
+    expect(claimed.every((d) => d.attempt === 1)).toBe(true);
   });
 
   it("a page's lease goes once its every attempt is recorded or handed back", async () => {
@@ -251,7 +290,10 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     await recordAttemptOutcomes(db.orm, [answered(leased[2]!, now)], now, [leaseId]);
     expect(await leases()).toEqual([]);
     // Nothing to recover, however late.
-    expect(await recoverWebhookLeases(db.orm, new Date(now.getTime() + 3_600_000))).toBe(0);
+    expect(await recoverWebhookLeases(db.orm, new Date(now.getTime() + 3_600_000))).toEqual({
+      pages: 0,
+      queued: 0,
+    });
   });
 
   it("a delivery's id is a UUIDv7 of its event's time, its own for each endpoint", async () => {

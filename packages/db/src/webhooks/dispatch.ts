@@ -120,14 +120,11 @@ export const FAN_OUT = prepared(
            from ranked r
           where r.leased and r.endpoint_id in (select id from alive)
        ), lease as (
-         -- one row for the page's leased attempts: the range of the feed read and the endpoints
-         -- leased to (none when nothing is leased)
-         insert into webhook_leases (id, after_xid, after_position, through_xid, through_position, endpoint_ids,
-                                     leased_until, created_at)
-         select gen_random_uuid(), c.xid, c.position, last.xid, last.position,
-                array(select distinct l.endpoint_id from leased l), $6, $2
-           from cur c, (select xid, position from page order by xid desc, position desc limit 1) last
-          where exists (select 1 from leased)
+         -- one row for the page's leased attempts, listing them (none when nothing is leased)
+         insert into webhook_leases (id, endpoint_ids, event_ids, delivery_ids, leased_until, created_at)
+         select gen_random_uuid(), array_agg(l.endpoint_id), array_agg(l.event_id), array_agg(l.id), $6, $2
+           from leased l
+         having count(*) > 0
          returning id
        ), moved as (
          update webhook_fanout f set xid = last.xid, position = last.position
@@ -181,8 +178,9 @@ export interface FanOutOptions {
  * platform event, the platform-wide ones only) that subscribe to the type and were created before
  * the event's transaction. One row holds the place; whoever holds its lock fans out, other workers
  * skip. With `lease`, the deliveries that fit each endpoint's room (counted as a claim counts it)
- * are inserted already claimed by the caller, in the same statement — a first attempt then costs
- * no claim of its own; the rest are queued due, for any worker's claims. Returns how many events
+ * are handed over to the caller as first attempts under one lease for the page (`webhook_leases`),
+ * without a row each — a first attempt that succeeds then leaves only its log line; the rest are
+ * queued due, for any worker's claims. Returns how many events
  * it read, the deliveries it leased, how many it queued due, whether an endpoint besides those
  * named in `besides` is enabled (`others`), and roughly how many events are left past the
  * cursor (null while another worker holds it): for the caller's pacing, `Deliveries.fanOut`.
@@ -395,7 +393,9 @@ export async function releaseDeliveries(
           where x.endpoint_id in (select id from alive)
          on conflict (endpoint_id, event_id) do nothing
        ), done as (
-         delete from webhook_leases where id = any($9::uuid[])
+         -- (see RECORD_ATTEMPTS)
+         delete from webhook_leases
+          where id = any(array(select id from webhook_leases where id = any($9::uuid[]) for update skip locked))
        )
        select 1`,
       [
@@ -415,16 +415,21 @@ export async function releaseDeliveries(
 
 /**
  * Turns pages whose lease ran out (their worker died, or could not record in time) back into
- * deliveries: for each, every event of its range that goes to one of its endpoints — as the
- * fan-out matches them, on the endpoints as they are now — is queued due at `now`, but those that
- * already have a row (queued, failed since, redelivered) and those whose success was logged after
- * the page was leased. An attempt that was under way is made again (at least once; under the
- * same `webhook-id`). At most `limit` pages a call, each taken by one worker (`skip locked`) and
- * deleted in the same statement. Returns how many deliveries it queued.
+ * deliveries: each delivery a page lists is queued due at `now` (under the id drawn for it), but
+ * those that already have a row (failed since, handed back, redelivered) and those whose success
+ * was logged since the page was leased — whatever the endpoint's state now, as a delivery row
+ * would have been kept through a disabling. An attempt that was under way is made again (at
+ * least once; under the same `webhook-id`). At most `limit` pages a call, each taken by one
+ * worker (`skip locked`) and deleted in the same statement. Returns how many pages it took and
+ * how many deliveries it queued.
  */
-export async function recoverWebhookLeases(orm: Orm, now: Date, limit = 10): Promise<number> {
+export async function recoverWebhookLeases(
+  orm: Orm,
+  now: Date,
+  limit = 10,
+): Promise<{ pages: number; queued: number }> {
   const [row] = await withConnection(orm.em, (sql) => sql(RECOVER_LEASES, [now, limit]));
-  return Number(row?.queued ?? 0);
+  return { pages: Number(row?.pages ?? 0), queued: Number(row?.queued ?? 0) };
 }
 
 /** See `recoverWebhookLeases`. */
@@ -435,32 +440,34 @@ export const RECOVER_LEASES = prepared(
          delete from webhook_leases l
           where l.id = any(array(select id from webhook_leases where leased_until <= $1
                                   order by leased_until limit $2 for update skip locked))
-         returning l.id, l.after_xid, l.after_position, l.through_xid, l.through_position, l.endpoint_ids, l.created_at
-       ), matched as (
-         select w.id as endpoint_id, e.id as event_id
-           from gone g
-           join events e on (e.xid, e.position) > (g.after_xid, g.after_position)
-                        and (e.xid, e.position) <= (g.through_xid, g.through_position)
-           join webhook_endpoints w on w.id = any(g.endpoint_ids)
-            and (w.tenant_id = e.tenant_id or w.tenant_id is null)
-            and w.enabled and e.xid > w.created_xid
-            and (w.event_types is null or e.type = any(w.event_types))
-          where not exists (select 1 from webhook_attempts a
-                             where a.endpoint_id = w.id and a.attempted_at >= g.created_at
-                               and a.event_id = e.id and a.succeeded)
+         returning l.endpoint_ids, l.event_ids, l.delivery_ids, l.created_at
+       ), listed as (
+         select x.endpoint_id, x.event_id, x.delivery_id, g.created_at
+           from gone g, unnest(g.endpoint_ids, g.event_ids, g.delivery_ids) as x(endpoint_id, event_id, delivery_id)
+       ), delivered as (
+         -- what was logged as delivered since the page was leased: each endpoint's log from then
+         -- on, along its index (the log of a page's lifetime, not the endpoint's whole history)
+         select a.endpoint_id, a.event_id
+           from (select endpoint_id, min(created_at) as since from listed group by endpoint_id) k
+          cross join lateral (
+            select a.endpoint_id, a.event_id from webhook_attempts a
+             where a.endpoint_id = k.endpoint_id and a.attempted_at >= k.since and a.succeeded
+          ) a
        ), alive as (
          select w.id from webhook_endpoints w
-          where w.id = any(array(select distinct m.endpoint_id from matched m))
+          where w.id = any(array(select distinct l.endpoint_id from listed l))
             for key share of w
        ), queued as (
          insert into webhook_deliveries (id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
-         select ${deliveryIdOf("m.event_id")}, m.endpoint_id, m.event_id, 'pending', 0, $1, $1
-           from matched m
-          where m.endpoint_id in (select id from alive)
+         select l.delivery_id, l.endpoint_id, l.event_id, 'pending', 0, $1, $1
+           from listed l
+          where l.endpoint_id in (select id from alive)
+            and not exists (select 1 from delivered d where d.endpoint_id = l.endpoint_id and d.event_id = l.event_id)
          on conflict (endpoint_id, event_id) do nothing
          returning 1
        )
-       select (select count(*) from queued)::int as queued, setting from async_commit`,
+       select (select count(*) from gone)::int as pages, (select count(*) from queued)::int as queued, setting
+         from async_commit`,
 );
 
 /** What one attempt came to. `responseStatus` null: no HTTP answer (refused, timed out, unsafe). */
@@ -526,8 +533,11 @@ export const RECORD_ATTEMPTS = prepared(
           where x.k = 1 and x.st <> 'succeeded' and x.w in (select id from alive)
          on conflict (endpoint_id, event_id) do nothing
        ), done as (
-         -- the pages whose every attempt is now recorded or handed back
-         delete from webhook_leases where id = any($3::uuid[])
+         -- the pages whose every attempt is now recorded or handed back; one that a recovery
+         -- holds is left to it (waiting here for it, while it waits for a row inserted above,
+         -- would deadlock)
+         delete from webhook_leases
+          where id = any(array(select id from webhook_leases where id = any($3::uuid[]) for update skip locked))
        ), healthy as (
          -- among those locked, all of them first (an array): a row this statement had updated
          -- already could not be locked by it, and its attempts would go unlogged
