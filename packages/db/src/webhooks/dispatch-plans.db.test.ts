@@ -16,6 +16,7 @@ import {
   FAN_OUT,
   fanOutEvents,
   RECORD_ATTEMPTS,
+  RECOVER_LEASES,
   recordAttemptOutcomes,
 } from "./dispatch.ts";
 import { createWebhookEndpoint } from "./endpoints.ts";
@@ -137,6 +138,15 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
     // of the backlog).
     const record = await genericPlan("record", RECORD_ATTEMPTS.text, ["'[]'", "now()", "'{}'"]);
     expect(readsOf(record, "webhook_deliveries")).toEqual([["webhook_deliveries_pkey"]]);
+
+    // A page's recovery (planned as it runs: without sequential scans) reads what was delivered
+    // since it was leased along each endpoint's log index, never the whole log, and its expired
+    // leases along theirs.
+    await client.query("set enable_seqscan = off");
+    const recover = await genericPlan("recover", RECOVER_LEASES, ["now()", "10"], "custom");
+    await client.query("reset enable_seqscan");
+    expect(readsOf(recover, "webhook_attempts")).toEqual([["webhook_attempts_endpoint_index"]]);
+    expect(readsOf(recover, "webhook_leases").flat()).not.toContain("(sequential)");
 
     // A claim changes no indexed column: every claim is an update in place (HOT), which adds no
     // index entry. (Claimed over a connection of its own: its statistics reach the view when it

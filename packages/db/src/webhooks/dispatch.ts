@@ -428,14 +428,27 @@ export async function recoverWebhookLeases(
   now: Date,
   limit = 10,
 ): Promise<{ pages: number; queued: number }> {
-  const [row] = await withConnection(orm.em, (sql) => sql(RECOVER_LEASES, [now, limit]));
+  // Every poll asks (one lookup, prepared); a page is recovered only after a worker died.
+  const [expired] = await withConnection(orm.em, (sql) => sql(EXPIRED_LEASES, [now]));
+  if (!expired?.due) return { pages: 0, queued: 0 };
+  // Planned afresh, without sequential scans: a plan kept from a time when the delivery log was
+  // small would read the whole log for what was delivered (and this runs rarely enough that
+  // planning each time costs nothing that matters).
+  const [row] = await inTransaction(orm.em, async (sql) => {
+    await sql("set local enable_seqscan = off");
+    return sql(RECOVER_LEASES, [now, limit]);
+  });
   return { pages: Number(row?.pages ?? 0), queued: Number(row?.queued ?? 0) };
 }
 
-/** See `recoverWebhookLeases`. */
-export const RECOVER_LEASES = prepared(
-  "arcadia_recover_webhook_leases",
-  `with ${ASYNC_COMMIT},
+/** Whether a page's lease has run out (see `recoverWebhookLeases`). */
+const EXPIRED_LEASES = prepared(
+  "arcadia_expired_webhook_leases",
+  "select exists (select 1 from webhook_leases where leased_until <= $1) as due",
+);
+
+/** See `recoverWebhookLeases` (sent as text: planned at each run). */
+export const RECOVER_LEASES = `with ${ASYNC_COMMIT},
        gone as (
          delete from webhook_leases l
           where l.id = any(array(select id from webhook_leases where leased_until <= $1
@@ -467,8 +480,7 @@ export const RECOVER_LEASES = prepared(
          returning 1
        )
        select (select count(*) from gone)::int as pages, (select count(*) from queued)::int as queued, setting
-         from async_commit`,
-);
+         from async_commit`;
 
 /** What one attempt came to. `responseStatus` null: no HTTP answer (refused, timed out, unsafe). */
 export interface AttemptOutcome {
