@@ -492,7 +492,7 @@ is ${medianRatio(r)}%):
 What the worker path pays per delivery that the bare loop does not: the fan-out (matching each
 event to its endpoints; a page's lease for what it hands over, a delivery row for what it queues
 due), for a delivery queued due a claim (a lease: an update in place, one prepared query refilling
-per-endpoint queues ahead of the free slots), and the outcome (the attempt logged, up to a hundred
+per-endpoint queues ahead of the free slots), and the outcome (the attempt logged, up to 250
 a statement, and a queued delivery moved on) — row writes and their index entries in PostgreSQL,
 which shares these two cores with both processes and the receiver.
 

@@ -506,22 +506,22 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
         );
       return row!;
     };
-    await queue(250);
+    await queue(300);
     const loop = startWebhookDispatcher(db.orm, sender, logger, { now: clock.now, pollMs: 20 });
     try {
       // Written while the loop runs (not only when it stops): more than a batch at once…
-      await until(async () => (await logged()).attempts >= 250, 15_000);
-      expect(await logged()).toEqual({ attempts: 250, deliveries: 250, delivered: 250 });
+      await until(async () => (await logged()).attempts >= 300, 15_000);
+      expect(await logged()).toEqual({ attempts: 300, deliveries: 300, delivered: 300 });
       // …and a few, far short of a batch, once their short wait is over.
       await queue(3);
-      await until(async () => (await logged()).attempts >= 253, 15_000);
-      expect(await logged()).toEqual({ attempts: 253, deliveries: 253, delivered: 253 });
+      await until(async () => (await logged()).attempts >= 303, 15_000);
+      expect(await logged()).toEqual({ attempts: 303, deliveries: 303, delivered: 303 });
     } finally {
       await loop.stop();
       await disable(endpoint.id);
     }
-    expect(ok.received).toHaveLength(253);
-    expect(new Set(ok.received.map((r) => r.headers["webhook-id"])).size).toBe(253);
+    expect(ok.received).toHaveLength(303);
+    expect(new Set(ok.received.map((r) => r.headers["webhook-id"])).size).toBe(303);
     // Nothing left behind: no delivery waiting, no page's lease open.
     const [left] = await db.orm.em
       .fork()

@@ -30,9 +30,9 @@ export interface DispatcherOptions {
 }
 
 /** Outcomes written in one statement, at most; see `Attempts.recordSoon`. */
-const RECORD_BATCH = 100;
+const RECORD_BATCH = 250;
 /** How long the first outcome of a batch waits for others. */
-const RECORD_WAIT_MS = 20;
+const RECORD_WAIT_MS = 50;
 
 /**
  * The pages a leasing fan-out handed to this process (`webhook_leases`), each with how many of its
