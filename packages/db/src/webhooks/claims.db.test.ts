@@ -20,6 +20,7 @@ import {
   fanOutEvents,
   RECORD_ATTEMPTS,
   recordAttemptOutcomes,
+  recordedAttemptsParameter,
   recoverWebhookLeases,
   releaseDeliveries,
 } from "./dispatch.ts";
@@ -46,6 +47,19 @@ async function endpointWithDeliveries(db: TestDatabase, clock: TestClock, events
   await recordTenantEvents(db.orm, t.tenantId, events, clock.now());
   while ((await fanOutEvents(db.orm, clock.now())) > 0);
   return { t, endpoint };
+}
+
+/** An endpoint's delivery rows and log lines. */
+async function countsOf(db: TestDatabase, endpointId: string) {
+  const [row] = await db.orm.em
+    .fork()
+    .getConnection()
+    .execute<{ deliveries: number; attempts: number }[]>(
+      `select (select count(*) from webhook_deliveries where endpoint_id = ?)::int as deliveries,
+              (select count(*) from webhook_attempts where endpoint_id = ?)::int as attempts`,
+      [endpointId, endpointId],
+    );
+  return row!;
 }
 
 const answered = (delivery: DueDelivery, at: Date): AttemptOutcome => ({
@@ -424,17 +438,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
   );
 
   it("deleting an endpoint takes its deliveries and its delivery log with it, and nothing of another's", async () => {
-    const counts = async (endpointId: string) =>
-      (
-        await db.orm.em
-          .fork()
-          .getConnection()
-          .execute<{ deliveries: number; attempts: number }[]>(
-            `select (select count(*) from webhook_deliveries where endpoint_id = ?)::int as deliveries,
-                    (select count(*) from webhook_attempts where endpoint_id = ?)::int as attempts`,
-            [endpointId, endpointId],
-          )
-      )[0]!;
+    const counts = (endpointId: string) => countsOf(db, endpointId);
     const deliverAll = async () => {
       const claimed = await claimDueDeliveries(db.orm, { now: clock.now(), limit: 100, perEndpoint: 100 });
       await recordAttemptOutcomes(
@@ -477,17 +481,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       }
       throw new Error("nothing waited for the lock");
     };
-    const countsOf = async (endpointId: string) =>
-      (
-        await db.orm.em
-          .fork()
-          .getConnection()
-          .execute<{ deliveries: number; attempts: number }[]>(
-            `select (select count(*) from webhook_deliveries where endpoint_id = ?)::int as deliveries,
-                    (select count(*) from webhook_attempts where endpoint_id = ?)::int as attempts`,
-            [endpointId, endpointId],
-          )
-      )[0]!;
+    const counts = (endpointId: string) => countsOf(db, endpointId);
 
     it("a fan-out leaves nothing of it, whichever locks the endpoint first", async () => {
       // The deletion first: the fan-out, whose snapshot still sees the endpoint, waits for it
@@ -500,7 +494,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       await lockWaited();
       await client.query("commit");
       expect((await fanningOut).events).toBeGreaterThan(0);
-      expect(await countsOf(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+      expect(await counts(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
 
       // The fan-out first (its transaction held open): the deletion waits for it and takes
       // what it wrote.
@@ -523,24 +517,14 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       await lockWaited();
       await client.query("commit");
       await deleting;
-      expect(await countsOf(second.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+      expect(await counts(second.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
     });
 
     it("recorded outcomes leave no log line of it, whichever locks the endpoint first", async () => {
       const outcomesOf = (deliveries: DueDelivery[]) =>
-        JSON.stringify(
-          deliveries.map((d) => ({
-            i: d.deliveryId,
-            d: d.deliveryId,
-            w: d.endpointId,
-            e: d.eventId,
-            a: d.attempt,
-            l: d.leaseId,
-            t: clock.now().toISOString(),
-            ms: 1,
-            s: 204,
-            st: "succeeded",
-          })),
+        recordedAttemptsParameter(
+          deliveries.map((d) => answered(d, clock.now())),
+          clock.now(),
         );
       // The deletion first: the outcomes wait for it and log nothing for it.
       const first = await endpointWithDeliveries(db, clock, 2);
@@ -556,7 +540,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       await lockWaited();
       await client.query("commit");
       await recording;
-      expect(await countsOf(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+      expect(await counts(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
 
       // The outcomes first (their transaction held open): the deletion waits and takes the log.
       const second = await endpointWithDeliveries(db, clock, 2);
@@ -572,7 +556,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       await lockWaited();
       await client.query("commit");
       await deleting;
-      expect(await countsOf(second.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+      expect(await counts(second.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
     });
 
     it("a redelivery leaves nothing of it, whichever locks the endpoint first", async () => {
@@ -590,7 +574,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       await lockWaited();
       await client.query("commit");
       expect(await redelivering).toMatchObject({ code: "NOT_FOUND" });
-      expect(await countsOf(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
+      expect(await counts(first.endpoint.id)).toEqual({ deliveries: 0, attempts: 0 });
     });
 
     it("a deletion in a transaction that is not READ COMMITTED is refused and changes nothing", async () => {
@@ -600,7 +584,7 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
         client.query("delete from webhook_endpoints where id = $1", [endpoint.id]),
       ).rejects.toThrow(/READ COMMITTED/);
       await client.query("rollback");
-      expect(await countsOf(endpoint.id)).toEqual({ deliveries: 1, attempts: 0 });
+      expect(await counts(endpoint.id)).toEqual({ deliveries: 1, attempts: 0 });
     });
   });
 

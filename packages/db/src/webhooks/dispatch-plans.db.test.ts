@@ -18,6 +18,7 @@ import {
   RECORD_ATTEMPTS,
   RECOVER_LEASES,
   recordAttemptOutcomes,
+  recordedAttemptsParameter,
 } from "./dispatch.ts";
 import { createWebhookEndpoint } from "./endpoints.ts";
 
@@ -193,20 +194,14 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
     );
     expect(readsOf(claimNow, "webhook_deliveries").flat()).not.toContain("(sequential)");
     expect(readsOf(claimNow, "events")).toEqual([["events_id_unique"]]);
-    const batch = JSON.stringify(
-      claimed.map((d) => ({
-        i: d.deliveryId,
-        d: d.deliveryId,
-        w: d.endpointId,
-        e: d.eventId,
-        a: d.attempt,
-        l: d.leaseId,
-        t: clock.now().toISOString(),
-        ms: 1,
-        s: 204,
-        st: "succeeded",
-      })),
-    );
+    const answered = claimed.map((delivery) => ({
+      delivery,
+      attemptedAt: clock.now(),
+      durationMs: 1,
+      responseStatus: 204,
+      error: null,
+    }));
+    const batch = recordedAttemptsParameter(answered, clock.now());
     const recordNow = await genericPlan(
       "record_custom",
       RECORD_ATTEMPTS.text,
@@ -216,17 +211,7 @@ describe.skipIf(!enabled)("the webhook dispatcher's plans on PostgreSQL", () => 
     expect(readsOf(recordNow, "webhook_deliveries")).toEqual([["webhook_deliveries_pkey"]]);
 
     // The claimed attempts recorded: delivered, the lease given back.
-    await recordAttemptOutcomes(
-      db.orm,
-      claimed.map((delivery) => ({
-        delivery,
-        attemptedAt: clock.now(),
-        durationMs: 1,
-        responseStatus: 204,
-        error: null,
-      })),
-      clock.now(),
-    );
+    await recordAttemptOutcomes(db.orm, answered, clock.now());
     const { rows } = await client.query<{ status: string; n: number; leased: number }>(
       `select status, count(*)::int as n, count(leased_until)::int as leased
          from webhook_deliveries where endpoint_id = $1 group by status order by status`,

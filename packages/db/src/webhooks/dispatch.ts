@@ -561,37 +561,18 @@ export const RECORD_ATTEMPTS = prepared(
      select setting from async_commit`,
 );
 
-/**
- * Logs attempts and moves their deliveries on, atomically (the dispatcher records what finished
- * meanwhile together, so a busy endpoint costs a query per batch, not per attempt): a 2xx
- * delivers; otherwise the next retry comes from the domain's schedule, or the delivery has failed.
- * A batch without a failure is one statement; with one, a transaction, since a failure that leaves
- * its endpoint without a success for 5 days disables it and records `webhook_endpoint.disabled`.
- * An attempt whose delivery no longer holds its claim's lease (claimed again after the lease ran
- * out, or redelivered) only adds its log line.
- */
-export async function recordAttemptOutcomes(
-  orm: Orm,
-  outcomes: readonly AttemptOutcome[],
-  now: Date,
-  completedLeases: readonly string[] = [],
-): Promise<AttemptRecorded[]> {
-  if (outcomes.length === 0) return [];
-  const judged = outcomes.map((outcome) => {
+/** Each outcome with what it makes of its delivery: delivered, due again at `next`, or failed. */
+function judge(outcomes: readonly AttemptOutcome[], now: Date) {
+  return outcomes.map((outcome) => {
     const succeeded = isSuccessfulStatus(outcome.responseStatus);
     const next = succeeded ? null : nextAttemptAfterFailure(outcome.delivery.attempt, now);
     return { outcome, succeeded, next, status: succeeded ? "succeeded" : next ? "pending" : "failed" };
   });
-  const healthy = new Set(judged.filter((j) => j.succeeded).map((j) => j.outcome.delivery.endpointId));
-  // The endpoints that failed without a success in this batch, each with its first failure.
-  const failing = new Map<string, Date>();
-  for (const j of judged) {
-    const endpointId = j.outcome.delivery.endpointId;
-    if (j.succeeded || healthy.has(endpointId)) continue;
-    const first = failing.get(endpointId);
-    if (!first || j.outcome.attemptedAt < first) failing.set(endpointId, j.outcome.attemptedAt);
-  }
-  const attempts = JSON.stringify(
+}
+
+/** The batch as `RECORD_ATTEMPTS` reads it ($1): one object per attempt, with short keys. */
+function attemptsText(judged: ReturnType<typeof judge>, now: Date): string {
+  return JSON.stringify(
     judged.map(({ outcome, next, status }) => ({
       i: newId(now.getTime()),
       d: outcome.delivery.deliveryId,
@@ -608,6 +589,40 @@ export async function recordAttemptOutcomes(
       k: outcome.delivery.paged ? 1 : undefined,
     })),
   );
+}
+
+/** `RECORD_ATTEMPTS`'s first parameter for these outcomes (for running the statement by hand). */
+export function recordedAttemptsParameter(outcomes: readonly AttemptOutcome[], now: Date): string {
+  return attemptsText(judge(outcomes, now), now);
+}
+
+/**
+ * Logs attempts and moves their deliveries on, atomically (the dispatcher records what finished
+ * meanwhile together, so a busy endpoint costs a query per batch, not per attempt): a 2xx
+ * delivers; otherwise the next retry comes from the domain's schedule, or the delivery has failed.
+ * A batch without a failure is one statement; with one, a transaction, since a failure that leaves
+ * its endpoint without a success for 5 days disables it and records `webhook_endpoint.disabled`.
+ * An attempt whose delivery no longer holds its claim's lease (claimed again after the lease ran
+ * out, or redelivered) only adds its log line.
+ */
+export async function recordAttemptOutcomes(
+  orm: Orm,
+  outcomes: readonly AttemptOutcome[],
+  now: Date,
+  completedLeases: readonly string[] = [],
+): Promise<AttemptRecorded[]> {
+  if (outcomes.length === 0) return [];
+  const judged = judge(outcomes, now);
+  const healthy = new Set(judged.filter((j) => j.succeeded).map((j) => j.outcome.delivery.endpointId));
+  // The endpoints that failed without a success in this batch, each with its first failure.
+  const failing = new Map<string, Date>();
+  for (const j of judged) {
+    const endpointId = j.outcome.delivery.endpointId;
+    if (j.succeeded || healthy.has(endpointId)) continue;
+    const first = failing.get(endpointId);
+    if (!first || j.outcome.attemptedAt < first) failing.set(endpointId, j.outcome.attemptedAt);
+  }
+  const attempts = attemptsText(judged, now);
   const disabledEndpoints = new Set<string>();
   const record = (sql: Sql) => sql(RECORD_ATTEMPTS, [attempts, now, completedLeases]);
   // Only a failure can disable an endpoint, which takes more than one statement: a batch without
