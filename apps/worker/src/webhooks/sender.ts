@@ -85,10 +85,16 @@ export function createWebhookSender(options: SenderOptions) {
     });
   };
 
-  /** Where an endpoint's attempts go: the request options its URL makes, ready for each attempt. */
+  /** Where an endpoint's attempts go: what its URL makes of each attempt's request, worked out once. */
   interface Target {
+    /** The module for the URL's scheme (its agent's protocol is the request's). */
     readonly transport: typeof http | typeof https;
-    readonly request: http.RequestOptions;
+    readonly hostname: string;
+    readonly port: number | undefined;
+    readonly path: string;
+    readonly agent: http.Agent;
+    /** The `host` header (the request's headers are given as a list, which adds none). */
+    readonly host: string;
   }
 
   /**
@@ -112,15 +118,12 @@ export function createWebhookSender(options: SenderOptions) {
           ? { refused: "the address is not public" }
           : {
               transport: secure ? https : http,
-              request: {
-                protocol: url.protocol,
-                hostname: host,
-                port: url.port === "" ? undefined : Number(url.port),
-                path: `${url.pathname}${url.search}`,
-                method: "POST",
-                agent: secure ? agents.https : agents.http,
-                lookup: safeLookup,
-              },
+              hostname: host,
+              port: url.port === "" ? undefined : Number(url.port),
+              path: `${url.pathname}${url.search}`,
+              agent: secure ? agents.https : agents.http,
+              // `URL.host`: the name or bracketed address, and the port unless it is the scheme's own
+              host: url.host,
             };
     }
     if (targets.size >= 1000) targets.clear();
@@ -199,15 +202,30 @@ export function createWebhookSender(options: SenderOptions) {
       try {
         const request = target.transport.request(
           {
-            ...target.request,
-            headers: {
-              "content-type": "application/json",
-              "content-length": Buffer.byteLength(message.body),
-              "user-agent": "Arcadia-Webhooks/1",
-              "webhook-id": message.id,
-              "webhook-timestamp": String(timestamp),
-              "webhook-signature": signWebhook(message.id, timestamp, message.body, message.secrets),
-            },
+            hostname: target.hostname,
+            port: target.port,
+            path: target.path,
+            method: "POST",
+            agent: target.agent,
+            lookup: safeLookup,
+            // A list (name, value, …) is written as it is, without the header object the module
+            // would otherwise build and read back for each request; it adds no `host` of its own.
+            headers: [
+              "host",
+              target.host,
+              "content-type",
+              "application/json",
+              "content-length",
+              String(Buffer.byteLength(message.body)),
+              "user-agent",
+              "Arcadia-Webhooks/1",
+              "webhook-id",
+              message.id,
+              "webhook-timestamp",
+              String(timestamp),
+              "webhook-signature",
+              signWebhook(message.id, timestamp, message.body, message.secrets),
+            ],
           },
           (response) => attempt.answered(response),
         );
