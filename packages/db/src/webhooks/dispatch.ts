@@ -223,7 +223,11 @@ export async function fanOutAndLease(
       queued: Number(rows[0]?.queued ?? 0),
       others: rows[0]?.others === true,
       backlog: rows[0]?.backlog === null || rows[0]?.backlog === undefined ? null : Number(rows[0].backlog),
-      leased: rows.filter((r) => r.delivery_id !== null).map((r) => dueDeliveryFromRow(r, now, true)),
+      leased: dueDeliveriesFromRows(
+        rows.filter((r) => r.delivery_id !== null),
+        now,
+        true,
+      ),
     };
   });
 }
@@ -252,7 +256,7 @@ export interface DueDelivery {
    * (`webhook_leases`) and `deliveryId` the id its row takes if it fails or is handed back.
    */
   readonly paged: boolean;
-  readonly secrets: string[];
+  readonly secrets: readonly string[];
   readonly eventId: string;
   /** The exact body to POST (and sign). */
   readonly body: string;
@@ -336,29 +340,45 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
       jsonMap(options.perEndpointOf),
     ]),
   );
-  return rows.map((r: Row) => dueDeliveryFromRow(r, options.now));
+  return dueDeliveriesFromRows(rows, options.now);
 }
 
 /** A claimed delivery as the claim and the fan-out's lease return it, its body and secrets ready. */
-function dueDeliveryFromRow(r: Row, now: Date, paged = false): DueDelivery {
-  return {
-    deliveryId: r.delivery_id as string,
-    endpointId: r.endpoint_id as string,
-    url: r.url as string,
-    attempt: Number(r.attempts),
-    leaseId: r.lease_id as string,
-    paged,
-    secrets: signingSecrets(
-      {
-        secret: r.secret as string,
-        previousSecret: (r.previous_secret as string | null) ?? null,
-        previousSecretExpiresAt: instantOrNull(r.previous_secret_expires_at),
-      },
-      now,
-    ),
-    eventId: r.id as string,
-    body: JSON.stringify(presentFeedEvent(eventFromRow(r))),
-  };
+/**
+ * Claimed (or leased) rows as attempts. An endpoint's columns are the same on each of its rows:
+ * its URL and signing secrets are read once per endpoint, and its deliveries share them.
+ */
+function dueDeliveriesFromRows(rows: readonly Row[], now: Date, paged = false): DueDelivery[] {
+  const endpoints = new Map<string, { url: string; secrets: string[] }>();
+  return rows.map((r) => {
+    const endpointId = r.endpoint_id as string;
+    let endpoint = endpoints.get(endpointId);
+    if (!endpoint) {
+      endpoint = {
+        url: r.url as string,
+        secrets: signingSecrets(
+          {
+            secret: r.secret as string,
+            previousSecret: (r.previous_secret as string | null) ?? null,
+            previousSecretExpiresAt: instantOrNull(r.previous_secret_expires_at),
+          },
+          now,
+        ),
+      };
+      endpoints.set(endpointId, endpoint);
+    }
+    return {
+      deliveryId: r.delivery_id as string,
+      endpointId,
+      url: endpoint.url,
+      attempt: Number(r.attempts),
+      leaseId: r.lease_id as string,
+      paged,
+      secrets: endpoint.secrets,
+      eventId: r.id as string,
+      body: JSON.stringify(presentFeedEvent(eventFromRow(r))),
+    };
+  });
 }
 
 /**
