@@ -14,6 +14,7 @@ import { connect, eventFromRow, presentFeedEvent } from "@arcadia/db";
 import { createLogger } from "@arcadia/runtime";
 import {
   createWebhookSender,
+  type SendResult,
   signWebhook,
   startWebhookDelivery,
   startWebhookDispatcher,
@@ -75,13 +76,14 @@ if (mode === "loop") {
     allAnswered = resolve;
   });
   const window = new Window();
+  // Counts answers as the bare loop does, inline: one reaction on the attempt's own promise.
+  const counted = (result: SendResult) => {
+    if (result.responseStatus !== null && result.responseStatus < 300 && window.deliver()) allAnswered();
+    return result;
+  };
   const counting: typeof sender = {
     ...sender,
-    async send(message, timestamp) {
-      const result = await sender.send(message, timestamp);
-      if (result.responseStatus !== null && result.responseStatus < 300 && window.deliver()) allAnswered();
-      return result;
-    },
+    send: (message, timestamp) => sender.send(message, timestamp).then(counted),
   };
   const dispatcher = startWebhookDispatcher(orm, counting, createLogger("error"), {
     perEndpoint: PER_ENDPOINT,
