@@ -19,6 +19,7 @@ import {
 } from "@arcadia/db";
 import { operator, seedSubscriptions } from "@arcadia/db/testing";
 import { DEFAULT_REGIONS } from "@arcadia/domain";
+import { WORKER_NODE_FLAGS } from "@arcadia/worker";
 import { processCpu } from "./machine.ts";
 import { freshDatabase } from "./measured-run.ts";
 
@@ -120,9 +121,10 @@ function child(args: string[]): { process: ChildProcess; line: Promise<Record<st
   const profile = process.env.BENCH_CPU_PROF
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
+  // Both contenders (and the latency half's delivery loop) run with the Node flags of `pnpm worker`.
   const proc = spawn(
     process.execPath,
-    [...profile, "--import", "tsx", "src/webhook-delivery-run.ts", ...args],
+    [...profile, ...WORKER_NODE_FLAGS, "--import", "tsx", "src/webhook-delivery-run.ts", ...args],
     {
       cwd: here,
       stdio: ["ignore", "pipe", "inherit"],
