@@ -9,6 +9,7 @@ import {
   testBackends,
 } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WORKER_NODE_FLAGS } from "./node-flags.ts";
 
 const workerDir = fileURLToPath(new URL("..", import.meta.url));
 const COUNT = 150;
@@ -23,7 +24,17 @@ function startWorker(
 ): { child: ChildProcess; done: Promise<string> } {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "src/main.ts", "--once", "--now", now, "--batch-size", String(batch)],
+    [
+      "--import",
+      "tsx",
+      ...WORKER_NODE_FLAGS,
+      "src/main.ts",
+      "--once",
+      "--now",
+      now,
+      "--batch-size",
+      String(batch),
+    ],
     {
       cwd: workerDir,
       env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "warn" },

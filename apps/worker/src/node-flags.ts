@@ -5,11 +5,13 @@
  * contenders with them.
  *
  * `--min-semi-space-size=16`: V8's young generation starts at the size it grows to anyway under
- * load (16 MiB a semi-space, its default maximum on 64-bit), rather than at 1 MiB, growing and
- * shrinking with the allocation rate. The dispatcher keeps an endpoint's claimed deliveries queued
- * for tens of milliseconds; with the young generation sized as the load left it, a run settled
- * either at about 0.9 MB promoted to the old generation per scavenge or at about 2 MB, with more
- * and longer scavenges, and which one was luck; from the full size, about 0.8 MB every time
- * (ARCHITECTURE.md, "Throughput"). The price is up to 32 MiB of young generation reserved.
+ * load here (16 MiB a semi-space: V8's maximum for a 64-bit process with the default heap limit;
+ * where a smaller heap limit makes V8's maximum smaller, V8 holds the flag to it), rather than at
+ * 1 MiB, growing and shrinking with the allocation rate. The dispatcher keeps an endpoint's claimed
+ * deliveries queued for tens of milliseconds; with the young generation sized as the load left
+ * it, a benchmark run settled either at about 0.9 MB promoted to the old generation per scavenge
+ * or at about 2 MB, with more and longer scavenges, and which one was luck; from the full size,
+ * 0.7–0.85 MB in each of three runs (ARCHITECTURE.md, "Throughput"). The price: the young
+ * generation is used in full, about 32 MiB of memory per process.
  */
 export const WORKER_NODE_FLAGS: readonly string[] = ["--min-semi-space-size=16"];

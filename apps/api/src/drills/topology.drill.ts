@@ -16,6 +16,7 @@ import {
   seedSubscriptions,
   startPgBouncer,
 } from "@arcadia/db/testing";
+import { WORKER_NODE_FLAGS } from "@arcadia/worker";
 
 const apiDir = fileURLToPath(new URL("../..", import.meta.url));
 const workerDir = fileURLToPath(new URL("../../../worker", import.meta.url));
@@ -87,7 +88,7 @@ async function startApiProcess(
 
 function startWorkerProcess(env: Record<string, string>): Proc {
   // A pass every second, so passes run (and are killed) during the load.
-  return spawnProcess(workerDir, ["src/main.ts", "--batch-size", "50"], {
+  return spawnProcess(workerDir, [...WORKER_NODE_FLAGS, "src/main.ts", "--batch-size", "50"], {
     ...env,
     WORKER_CRON: "* * * * * *",
     LOG_LEVEL: "warn",
@@ -334,10 +335,14 @@ export async function topologyDrill(log: (msg: string) => void) {
 
     for (const proc of [...apis, ...workers]) await stop(proc);
     // Whatever is still due is billed by one more pass (through the pooler), then checked.
-    const finalPass = spawnProcess(workerDir, ["src/main.ts", "--once", "--now", new Date().toISOString()], {
-      ...pooledEnv,
-      LOG_LEVEL: "error",
-    });
+    const finalPass = spawnProcess(
+      workerDir,
+      [...WORKER_NODE_FLAGS, "src/main.ts", "--once", "--now", new Date().toISOString()],
+      {
+        ...pooledEnv,
+        LOG_LEVEL: "error",
+      },
+    );
     await finalPass.exited;
     const months = Math.round(
       (monthStart(new Date()).getTime() - monthStart(createdAt).getTime()) / (30.4 * 86_400_000),

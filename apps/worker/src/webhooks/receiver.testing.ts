@@ -3,6 +3,8 @@ import type { AddressInfo, Socket } from "node:net";
 
 export interface Received {
   readonly headers: IncomingHttpHeaders;
+  /** The headers as sent: name, value, … (a repeated header shows each time). */
+  readonly rawHeaders: readonly string[];
   readonly body: string;
   readonly at: number;
 }
@@ -22,7 +24,7 @@ export async function startReceiver(
       body += chunk;
     });
     req.on("end", () => {
-      const request = { headers: req.headers, body, at: performance.now() };
+      const request = { headers: req.headers, rawHeaders: req.rawHeaders, body, at: performance.now() };
       received.push(request);
       const status = answer(received.length - 1, request);
       if (status === "hang") return;

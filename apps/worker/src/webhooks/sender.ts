@@ -63,6 +63,21 @@ function describe(error: unknown): string {
 }
 
 /**
+ * Where a webhook URL's requests connect, and the `host` header they carry: the name or address
+ * (an IPv6 address bracketed in the header, bare to connect), and the port only when it is not
+ * the scheme's own. A port of 0 connects to the scheme's port, as the HTTP module treats it, and
+ * the header says so too.
+ */
+export function requestTarget(url: URL): { hostname: string; port: number | undefined; host: string } {
+  const port = url.port === "" || Number(url.port) === 0 ? undefined : Number(url.port);
+  return {
+    hostname: url.hostname.replace(/^\[|\]$/g, ""),
+    port,
+    host: port === undefined ? url.hostname : `${url.hostname}:${port}`,
+  };
+}
+
+/**
  * POSTs webhooks over keep-alive connections. Outbound safety (SPEC §3.9) is checked on every
  * attempt: the URL's scheme and host, and every address its name resolves to (in the socket's own
  * lookup, so the address checked is the address connected to); redirects are not followed (a 3xx
@@ -111,19 +126,18 @@ export function createWebhookSender(options: SenderOptions) {
     if (!checked.ok) target = { refused: checked.error.message };
     else {
       const url = new URL(checked.value);
-      const host = url.hostname.replace(/^\[|\]$/g, "");
+      const { hostname, port, host } = requestTarget(url);
       const secure = url.protocol === "https:";
       target =
-        isIP(host) && !checkResolvedAddress(host, options).ok
+        isIP(hostname) && !checkResolvedAddress(hostname, options).ok
           ? { refused: "the address is not public" }
           : {
               transport: secure ? https : http,
-              hostname: host,
-              port: url.port === "" ? undefined : Number(url.port),
+              hostname,
+              port,
               path: `${url.pathname}${url.search}`,
               agent: secure ? agents.https : agents.http,
-              // `URL.host`: the name or bracketed address, and the port unless it is the scheme's own
-              host: url.host,
+              host,
             };
     }
     if (targets.size >= 1000) targets.clear();
@@ -208,8 +222,9 @@ export function createWebhookSender(options: SenderOptions) {
             method: "POST",
             agent: target.agent,
             lookup: safeLookup,
-            // A list (name, value, …) is written as it is, without the header object the module
-            // would otherwise build and read back for each request; it adds no `host` of its own.
+            // A list (name, value, …): the module checks each name and value and writes them in
+            // this order (adding `connection`), without the header object it would otherwise
+            // build and read back for each request; it adds no `host` of its own.
             headers: [
               "host",
               target.host,

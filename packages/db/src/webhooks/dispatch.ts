@@ -343,9 +343,8 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
   return dueDeliveriesFromRows(rows, options.now);
 }
 
-/** A claimed delivery as the claim and the fan-out's lease return it, its body and secrets ready. */
 /**
- * Claimed (or leased) rows as attempts. An endpoint's columns are the same on each of its rows:
+ * Claimed (or leased) rows as attempts, each body and its secrets ready. An endpoint's columns are the same on each of its rows:
  * its URL and signing secrets are read once per endpoint, and its deliveries share them.
  */
 function dueDeliveriesFromRows(rows: readonly Row[], now: Date, paged = false): DueDelivery[] {
