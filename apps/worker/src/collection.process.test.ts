@@ -9,7 +9,7 @@ import {
   testBackends,
 } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WORKER_NODE_FLAGS } from "./node-flags.ts";
+import { workerProcessArgs } from "./node-flags.ts";
 
 const workerDir = fileURLToPath(new URL("..", import.meta.url));
 const COUNT = 150;
@@ -24,17 +24,7 @@ function startWorker(
 ): { child: ChildProcess; done: Promise<string> } {
   const child = spawn(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      ...WORKER_NODE_FLAGS,
-      "src/main.ts",
-      "--once",
-      "--now",
-      now,
-      "--batch-size",
-      String(batch),
-    ],
+    workerProcessArgs("--once", "--now", now, "--batch-size", String(batch)),
     {
       cwd: workerDir,
       env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "warn" },

@@ -15,3 +15,11 @@
  * generation is used in full, about 32 MiB of memory per process.
  */
 export const WORKER_NODE_FLAGS: readonly string[] = ["--min-semi-space-size=16"];
+
+/**
+ * Node's arguments that start the worker as `pnpm worker` does (its entry point, with its flags),
+ * run from the worker package's folder: for tests and drills that start it as a process of its own.
+ */
+export function workerProcessArgs(...args: string[]): string[] {
+  return ["--import", "tsx", ...WORKER_NODE_FLAGS, "src/main.ts", ...args];
+}

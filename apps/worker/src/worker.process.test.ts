@@ -8,7 +8,7 @@ import {
   testBackends,
 } from "@arcadia/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WORKER_NODE_FLAGS } from "./node-flags.ts";
+import { workerProcessArgs } from "./node-flags.ts";
 
 const workerDir = fileURLToPath(new URL("..", import.meta.url));
 const NOW = "2027-01-01T00:00:00.000Z";
@@ -22,15 +22,11 @@ function startWorker(
   database: Readonly<Record<string, string>>,
   args: string[] = [],
 ): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string }> } {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", ...WORKER_NODE_FLAGS, "src/main.ts", "--once", "--now", NOW, ...args],
-    {
-      cwd: workerDir,
-      env: { ...process.env, ...database, LOG_LEVEL: process.env.DEBUG_WORKER ? "debug" : "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, workerProcessArgs("--once", "--now", NOW, ...args), {
+    cwd: workerDir,
+    env: { ...process.env, ...database, LOG_LEVEL: process.env.DEBUG_WORKER ? "debug" : "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   child.stdout!.on("data", (chunk) => {
     stdout += chunk;
@@ -138,7 +134,7 @@ describe("the worker's command line", () => {
     args: string[],
     env: Record<string, string> = {},
   ): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ["--import", "tsx", ...WORKER_NODE_FLAGS, "src/main.ts", ...args], {
+    const child = spawn(process.execPath, workerProcessArgs(...args), {
       cwd: workerDir,
       env: { ...process.env, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", ...env },
       stdio: ["ignore", "pipe", "pipe"],

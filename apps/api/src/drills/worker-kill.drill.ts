@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createTestDatabase, seedSubscriptions } from "@arcadia/db/testing";
-import { WORKER_NODE_FLAGS } from "@arcadia/worker";
+import { workerProcessArgs } from "@arcadia/worker";
 
 const workerDir = fileURLToPath(new URL("../../../worker", import.meta.url));
 const NOW = "2026-12-01T00:00:00.000Z";
@@ -15,17 +15,7 @@ const FULL_MONTH = 4900 + 750 + 2000;
 function worker(url: string, batch: number): { child: ChildProcess; done: Promise<number | null> } {
   const child = spawn(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      ...WORKER_NODE_FLAGS,
-      "src/main.ts",
-      "--once",
-      "--now",
-      NOW,
-      "--batch-size",
-      String(batch),
-    ],
+    workerProcessArgs("--once", "--now", NOW, "--batch-size", String(batch)),
     {
       cwd: workerDir,
       env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "error" },

@@ -14,7 +14,7 @@ import {
 import { createLogger } from "@arcadia/runtime";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WORKER_NODE_FLAGS } from "../node-flags.ts";
+import { workerProcessArgs } from "../node-flags.ts";
 import { deliverDueWebhooks } from "./dispatcher.ts";
 import { startReceiver } from "./receiver.testing.ts";
 import { createWebhookSender } from "./sender.ts";
@@ -22,7 +22,7 @@ import { createWebhookSender } from "./sender.ts";
 const workerDir = fileURLToPath(new URL("../..", import.meta.url));
 
 function startWorker(url: string): { child: ChildProcess; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, ["--import", "tsx", ...WORKER_NODE_FLAGS, "src/main.ts"], {
+  const child = spawn(process.execPath, workerProcessArgs(), {
     cwd: workerDir,
     env: {
       ...process.env,
