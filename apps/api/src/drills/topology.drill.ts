@@ -16,7 +16,7 @@ import {
   seedSubscriptions,
   startPgBouncer,
 } from "@arcadia/db/testing";
-import { WORKER_NODE_FLAGS } from "@arcadia/worker";
+import { workerProcessArgs } from "@arcadia/worker";
 
 const apiDir = fileURLToPath(new URL("../..", import.meta.url));
 const workerDir = fileURLToPath(new URL("../../../worker", import.meta.url));
@@ -36,7 +36,7 @@ function spawnProcess(
   env: Record<string, string>,
   onLine?: (line: string) => void,
 ): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+  const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -66,7 +66,7 @@ async function startApiProcess(
   });
   const proc = spawnProcess(
     apiDir,
-    ["src/main.ts"],
+    ["--import", "tsx", "src/main.ts"],
     { ...env, PORT: "0", BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN },
     (line) => {
       const match = line.match(/listening on (http:\/\/[0-9.:]+)/);
@@ -88,7 +88,7 @@ async function startApiProcess(
 
 function startWorkerProcess(env: Record<string, string>): Proc {
   // A pass every second, so passes run (and are killed) during the load.
-  return spawnProcess(workerDir, [...WORKER_NODE_FLAGS, "src/main.ts", "--batch-size", "50"], {
+  return spawnProcess(workerDir, workerProcessArgs("--batch-size", "50"), {
     ...env,
     WORKER_CRON: "* * * * * *",
     LOG_LEVEL: "warn",
@@ -337,7 +337,7 @@ export async function topologyDrill(log: (msg: string) => void) {
     // Whatever is still due is billed by one more pass (through the pooler), then checked.
     const finalPass = spawnProcess(
       workerDir,
-      [...WORKER_NODE_FLAGS, "src/main.ts", "--once", "--now", new Date().toISOString()],
+      workerProcessArgs("--once", "--now", new Date().toISOString()),
       {
         ...pooledEnv,
         LOG_LEVEL: "error",

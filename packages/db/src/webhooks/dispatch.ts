@@ -344,8 +344,9 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
 }
 
 /**
- * Claimed (or leased) rows as attempts, each body and its secrets ready. An endpoint's columns are the same on each of its rows:
- * its URL and signing secrets are read once per endpoint, and its deliveries share them.
+ * Claimed (or leased) rows as attempts, each body and its secrets ready. An endpoint's columns are
+ * the same on each of its rows: its URL and signing secrets are read once per endpoint, and its
+ * deliveries share them.
  */
 function dueDeliveriesFromRows(rows: readonly Row[], now: Date, paged = false): DueDelivery[] {
   const endpoints = new Map<string, { url: string; secrets: string[] }>();
