@@ -41,31 +41,46 @@ interface Rate {
   readonly receiverCpuMicros: number;
 }
 
-/** CPU time (user and system, in seconds) of this machine's PostgreSQL processes so far; null where /proc is not readable. */
-function postgresCpuSeconds(): number | null {
+/**
+ * CPU time (user and system, in seconds) of each of this machine's PostgreSQL processes so far, by
+ * process id; null where /proc is not readable.
+ */
+function postgresCpu(): Map<string, number> | null {
   let pids: string[];
   try {
     pids = readdirSync("/proc").filter((pid) => /^\d+$/.test(pid));
   } catch {
     return null;
   }
-  let seconds = 0;
+  const seconds = new Map<string, number>();
   for (const pid of pids) {
     const cpu = processCpu(pid); // null: gone meanwhile
-    if (cpu?.name.startsWith("postgres")) seconds += cpu.seconds;
+    if (cpu?.name.startsWith("postgres")) seconds.set(pid, cpu.seconds);
   }
+  return seconds;
+}
+
+/**
+ * The PostgreSQL processes' CPU time between two readings, in seconds: what each process seen in
+ * the second spent since the first (all of it, for one started since). A process that exited in
+ * between is left out, rather than subtracted (a sum of the two readings' totals went negative
+ * when a backend of an earlier run exited meanwhile).
+ */
+function postgresCpuBetween(before: Map<string, number>, after: Map<string, number>): number {
+  let seconds = 0;
+  for (const [pid, total] of after) seconds += total - (before.get(pid) ?? 0);
   return seconds;
 }
 
 /** Runs a contender, measuring the PostgreSQL processes' and this process's (the receiver's) CPU around it. */
 async function measured(args: string[], deliveries: number): Promise<Rate> {
-  const postgresBefore = postgresCpuSeconds();
+  const postgresBefore = postgresCpu();
   const receiverBefore = process.cpuUsage();
   const run = child(args);
   const exited = new Promise((resolve) => run.process.once("exit", resolve));
   const line = await run.line;
   // Read before the contender closes its connections: an exited backend's CPU leaves the sum.
-  const postgresAfter = postgresCpuSeconds();
+  const postgresAfter = postgresCpu();
   const receiver = process.cpuUsage(receiverBefore);
   // And the next run starts once these backends are gone, for the same reason.
   await exited;
@@ -78,7 +93,7 @@ async function measured(args: string[], deliveries: number): Promise<Rate> {
     postgresCpuMicros:
       postgresBefore === null || postgresAfter === null
         ? null
-        : Math.round(((postgresAfter - postgresBefore) * 1e6) / deliveries),
+        : Math.round((postgresCpuBetween(postgresBefore, postgresAfter) * 1e6) / deliveries),
     receiverCpuMicros: Math.round((receiver.user + receiver.system) / deliveries),
   };
 }
