@@ -377,7 +377,7 @@ class Deliveries {
       this.pages,
       (endpointId, durationMs) => {
         if (durationMs !== null) this.pace.observe(endpointId, durationMs);
-        this.pump();
+        this.pumpSoon();
         if (this.wantsRefill(endpointId)) onSlotFree();
       },
     );
@@ -561,6 +561,27 @@ class Deliveries {
     this.pump();
   }
 
+  /** Whether a `pump` is due at the end of this turn of the event loop (`pumpSoon`). */
+  private pumpDue = false;
+
+  /**
+   * A freed slot's next attempt starts at the end of this turn of the event loop (`setImmediate`:
+   * once the answers that arrived together have all been read), with the attempts of the other
+   * slots freed in the same turn, so that their requests go out back to back rather than one
+   * between each two answers read. A socket write that wakes a receiver gone to sleep costs
+   * the writer a wake-up; one that follows another to a receiver already woken does not — on this
+   * machine the worker's CPU per delivery fell by about a fifth (ARCHITECTURE.md, "Throughput").
+   * The answers' other work (the pace, a refill's wake-up) is not deferred.
+   */
+  private pumpSoon(): void {
+    if (this.pumpDue) return;
+    this.pumpDue = true;
+    setImmediate(() => {
+      this.pumpDue = false;
+      this.pump();
+    });
+  }
+
   /** Starts queued deliveries while their endpoint and the process have free slots. */
   pump(): void {
     if (this.queued === 0 || this.attempts.inFlight.size >= this.maxInFlight) return;
@@ -651,6 +672,9 @@ export async function deliverDueWebhooks(
     if (claimed > 0) continue;
     // A claim made while attempts were answered saw their slots busy: its "nothing" proves nothing yet.
     if (attempts.answered !== answeredBefore) continue;
+    // What answers freed room for starts now, not at the end of the turn (`pumpSoon`): with
+    // nothing in flight, there would be nothing to wait for.
+    deliveries.pump();
     if (attempts.inFlight.size === 0 && deliveries.queued === 0) break;
     await Promise.race(attempts.inFlight.values());
   }
