@@ -118,10 +118,13 @@ async function rolloverPass(
       });
     },
   });
-  // Stored Idempotency-Key responses older than the replay window are of no further use.
-  const prunedIdempotencyKeys = await pruneIdempotencyKeys(orm, options.now);
+  // Retention runs on the real clock, never on the pass's instant: `--once --now` may put that
+  // weeks ahead, and pruning by it would drop what is still within its window.
+  // Stored Idempotency-Key responses older than the replay window (by the API's clock, which
+  // wrote them) are of no further use.
+  const prunedIdempotencyKeys = await pruneIdempotencyKeys(orm, new Date());
   // Events are kept at least 30 days (the feed's retention); older ones go.
-  const prunedEvents = await pruneEvents(orm, options.now);
+  const prunedEvents = await pruneEvents(orm);
   logger.info("rollover pass complete", {
     ...summary,
     prunedIdempotencyKeys,

@@ -131,17 +131,24 @@ export async function getEvent(ctx: UseCaseContext, principal: Principal, id: st
 /** Events are kept at least 30 days (SPEC §3.9); older ones go in bounded chunks. */
 export const EVENT_RETENTION_MS = 35 * 24 * 60 * 60 * 1000;
 
-/** Deletes events recorded more than `EVENT_RETENTION_MS` before `now`, in bounded chunks. */
-export async function pruneEvents(orm: Orm, now: Date, chunk = 5000): Promise<number> {
-  const before = new Date(now.getTime() - EVENT_RETENTION_MS);
+/**
+ * Deletes events recorded more than `EVENT_RETENTION_MS` ago, in bounded chunks. "Ago" on the
+ * database's own clock, the one `recorded_at` is written by: never on a pass's instant, which
+ * `pnpm worker --once --now <time>` may put weeks ahead (that would delete events the fan-out and
+ * the feed's consumers have not read yet).
+ */
+export async function pruneEvents(orm: Orm, chunk = 5000): Promise<number> {
   let removed = 0;
   for (;;) {
     const rows = await orm.em
       .fork()
       .getConnection()
       .execute(
-        "delete from events where position in (select position from events where recorded_at < ? limit ?) returning position",
-        [before, chunk],
+        `delete from events where position in (
+           select position from events
+            where recorded_at < now() - make_interval(secs => ${EVENT_RETENTION_MS / 1000}) limit ?)
+         returning position`,
+        [chunk],
       );
     removed += rows.length;
     if (rows.length < chunk) return removed;
