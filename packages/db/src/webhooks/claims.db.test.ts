@@ -288,6 +288,41 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     expect(claimed.every((d) => d.attempt === 1)).toBe(true);
   });
 
+  it("a delivery whose event is gone (pruned while it waited) fails at its next claim, unsent, and is not claimed again", async () => {
+    const { t, endpoint } = await endpointWithDeliveries(db, clock, 3);
+    const conn = db.orm.em.fork().getConnection();
+    const deliveries = await conn.execute<{ id: string; event_id: string }[]>(
+      "select id::text, event_id::text from webhook_deliveries where endpoint_id = ? order by id",
+      [endpoint.id],
+    );
+    expect(deliveries).toHaveLength(3);
+    // Its endpoint disabled for longer than events are kept: the first event is pruned meanwhile.
+    await updateWebhookEndpoint(
+      testContext(db.orm, clock),
+      t.admin,
+      endpoint.id,
+      { enabled: false },
+      { allowPrivateNetworks: true },
+    );
+    await conn.execute("delete from events where id = ?", [deliveries[0]!.event_id]);
+    await updateWebhookEndpoint(
+      testContext(db.orm, clock),
+      t.admin,
+      endpoint.id,
+      { enabled: true },
+      { allowPrivateNetworks: true },
+    );
+    const claim = () => claimDueDeliveries(db.orm, { now: clock.now(), limit: 10, perEndpoint: 10 });
+    const claimed = await claim();
+    expect(claimed.map((d) => d.deliveryId).sort()).toEqual([deliveries[1]!.id, deliveries[2]!.id].sort());
+    expect(await row(deliveries[0]!.id)).toMatchObject({ status: "failed", attempts: 0, leased: null });
+    // Past every lease: the others are due again (unanswered), the failed one is not.
+    const later = new Date(clock.now().getTime() + 3_600_000);
+    const again = await claimDueDeliveries(db.orm, { now: later, limit: 10, perEndpoint: 10 });
+    expect(again.map((d) => d.deliveryId).sort()).toEqual([deliveries[1]!.id, deliveries[2]!.id].sort());
+    expect(await row(deliveries[0]!.id)).toMatchObject({ status: "failed", attempts: 0 });
+  });
+
   it("a page's lease goes once its every attempt is recorded or handed back", async () => {
     const { t } = await endpointWithDeliveries(db, clock, 0);
     await recordTenantEvents(db.orm, t.tenantId, 3, clock.now());

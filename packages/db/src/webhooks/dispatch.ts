@@ -282,7 +282,10 @@ export const CLAIM_DUE_DELIVERIES = prepared(
   "arcadia_claim_webhook_deliveries",
   `with ${ASYNC_COMMIT},
        due as (
-         select d.id from webhook_endpoints w
+         -- (sendable: whether its event is still there, see unsendable below; a scalar subquery,
+         -- looked up by key per row: an exists could be planned as a hash of the whole outbox)
+         select d.id, coalesce((select true from events e where e.id = d.event_id), false) as sendable
+           from webhook_endpoints w
           cross join lateral (
             -- the endpoint's room: at most its own bound ($6) or else $3 in all, those already
             -- held by this process ($4) included
@@ -304,12 +307,20 @@ export const CLAIM_DUE_DELIVERIES = prepared(
           order by c.next_attempt_at, c.id
           limit $2
           for update of d skip locked
+       ), unsendable as (
+         -- A delivery whose event is gone has no body to send: events are kept at least 30 days
+         -- (SPEC §3.9), and a delivery may wait longer (its endpoint disabled meanwhile, then
+         -- enabled again). It has failed: moved on here, once, rather than claimed at every end
+         -- of its lease and never sent.
+         update webhook_deliveries d set status = 'failed', next_attempt_at = null, leased_until = null,
+                lease_id = null
+          where d.id = any(array(select id from due where not sendable))
        ), claimed as (
          -- each by its key (an array: looked up by primary key on any statistics but those of a
          -- table of a few pages, never analysed since; see ARCHITECTURE.md)
          update webhook_deliveries d set attempts = d.attempts + 1, leased_until = $5, lease_id = gen_random_uuid(),
                 last_attempt_at = $1
-          where d.id = any(array(select id from due))
+          where d.id = any(array(select id from due where sendable))
          returning d.id, d.endpoint_id, d.event_id, d.attempts, d.lease_id
        )
        select c.id as delivery_id, c.endpoint_id, c.attempts, c.lease_id, w.url, w.secret, w.previous_secret,
