@@ -496,6 +496,67 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
   // dispatcher's statements lock the endpoints they write for, once per statement, and a deletion
   // takes what they wrote. Each race below is made to happen: the second party is seen waiting
   // for the first one's lock before the first commits.
+  // Two workers whose batches fail the same endpoints in opposite orders: each statement locks
+  // the endpoint rows it writes in the order of their ids, so neither waits for the other in a
+  // cycle (PostgreSQL would abort one, and its batch would go unlogged, its attempts spent).
+  it.runIf(backend !== "embedded")(
+    "two workers recording failures of the same endpoints in opposite orders both record their batches",
+    async () => {
+      await db.orm.em.fork().getConnection().execute("update webhook_endpoints set enabled = false");
+      const t = await tenantFixture(db.orm, clock);
+      const endpoints: string[] = [];
+      for (const path of ["a", "b"]) {
+        const { endpoint } = await createWebhookEndpoint(
+          testContext(db.orm, clock),
+          t.admin,
+          { url: `http://127.0.0.1:9/${path}` },
+          { allowPrivateNetworks: true },
+        );
+        endpoints.push(endpoint.id);
+      }
+      const failed = (delivery: DueDelivery, at: Date): AttemptOutcome => ({
+        delivery,
+        attemptedAt: at,
+        durationMs: 1,
+        responseStatus: 500,
+        error: null,
+      });
+      const rounds = 30;
+      let recorded = 0;
+      for (let round = 0; round < rounds; round++) {
+        const now = new Date(clock.now().getTime() + round * 3_600_000);
+        await recordTenantEvents(db.orm, t.tenantId, 4, now);
+        // (Fanned out once the horizon lets the page through: see `readingFanOut`.)
+        const claimed: DueDelivery[] = [];
+        for (let tries = 1; claimed.length < 8 && tries <= 100; tries++) {
+          await fanOutEvents(db.orm, now);
+          claimed.push(...(await claimDueDeliveries(db.orm, { now, limit: 100, perEndpoint: 100 })));
+          if (claimed.length < 8) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const [a, b] = endpoints.map((e) => claimed.filter((d) => d.endpointId === e));
+        // (this round's, and the retries that the last rounds' failures made due by now)
+        expect(Math.min(a!.length, b!.length)).toBeGreaterThanOrEqual(4);
+        const first = [failed(a![0]!, now), failed(b![0]!, now), ...a!.slice(2).map((d) => failed(d, now))];
+        const second = [failed(b![1]!, now), failed(a![1]!, now), ...b!.slice(2).map((d) => failed(d, now))];
+        const results = await Promise.allSettled([
+          recordAttemptOutcomes(db.orm, first, now),
+          recordAttemptOutcomes(db.orm, second, now),
+        ]);
+        const refused = results.filter((r) => r.status === "rejected");
+        expect(refused.map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+        recorded += first.length + second.length;
+      }
+      const [logged] = await db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ n: number }[]>(
+          "select count(*)::int as n from webhook_attempts where endpoint_id in (?)",
+          [endpoints],
+        );
+      expect(logged?.n).toBe(recorded);
+    },
+  );
+
   describe.runIf(backend !== "embedded")("racing an endpoint's deletion", () => {
     let client: pg.Client;
     beforeAll(async () => {

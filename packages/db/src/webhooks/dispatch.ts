@@ -581,13 +581,21 @@ export const RECORD_ATTEMPTS = prepared(
          -- would deadlock)
          delete from webhook_leases
           where id = any(array(select id from webhook_leases where id = any($3::uuid[]) for update skip locked))
-       ), healthy as (
-         -- among those locked, all of them first (an array): a row this statement had updated
+       ), stale as (
+         -- the endpoints to mark, locked in the order of their ids (as every writer of several
+         -- endpoint rows in one transaction locks them: two workers marking or failing the same
+         -- endpoints in opposite orders would deadlock, and one of them lose its batch), among
+         -- those locked above, all of them first (an array): a row this statement had updated
          -- already could not be locked by it, and its attempts would go unlogged
-         update webhook_endpoints w set last_success_at = $2, failing_since = null
+         select w.id from webhook_endpoints w
           where w.id = any(array(select a.id from alive a where a.id in (select x.w from x where x.st = 'succeeded')))
             and (w.failing_since is not null or w.last_success_at is null
                  or w.last_success_at < $2::timestamptz - interval '1 minute')
+          order by w.id
+            for no key update of w
+       ), healthy as (
+         update webhook_endpoints w set last_success_at = $2, failing_since = null
+          where w.id = any(array(select id from stale))
        )
      select setting from async_commit`,
 );
@@ -661,8 +669,15 @@ export async function recordAttemptOutcomes(
   if (failing.size === 0) await withConnection(orm.em, record);
   else
     await inTransaction(orm.em, async (sql) => {
+      // Every endpoint of the batch locked first, in the order of their ids (see RECORD_ATTEMPTS):
+      // this transaction then waits for no endpoint row it does not hold yet, so two workers
+      // failing the same endpoints in opposite orders cannot deadlock.
+      const endpointIds = [...new Set(judged.map((j) => j.outcome.delivery.endpointId))].sort();
+      await sql(ENDPOINTS_LOCKED_IN_ORDER, [endpointIds]);
       await record(sql);
-      for (const [endpointId, firstFailure] of failing) {
+      for (const [endpointId, firstFailure] of [...failing].sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      )) {
         if (await failAndMaybeDisable(sql, endpointId, firstFailure, now)) disabledEndpoints.add(endpointId);
       }
     });
@@ -672,6 +687,12 @@ export async function recordAttemptOutcomes(
     endpointDisabled: disabledEndpoints.has(j.outcome.delivery.endpointId),
   }));
 }
+
+/** Locks endpoints' rows for an update, in the order of their ids. */
+const ENDPOINTS_LOCKED_IN_ORDER = prepared(
+  "arcadia_lock_webhook_endpoints",
+  "select id from webhook_endpoints where id = any($1::uuid[]) order by id for no key update",
+);
 
 /**
  * Marks an endpoint failing since `firstFailure` (unless it already was) and disables it when that
