@@ -148,7 +148,8 @@ export function createWebhookSender(options: SenderOptions) {
   /**
    * Attempts past their time, found by one sweep every `sweepMs` rather than a timer each (a
    * timer set and cleared per request is a measurable share of a fast stream's work): an attempt
-   * gets its `timeoutMs`, and at most a sweep's period more.
+   * that has no answer is ended at most a sweep's period after its `timeoutMs`, and an answer that
+   * comes in that period counts as none (`Attempt.answered`).
    */
   const sweepMs = Math.max(10, Math.min(250, Math.floor(timeoutMs / 8)));
   const running = new Set<Attempt>();
@@ -192,6 +193,8 @@ export function createWebhookSender(options: SenderOptions) {
     }
 
     answered(response: http.IncomingMessage): void {
+      // An answer past the deadline that the sweep has not come round to yet is no answer in time.
+      if (performance.now() >= this.deadline) return this.expire();
       this.status = response.statusCode ?? null;
       response.on("data", (chunk: Buffer) => {
         this.read += chunk.length;
