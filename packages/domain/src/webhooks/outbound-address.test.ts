@@ -33,6 +33,9 @@ describe("outbound addresses", () => {
     "::ffff:127.0.0.1",
     "::ffff:10.0.0.1",
     "64:ff9b::a9fe:a9fe",
+    "64:ff9b:1::a9fe:a9fe",
+    "64:ff9b:1:ffff::1",
+    "168.63.129.16",
     "2001:db8::1",
     "not-an-address",
   ])("refuses %s", (address) => {
@@ -48,6 +51,9 @@ describe("outbound addresses", () => {
     "100.128.0.1",
     "2606:4700::1111",
     "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+    "168.63.129.15",
+    "168.63.129.17",
     "2a00:1450::1",
   ])("allows the public address %s", (address) => {
     expect(isForbiddenAddress(address)).toBe(false);
@@ -82,7 +88,12 @@ describe("outbound addresses", () => {
       target("https://localhost/", "https:", "localhost"),
       target("https://api.localhost/", "https:", "api.localhost"),
       target("https://metadata.google.internal/", "https:", "metadata.google.internal"),
+      target("https://localhost./", "https:", "localhost."),
+      target("https://LOCALHOST../", "https:", "localhost.."),
+      target("https://metadata.google.internal./", "https:", "metadata.google.internal."),
+      target("https://x.internal./", "https:", "x.internal."),
       target("https://127.0.0.1/", "https:", "127.0.0.1"),
+      target("https://168.63.129.16/", "https:", "168.63.129.16"),
       target("https://[::1]/", "https:", "::1"),
     ];
     for (const t of refusals) {

@@ -47,7 +47,9 @@ export function checkWebhookTarget(target: WebhookTarget, policy: OutboundPolicy
   const unsafe = (reason: string) =>
     fail<string>("UNSAFE_URL", `Webhooks cannot be sent there: ${reason}.`, { url: target.href, reason });
   if (target.protocol !== "https:") return unsafe("only https:// URLs are allowed");
-  const host = target.hostname.toLowerCase();
+  // A name with a trailing dot (or several) is the same fully qualified name: `localhost.` is
+  // localhost.
+  const host = target.hostname.toLowerCase().replace(/\.+$/, "");
   if (INTERNAL_NAMES.some((name) => name.test(host))) return unsafe("the host is internal");
   if (isIpLiteral(host) && isForbiddenAddress(host)) return unsafe("the address is not public");
   return ok(target.href);
@@ -87,12 +89,14 @@ const FORBIDDEN_V4: readonly [number[], number][] = [
   [[203, 0, 113], 24], // documentation
   [[224], 4], // multicast
   [[240], 4], // reserved, broadcast
+  [[168, 63, 129, 16], 32], // Azure's platform endpoint (WireServer), its metadata host besides 169.254.169.254
 ];
 
 function v4Forbidden(bytes: number[]): boolean {
   const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   return FORBIDDEN_V4.some(([start, prefix]) => {
-    const base = (((start[0] ?? 0) << 24) | ((start[1] ?? 0) << 16) | ((start[2] ?? 0) << 8)) >>> 0;
+    const base =
+      (((start[0] ?? 0) << 24) | ((start[1] ?? 0) << 16) | ((start[2] ?? 0) << 8) | (start[3] ?? 0)) >>> 0;
     const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
     return (value & mask) >>> 0 === (base & mask) >>> 0;
   });
@@ -133,6 +137,7 @@ export function isForbiddenAddress(address: string): boolean {
   const embeddedV4 = [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff];
   if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return v4Forbidden(embeddedV4); // ::ffff:a.b.c.d
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return v4Forbidden(embeddedV4); // NAT64
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 0x0001) return true; // local-use NAT64 64:ff9b:1::/48 (RFC 8215)
   if (g.slice(0, 6).every((x) => x === 0)) return true; // ::, ::1 and IPv4-compatible
   if ((g[0]! & 0xfe00) === 0xfc00) return true; // unique local fc00::/7 (and fd00:ec2::254)
   if ((g[0]! & 0xffc0) === 0xfe80) return true; // link-local fe80::/10
