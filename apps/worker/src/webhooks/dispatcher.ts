@@ -1,6 +1,6 @@
 import {
   type AttemptOutcome,
-  claimDueDeliveries,
+  claimAndFailDueDeliveries,
   type DueDelivery,
   FAN_OUT_PAGE,
   type FanOutOptions,
@@ -447,7 +447,8 @@ class Deliveries {
    * this process holds had room, and no fan-out or hand-back of this process has queued a delivery
    * due since: in a steady stream the fan-out leases everything, and what other workers queue or
    * retries make due waits for the next poll at most. (A claim that found nothing while an endpoint
-   * was full proves nothing about that endpoint's queue: the next pass claims again.)
+   * was full proves nothing about that endpoint's queue: the next pass claims again.) Returns how
+   * many it claimed, and failed for want of their event (`claimAndFailDueDeliveries`).
    */
   async claim(force: boolean): Promise<number> {
     if (!force && this.claimFoundNothing && this.queuedDueSince === 0) return 0;
@@ -457,10 +458,14 @@ class Deliveries {
       (endpointId) => this.held(endpointId) >= this.depth(endpointId),
     );
     this.queuedDueSince = 0;
-    const claimed = await claimDueDeliveries(this.orm, { now: this.options.now(), ...bounds });
-    this.claimFoundNothing = claimed.length === 0 && !anyFull;
+    const { claimed, failed } = await claimAndFailDueDeliveries(this.orm, {
+      now: this.options.now(),
+      ...bounds,
+    });
+    // Deliveries failed for want of their event took room in the claim: more may be due behind them.
+    this.claimFoundNothing = claimed.length === 0 && failed === 0 && !anyFull;
     this.enqueue(claimed);
-    return claimed.length;
+    return claimed.length + failed;
   }
 
   private claimFoundNothing = false;

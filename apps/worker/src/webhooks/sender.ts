@@ -194,7 +194,10 @@ export function createWebhookSender(options: SenderOptions) {
 
     answered(response: http.IncomingMessage): void {
       // An answer past the deadline that the sweep has not come round to yet is no answer in time.
-      if (performance.now() >= this.deadline) return this.expire();
+      if (performance.now() >= this.deadline) {
+        this.expire();
+        return;
+      }
       this.status = response.statusCode ?? null;
       response.on("data", (chunk: Buffer) => {
         this.read += chunk.length;

@@ -13,6 +13,7 @@ import {
 import {
   type AttemptOutcome,
   CLAIM_DUE_DELIVERIES,
+  claimAndFailDueDeliveries,
   claimDueDeliveries,
   type DueDelivery,
   FAN_OUT,
@@ -312,8 +313,13 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
       { enabled: true },
       { allowPrivateNetworks: true },
     );
-    const claim = () => claimDueDeliveries(db.orm, { now: clock.now(), limit: 10, perEndpoint: 10 });
-    const claimed = await claim();
+    // A claim with room for one: the failed one took it, and the claim says so (the queue is not
+    // empty); the next takes the others.
+    expect(await claimAndFailDueDeliveries(db.orm, { now: clock.now(), limit: 1, perEndpoint: 10 })).toEqual({
+      claimed: [],
+      failed: 1,
+    });
+    const claimed = await claimDueDeliveries(db.orm, { now: clock.now(), limit: 10, perEndpoint: 10 });
     expect(claimed.map((d) => d.deliveryId).sort()).toEqual([deliveries[1]!.id, deliveries[2]!.id].sort());
     expect(await row(deliveries[0]!.id)).toMatchObject({ status: "failed", attempts: 0, leased: null });
     // Past every lease: the others are due again (unanswered), the failed one is not.
@@ -463,7 +469,8 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
         const fast = await claimDueDeliveries(db.orm, { now, limit: 10, perEndpoint: 10 });
         expect(fast.map((d) => d.endpointId)).toEqual([endpoint.id]);
         await holder.query("select pg_advisory_unlock(7161)");
-        expect((await slow).rows).toEqual([]);
+        // (its one row says that it failed none and claimed none)
+        expect((await slow).rows).toMatchObject([{ unsendable: 0, delivery_id: null }]);
         expect(await row(fast[0]!.deliveryId)).toMatchObject({ attempts: 1 });
       } finally {
         await client.end();

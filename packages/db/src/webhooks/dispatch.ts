@@ -10,6 +10,7 @@ import { eventFromRow } from "../mapping/events.ts";
 import { SHOWN_ENDPOINT_COLUMNS, shownEndpointFromRow } from "../mapping/webhooks.ts";
 import type { Orm } from "../orm.ts";
 import { presentFeedEvent } from "../presenters/presenters.ts";
+import { retryOnConflict } from "../shared/errors.ts";
 import { newId } from "../shared/ids.ts";
 import { prepared } from "../shared/prepared.ts";
 import { instant, instantOrNull, inTransaction, type Row, type Sql, withConnection } from "../shared/sql.ts";
@@ -315,6 +316,7 @@ export const CLAIM_DUE_DELIVERIES = prepared(
          update webhook_deliveries d set status = 'failed', next_attempt_at = null, leased_until = null,
                 lease_id = null
           where d.id = any(array(select id from due where not sendable))
+         returning 1
        ), claimed as (
          -- each by its key (an array: looked up by primary key on any statistics but those of a
          -- table of a few pages, never analysed since; see ARCHITECTURE.md)
@@ -323,11 +325,13 @@ export const CLAIM_DUE_DELIVERIES = prepared(
           where d.id = any(array(select id from due where sendable))
          returning d.id, d.endpoint_id, d.event_id, d.attempts, d.lease_id
        )
-       select c.id as delivery_id, c.endpoint_id, c.attempts, c.lease_id, w.url, w.secret, w.previous_secret,
-              w.previous_secret_expires_at, e.id, e.type, e.tenant_id, e.occurred_at, e.data
-         from claimed c join webhook_endpoints w on w.id = c.endpoint_id
-         -- the events by their keys too: the outbox only grows
-         join events e on e.id = any(array(select event_id from claimed)) and e.id = c.event_id
+       -- one row at least: how many failed (each row), and the claimed ones with their bodies
+       select s.unsendable, c.id as delivery_id, c.endpoint_id, c.attempts, c.lease_id, w.url, w.secret,
+              w.previous_secret, w.previous_secret_expires_at, e.id, e.type, e.tenant_id, e.occurred_at, e.data
+         from (select (select count(*) from unsendable)::int as unsendable) s
+         left join (claimed c join webhook_endpoints w on w.id = c.endpoint_id
+           -- the events by their keys too: the outbox only grows
+           join events e on e.id = any(array(select event_id from claimed)) and e.id = c.event_id) on true
         cross join async_commit`,
 );
 
@@ -338,6 +342,18 @@ export const CLAIM_DUE_DELIVERIES = prepared(
  * once: no transaction stays open while the HTTP request runs.
  */
 export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promise<DueDelivery[]> {
+  return (await claimAndFailDueDeliveries(orm, options)).claimed;
+}
+
+/**
+ * `claimDueDeliveries`, with how many due deliveries the claim found without their event and
+ * failed instead (they took room in the claim: one that claimed nothing but failed some has not
+ * found the queue empty).
+ */
+export async function claimAndFailDueDeliveries(
+  orm: Orm,
+  options: ClaimOptions,
+): Promise<{ claimed: DueDelivery[]; failed: number }> {
   const leaseMs = options.leaseMs ?? WEBHOOK_LEASE_MS;
   // One query, atomic on its own (no BEGIN/COMMIT round trips), prepared once per connection,
   // committed without waiting for the WAL flush (see ASYNC_COMMIT).
@@ -351,7 +367,13 @@ export async function claimDueDeliveries(orm: Orm, options: ClaimOptions): Promi
       jsonMap(options.perEndpointOf),
     ]),
   );
-  return dueDeliveriesFromRows(rows, options.now);
+  return {
+    claimed: dueDeliveriesFromRows(
+      rows.filter((r) => r.delivery_id !== null),
+      options.now,
+    ),
+    failed: Number(rows[0]?.unsendable ?? 0),
+  };
 }
 
 /**
@@ -583,8 +605,7 @@ export const RECORD_ATTEMPTS = prepared(
           where id = any(array(select id from webhook_leases where id = any($3::uuid[]) for update skip locked))
        ), stale as (
          -- the endpoints to mark, locked in the order of their ids (as every writer of several
-         -- endpoint rows in one transaction locks them: two workers marking or failing the same
-         -- endpoints in opposite orders would deadlock, and one of them lose its batch), among
+         -- endpoint rows in one transaction locks them: see recordAttemptOutcomes), among
          -- those locked above, all of them first (an array): a row this statement had updated
          -- already could not be locked by it, and its attempts would go unlogged
          select w.id from webhook_endpoints w
@@ -662,30 +683,34 @@ export async function recordAttemptOutcomes(
     if (!first || j.outcome.attemptedAt < first) failing.set(endpointId, j.outcome.attemptedAt);
   }
   const attempts = attemptsText(judged, now);
-  const disabledEndpoints = new Set<string>();
   const record = (sql: Sql) => sql(RECORD_ATTEMPTS, [attempts, now, completedLeases]);
-  // Only a failure can disable an endpoint, which takes more than one statement: a batch without
-  // one is a single statement, atomic on its own (no BEGIN/COMMIT round trips).
-  if (failing.size === 0) await withConnection(orm.em, record);
-  else
-    await inTransaction(orm.em, async (sql) => {
-      // Every endpoint of the batch locked first, in the order of their ids (see RECORD_ATTEMPTS):
-      // this transaction then waits for no endpoint row it does not hold yet, so two workers
-      // failing the same endpoints in opposite orders cannot deadlock.
-      const endpointIds = [...new Set(judged.map((j) => j.outcome.delivery.endpointId))].sort();
-      await sql(ENDPOINTS_LOCKED_IN_ORDER, [endpointIds]);
-      await record(sql);
-      for (const [endpointId, firstFailure] of [...failing].sort(([a], [b]) =>
-        a < b ? -1 : a > b ? 1 : 0,
-      )) {
-        if (await failAndMaybeDisable(sql, endpointId, firstFailure, now)) disabledEndpoints.add(endpointId);
-      }
-    });
-  return judged.map((j) => ({
-    succeeded: j.succeeded,
-    failed: j.status === "failed",
-    endpointDisabled: disabledEndpoints.has(j.outcome.delivery.endpointId),
-  }));
+  const failingInOrder = [...failing].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // Endpoint rows are locked in the order of their ids wherever one transaction writes several
+  // (the healthy mark in RECORD_ATTEMPTS; the failing ones below, all at once), so two workers
+  // failing the same endpoints in opposite orders do not deadlock. Orders can still cross
+  // between a batch's healthy marks and another's failures (a success for one endpoint and a
+  // failure for another in each), and a deadlock rolls the whole batch back, nothing written: it
+  // is recorded again (the same attempt ids, the same text), as a collection step is.
+  return retryOnConflict(async () => {
+    const disabledEndpoints = new Set<string>();
+    // Only a failure can disable an endpoint, which takes more than one statement: a batch without
+    // one is a single statement, atomic on its own (no BEGIN/COMMIT round trips).
+    if (failing.size === 0) await withConnection(orm.em, record);
+    else
+      await inTransaction(orm.em, async (sql) => {
+        await record(sql);
+        await sql(ENDPOINTS_LOCKED_IN_ORDER, [failingInOrder.map(([endpointId]) => endpointId)]);
+        for (const [endpointId, firstFailure] of failingInOrder) {
+          if (await failAndMaybeDisable(sql, endpointId, firstFailure, now))
+            disabledEndpoints.add(endpointId);
+        }
+      });
+    return judged.map((j) => ({
+      succeeded: j.succeeded,
+      failed: j.status === "failed",
+      endpointDisabled: disabledEndpoints.has(j.outcome.delivery.endpointId),
+    }));
+  });
 }
 
 /** Locks endpoints' rows for an update, in the order of their ids. */
