@@ -4,6 +4,7 @@ import {
   createDeployment,
   createWebhookEndpoint,
   deleteWebhookEndpoint,
+  fanOutEvents,
   getEvent,
   listEvents,
   listWebhookAttempts,
@@ -457,6 +458,35 @@ describe.each(testBackends({ pooled: true }))("webhook delivery on %s", (backend
     expect(String(after.headers["webhook-signature"]).split(" ")).toHaveLength(1);
     expect(() => verified(created.secret, after)).toThrow();
     expect(verified(rotated.secret, after)).toMatchObject({ type: "deployment.created" });
+  });
+
+  it("deliveries whose event is gone fail at their claim, and those due behind them are sent in the same round", async () => {
+    const t = await tenantFixture(db.orm, clock);
+    const ok = await receiver();
+    const { endpoint } = await createWebhookEndpoint(ctx(), t.admin, { url: ok.url }, allowPrivate);
+    await recordTenantEvents(db.orm, t.tenantId, 90, clock.now());
+    await waitForFanOut(db.orm);
+    // Queued due (a fan-out that leases nothing), not sent yet.
+    while ((await fanOutEvents(db.orm, clock.now())) > 0);
+    // Pruned while their deliveries waited (an endpoint disabled longer than events are kept):
+    // the events of the first 80 in the order they are due, more than a first claim takes.
+    const conn = db.orm.em.fork().getConnection();
+    await conn.execute(
+      `delete from events where id in (select event_id from webhook_deliveries where endpoint_id = ?
+                                        order by next_attempt_at, id limit 80)`,
+      [endpoint.id],
+    );
+    await round();
+    expect(ok.received).toHaveLength(10);
+    const statuses = await conn.execute<{ status: string; n: number }[]>(
+      "select status, count(*)::int as n from webhook_deliveries where endpoint_id = ? group by status order by status",
+      [endpoint.id],
+    );
+    expect(statuses).toEqual([
+      { status: "failed", n: 80 },
+      { status: "succeeded", n: 10 },
+    ]);
+    await disable(endpoint.id);
   });
 
   it("a hanging endpoint times out without delaying another; redirects are not followed; private targets are refused at delivery", async () => {
