@@ -1,3 +1,4 @@
+import type { Principal } from "@arcadia/domain";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -79,6 +80,16 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     db = await createTestDatabase(backend);
   });
   afterAll(() => db?.close());
+
+  /** Enables or disables an endpoint as its tenant's admin would. */
+  const setEnabled = (t: { admin: Principal }, endpointId: string, enabled: boolean) =>
+    updateWebhookEndpoint(
+      testContext(db.orm, clock),
+      t.admin,
+      endpointId,
+      { enabled },
+      { allowPrivateNetworks: true },
+    );
 
   const row = async (id: string) =>
     (
@@ -265,25 +276,13 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     const { leased } = await readingFanOut(now, { lease: { limit: 10, perEndpoint: 10, leaseMs: 30_000 } });
     expect(leased).toHaveLength(2);
     // Its worker dies; the endpoint is disabled; the lease runs out and the page is recovered.
-    await updateWebhookEndpoint(
-      testContext(db.orm, clock),
-      t.admin,
-      endpoint.id,
-      { enabled: false },
-      { allowPrivateNetworks: true },
-    );
+    await setEnabled(t, endpoint.id, false);
     const later = new Date(now.getTime() + 30_000);
     expect(await recoverWebhookLeases(db.orm, later)).toEqual({ pages: 1, queued: 2 });
     expect(await claimDueDeliveries(db.orm, { now: later, limit: 10, perEndpoint: 10 })).toEqual([]);
     // Enabled again (which starts its fan-out afresh): what was already its own is still sent,
     // under the ids drawn for it.
-    await updateWebhookEndpoint(
-      testContext(db.orm, clock),
-      t.admin,
-      endpoint.id,
-      { enabled: true },
-      { allowPrivateNetworks: true },
-    );
+    await setEnabled(t, endpoint.id, true);
     const claimed = await claimDueDeliveries(db.orm, { now: later, limit: 10, perEndpoint: 10 });
     expect(new Set(claimed.map((d) => d.deliveryId))).toEqual(new Set(leased.map((d) => d.deliveryId)));
     expect(claimed.every((d) => d.attempt === 1)).toBe(true);
@@ -298,21 +297,9 @@ describe.each(testBackends())("webhook claims on %s", (backend) => {
     );
     expect(deliveries).toHaveLength(3);
     // Its endpoint disabled for longer than events are kept: the first event is pruned meanwhile.
-    await updateWebhookEndpoint(
-      testContext(db.orm, clock),
-      t.admin,
-      endpoint.id,
-      { enabled: false },
-      { allowPrivateNetworks: true },
-    );
+    await setEnabled(t, endpoint.id, false);
     await conn.execute("delete from events where id = ?", [deliveries[0]!.event_id]);
-    await updateWebhookEndpoint(
-      testContext(db.orm, clock),
-      t.admin,
-      endpoint.id,
-      { enabled: true },
-      { allowPrivateNetworks: true },
-    );
+    await setEnabled(t, endpoint.id, true);
     // A claim with room for one: the failed one took it, and the claim says so (the queue is not
     // empty); the next takes the others.
     expect(await claimAndFailDueDeliveries(db.orm, { now: clock.now(), limit: 1, perEndpoint: 10 })).toEqual({
