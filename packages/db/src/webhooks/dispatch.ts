@@ -684,7 +684,6 @@ export async function recordAttemptOutcomes(
   }
   const attempts = attemptsText(judged, now);
   const record = (sql: Sql) => sql(RECORD_ATTEMPTS, [attempts, now, completedLeases]);
-  const failingInOrder = [...failing].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // Endpoint rows are locked in the order of their ids wherever one transaction writes several
   // (the healthy mark in RECORD_ATTEMPTS; the failing ones below, all at once), so two workers
   // failing the same endpoints in opposite orders do not deadlock. Orders can still cross
@@ -699,8 +698,9 @@ export async function recordAttemptOutcomes(
     else
       await inTransaction(orm.em, async (sql) => {
         await record(sql);
-        await sql(ENDPOINTS_LOCKED_IN_ORDER, [failingInOrder.map(([endpointId]) => endpointId)]);
-        for (const [endpointId, firstFailure] of failingInOrder) {
+        // (in the order of their ids, all at once: the updates below wait for no other lock)
+        await sql(ENDPOINTS_LOCKED_IN_ORDER, [[...failing.keys()]]);
+        for (const [endpointId, firstFailure] of failing) {
           if (await failAndMaybeDisable(sql, endpointId, firstFailure, now))
             disabledEndpoints.add(endpointId);
         }
